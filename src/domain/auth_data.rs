@@ -1,0 +1,145 @@
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use super::{AccessToken, IgId};
+
+/// A claim that `access_token` belongs to Instagram user `id`: what Parse stores as
+/// `authData.instagram`.
+#[derive(Clone, Debug)]
+pub struct AuthData {
+    pub id: IgId,
+    pub access_token: AccessToken,
+}
+
+/// Why a body is not an authData object; the message names the field and says what to send.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthDataError(pub String);
+
+impl fmt::Display for AuthDataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The accepted shapes, read in one pass: `{id, access_token}`, `{"authData": {id, access_token}}`
+/// and `{"authData": {"instagram": {id, access_token}}}`. Unknown fields are ignored.
+#[derive(Deserialize)]
+#[serde(expecting = "a JSON object with id and access_token")]
+struct Raw {
+    id: Option<IgId>,
+    access_token: Option<RawToken>,
+    #[serde(rename = "authData")]
+    auth_data: Option<Box<Raw>>,
+    instagram: Option<Box<Raw>>,
+}
+
+/// A string whose serde error names the field (serde_json's own errors carry no path).
+struct RawToken(String);
+
+impl<'de> Deserialize<'de> for RawToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawToken, D::Error> {
+        struct TokenVisitor;
+        impl<'de> Visitor<'de> for TokenVisitor {
+            type Value = RawToken;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("access_token to be a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawToken, E> {
+                Ok(RawToken(v.to_string()))
+            }
+        }
+        d.deserialize_str(TokenVisitor)
+    }
+}
+
+impl AuthData {
+    /// Parses a request body in any of the accepted shapes.
+    pub fn from_json(body: &[u8]) -> Result<AuthData, AuthDataError> {
+        let raw: Raw = serde_json::from_slice(body)
+            .map_err(|e| AuthDataError(format!("body is not a valid authData object: {e}")))?;
+        AuthData::from_raw(raw, "")
+    }
+
+    /// Parses an already-extracted JSON value (a webhook's `params` or `authData.instagram`).
+    pub fn from_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
+        let raw = Raw::deserialize(value)
+            .map_err(|e| AuthDataError(format!("authData is not valid: {e}")))?;
+        AuthData::from_raw(raw, "")
+    }
+
+    fn from_raw(raw: Raw, path: &str) -> Result<AuthData, AuthDataError> {
+        // A wrapper wins over loose fields: `{"authData": {...}}` means what is inside.
+        if let Some(inner) = raw.auth_data {
+            return AuthData::from_raw(*inner, "authData.");
+        }
+        if let (Some(inner), true) = (raw.instagram, path == "authData.") {
+            return AuthData::from_raw(*inner, "authData.instagram.");
+        }
+        let id = raw.id.ok_or_else(|| {
+            AuthDataError(format!(
+                "{path}id is required: the Instagram user id the token should belong to"
+            ))
+        })?;
+        let token = raw
+            .access_token
+            .ok_or_else(|| AuthDataError(format!("{path}access_token is required")))?;
+        let access_token = AccessToken::parse(&token.0)
+            .map_err(|e| AuthDataError(format!("{path}access_token {e}")))?;
+        Ok(AuthData { id, access_token })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<AuthData, AuthDataError> {
+        AuthData::from_json(body.as_bytes())
+    }
+
+    #[test]
+    fn every_wrapper_form() {
+        for body in [
+            r#"{"id":"17841405793187219","access_token":"IGT"}"#,
+            r#"{"authData":{"id":"17841405793187219","access_token":"IGT"}}"#,
+            r#"{"authData":{"instagram":{"id":17841405793187219,"access_token":"IGT"}},"x":1}"#,
+        ] {
+            let a = parse(body).unwrap();
+            assert_eq!(a.id.as_str(), "17841405793187219");
+            assert_eq!(a.access_token.expose(), "IGT");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (r#"{"access_token":"x"}"#, "id is required"),
+            (r#"{"id":"1"}"#, "access_token is required"),
+            (
+                r#"{"id":"1","access_token":""}"#,
+                "access_token must not be empty",
+            ),
+            (
+                r#"{"id":"1","access_token":5}"#,
+                "access_token to be a string",
+            ),
+            (
+                r#"{"id":"abc","access_token":"x"}"#,
+                "id must be the numeric",
+            ),
+            (r#"{"id":1.5,"access_token":"x"}"#, "id must be an integer"),
+            (
+                r#"{"authData":{"instagram":{"access_token":"x"}}}"#,
+                "authData.instagram.id",
+            ),
+            (r#"[1]"#, "JSON object"),
+            (r#"{"id":"1","#, "not a valid authData"),
+        ];
+        for (body, expected) in cases {
+            let err = parse(body).unwrap_err().0;
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+use std::fmt;
+
+/// Why a token or code string was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecretError {
+    Empty,
+    TooLong(usize),
+    BadCharacters,
+}
+
+impl fmt::Display for SecretError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretError::Empty => f.write_str("must not be empty"),
+            SecretError::TooLong(max) => write!(f, "is longer than {max} characters"),
+            SecretError::BadCharacters => {
+                f.write_str("must contain only printable ASCII without spaces")
+            }
+        }
+    }
+}
+
+/// Tokens and codes are opaque printable ASCII. Anything else (control characters, spaces,
+/// multi-byte text) cannot be a real one and would only be a way to smuggle bytes upstream.
+fn check(s: &str, max: usize) -> Result<(), SecretError> {
+    if s.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    if s.len() > max {
+        return Err(SecretError::TooLong(max));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SecretError::BadCharacters);
+    }
+    Ok(())
+}
+
+macro_rules! redacted_secret {
+    ($(#[$doc:meta])* $name:ident, $label:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The raw value, for the one place that must send it (the Instagram client).
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!($label, "([redacted])"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+    };
+}
+
+redacted_secret!(
+    /// An Instagram access token. Never printed: `Debug` and `Display` are redacted.
+    AccessToken,
+    "AccessToken"
+);
+
+redacted_secret!(
+    /// A one-time OAuth authorization code. Never printed.
+    AuthCode,
+    "AuthCode"
+);
+
+impl AccessToken {
+    /// Real tokens are a few hundred characters; 2 KiB leaves room and bounds abuse.
+    pub const MAX_LEN: usize = 2048;
+
+    pub fn parse(s: &str) -> Result<AccessToken, SecretError> {
+        check(s, Self::MAX_LEN)?;
+        Ok(AccessToken(s.to_string()))
+    }
+}
+
+impl AuthCode {
+    pub const MAX_LEN: usize = 1024;
+
+    /// Instagram appends `#_` to the redirect (not part of the code); people paste it along,
+    /// often with surrounding whitespace. Both are removed before the code is checked.
+    pub fn parse(s: &str) -> Result<AuthCode, SecretError> {
+        let trimmed = s.trim();
+        let code = trimmed.strip_suffix("#_").unwrap_or(trimmed);
+        check(code, Self::MAX_LEN)?;
+        Ok(AuthCode(code.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printing_never_shows_the_value() {
+        let t = AccessToken::parse("IGAAsecretvalue").unwrap();
+        assert!(!format!("{t:?} {t}").contains("secretvalue"));
+        let c = AuthCode::parse("AQBcodevalue").unwrap();
+        assert!(!format!("{c:?} {c}").contains("codevalue"));
+    }
+
+    #[test]
+    fn code_strips_fragment_marker_and_whitespace() {
+        assert_eq!(AuthCode::parse("  AQB123#_\n").unwrap().expose(), "AQB123");
+        assert_eq!(AuthCode::parse("#_"), Err(SecretError::Empty));
+    }
+
+    #[test]
+    fn rejects_control_characters_and_oversize() {
+        assert_eq!(
+            AccessToken::parse("a\u{0}b"),
+            Err(SecretError::BadCharacters)
+        );
+        assert_eq!(AccessToken::parse("a b"), Err(SecretError::BadCharacters));
+        assert_eq!(
+            AccessToken::parse(&"a".repeat(AccessToken::MAX_LEN + 1)),
+            Err(SecretError::TooLong(AccessToken::MAX_LEN))
+        );
+    }
+}

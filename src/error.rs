@@ -1,0 +1,210 @@
+//! One error type for the whole API, mapped to one envelope:
+//! `{"error": {"code": "...", "message": "...", "request_id": "..."}}` and the right HTTP status.
+//!
+//! Codes are stable and machine-readable; messages say what was wrong and what to do. Nothing
+//! here ever includes a token, code, secret or upstream URL: upstream trouble arrives as an
+//! [`UpstreamError`], which carries none.
+
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::instagram::{GrantError, UpstreamError};
+use crate::logging;
+
+/// How long a throttled caller should wait when Instagram gives no hint.
+const RATE_LIMIT_RETRY_SECS: u64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: the request is malformed; the message names the field.
+    InvalidRequest(String),
+    /// 400: Instagram refused the code (bad, expired or already used).
+    InvalidCode(String),
+    /// 400: Instagram refused the token offered for a refresh or long-lived exchange.
+    InvalidToken(String),
+    /// 400: the redirect_uri is not in the configured allow-list.
+    RedirectUriNotAllowed,
+    /// 401: missing or wrong service API key.
+    Unauthorized,
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
+    /// 413: body over the size limit.
+    PayloadTooLarge(usize),
+    /// 415: wrong Content-Type.
+    UnsupportedMediaType(&'static str),
+    /// 429: per-client rate limit; retry after this many seconds.
+    TooManyRequests(u64),
+    /// 503: the operator has not configured what this route needs.
+    NotConfigured(&'static str, &'static str),
+    /// 502/503/504: Instagram did not give a usable answer.
+    Upstream(UpstreamError),
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        ApiError::Upstream(e)
+    }
+}
+
+impl ApiError {
+    /// Maps a refused grant to the caller's error, e.g. `invalid_code` for a code exchange.
+    pub fn from_grant(e: GrantError, refused: fn(String) -> ApiError) -> ApiError {
+        match e {
+            GrantError::Refused(message) => refused(message),
+            GrantError::Upstream(e) => ApiError::Upstream(e),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::InvalidCode(_) => "invalid_code",
+            ApiError::InvalidToken(_) => "invalid_token",
+            ApiError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::TooManyRequests(_) => "rate_limited",
+            ApiError::NotConfigured(code, _) => code,
+            ApiError::Upstream(e) => match e {
+                UpstreamError::Timeout => "upstream_timeout",
+                UpstreamError::RateLimited => "upstream_rate_limited",
+                UpstreamError::CircuitOpen(_) => "upstream_unavailable",
+                _ => "upstream_error",
+            },
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::InvalidRequest(m) => m.clone(),
+            ApiError::InvalidCode(m) => format!(
+                "Instagram refused the authorization code: {m}. Codes are single-use and \
+                 expire after an hour; start the Instagram login again to get a new one."
+            ),
+            ApiError::InvalidToken(m) => format!("Instagram refused the access token: {m}"),
+            ApiError::RedirectUriNotAllowed => "redirect_uri is not one of the redirect URIs \
+                 configured in IGAUTH_INSTAGRAM__REDIRECT_URIS; send the exact URI your app \
+                 used for the Instagram login."
+                .into(),
+            ApiError::Unauthorized => {
+                "Send the service API key as 'Authorization: Bearer <key>'.".into()
+            }
+            ApiError::NotFound => "No such route; see /openapi.yaml for the API.".into(),
+            ApiError::MethodNotAllowed => {
+                "This route does not support that method; see /openapi.yaml.".into()
+            }
+            ApiError::PayloadTooLarge(limit) => {
+                format!("The request body is larger than {limit} bytes.")
+            }
+            ApiError::UnsupportedMediaType(expected) => {
+                format!("Send the body as {expected}.")
+            }
+            ApiError::TooManyRequests(secs) => {
+                format!("Too many requests from this client; retry in {secs} seconds.")
+            }
+            ApiError::NotConfigured(_, m) => (*m).into(),
+            ApiError::Upstream(e) => match e {
+                UpstreamError::Timeout => {
+                    "Instagram did not answer in time; nothing was decided. Retry later.".into()
+                }
+                UpstreamError::RateLimited => {
+                    "Instagram is rate limiting this app; nothing was decided. Retry later.".into()
+                }
+                UpstreamError::CircuitOpen(_) => "Instagram has been failing; calls are paused \
+                     for a short cool-down. Nothing was decided. Retry later."
+                    .into(),
+                UpstreamError::Misconfigured => "Instagram refused this service's app \
+                     credentials; the operator must check the configured client id and secret."
+                    .into(),
+                UpstreamError::ServerError(status) => format!(
+                    "Instagram answered with HTTP {status}; nothing was decided. Retry later."
+                ),
+                UpstreamError::Connect => {
+                    "Could not reach Instagram; nothing was decided. Retry later.".into()
+                }
+                UpstreamError::Unusable(what) => {
+                    format!("Instagram gave an unusable answer ({what}); nothing was decided.")
+                }
+            },
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests(secs) => Some(*secs),
+            ApiError::Upstream(UpstreamError::CircuitOpen(secs)) => Some(*secs),
+            ApiError::Upstream(UpstreamError::RateLimited) => Some(RATE_LIMIT_RETRY_SECS),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidRequest(_)
+            | ApiError::InvalidCode(_)
+            | ApiError::InvalidToken(_)
+            | ApiError::RedirectUriNotAllowed => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotConfigured(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(e) => match e {
+                UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::RateLimited | UpstreamError::CircuitOpen(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if *self == ApiError::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(Envelope {
+            error: Body {
+                code: self.code(),
+                message: self.message(),
+                request_id: logging::current_request_id(),
+            },
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! A circuit breaker shared by every worker: after `threshold` consecutive upstream failures,
+//! calls fail fast for `cooldown`, then exactly one probe is let through; its outcome closes the
+//! breaker or opens it for another cool-down.
+//!
+//! When Instagram is down this keeps us from stacking thousands of requests on a dead host, and
+//! answers callers at once with a `Retry-After` instead of after a full timeout.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Breaker {
+    threshold: u32,
+    cooldown: Duration,
+    failures: AtomicU32,
+    /// Milliseconds since `epoch` until which the breaker is open.
+    open_until_ms: AtomicU64,
+    probing: AtomicBool,
+    epoch: Instant,
+}
+
+/// What a caller must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Permit {
+    Go,
+    /// Fail fast; retry after this many seconds.
+    Wait(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl Breaker {
+    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+        Breaker {
+            threshold: threshold.max(1),
+            cooldown,
+            failures: AtomicU32::new(0),
+            open_until_ms: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    pub fn permit(&self) -> Permit {
+        if self.failures.load(Ordering::Acquire) < self.threshold {
+            return Permit::Go;
+        }
+        let now = self.now_ms();
+        let until = self.open_until_ms.load(Ordering::Acquire);
+        if now < until {
+            return Permit::Wait((until - now).div_ceil(1000).max(1));
+        }
+        // Cool-down over: one probe at a time decides.
+        if self
+            .probing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            Permit::Go
+        } else {
+            Permit::Wait(1)
+        }
+    }
+
+    pub fn record_success(&self) {
+        self.failures.store(0, Ordering::Release);
+        self.probing.store(false, Ordering::Release);
+    }
+
+    pub fn record_failure(&self) {
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
+        if failures >= self.threshold {
+            let until = self.now_ms() + self.cooldown.as_millis() as u64;
+            self.open_until_ms.store(until, Ordering::Release);
+        }
+        self.probing.store(false, Ordering::Release);
+    }
+
+    /// An outcome that says nothing about Instagram's health (e.g. throttling): frees the probe.
+    pub fn record_neutral(&self) {
+        self.probing.store(false, Ordering::Release);
+    }
+
+    pub fn state(&self) -> BreakerState {
+        if self.failures.load(Ordering::Acquire) < self.threshold {
+            BreakerState::Closed
+        } else if self.now_ms() < self.open_until_ms.load(Ordering::Acquire) {
+            BreakerState::Open
+        } else {
+            BreakerState::HalfOpen
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_threshold_and_lets_one_probe_through() {
+        let b = Breaker::new(2, Duration::from_millis(0));
+        b.record_failure();
+        assert_eq!(b.permit(), Permit::Go);
+        b.record_failure();
+        // Cool-down of zero: straight to half-open, one probe only.
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(b.permit(), Permit::Go);
+        assert_eq!(b.permit(), Permit::Wait(1));
+        b.record_success();
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!(b.permit(), Permit::Go);
+    }
+
+    #[test]
+    fn open_breaker_fails_fast_with_retry_after() {
+        let b = Breaker::new(1, Duration::from_secs(10));
+        b.record_failure();
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(matches!(b.permit(), Permit::Wait(s) if (1..=10).contains(&s)));
+    }
+}

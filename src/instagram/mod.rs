@@ -1,0 +1,352 @@
+//! The Instagram client: the only code that speaks to Instagram.
+//!
+//! [`Upstream`] is what every worker shares (configuration, the circuit breaker, metrics);
+//! [`InstagramClient`] adds the worker's own pooled `awc` connection (awc clients cannot cross
+//! threads). Every call has one total deadline; `/me` is retried once with jittered backoff on a
+//! connection failure or a 5xx when the deadline allows; a code exchange is never retried, because
+//! codes are single-use.
+//!
+//! Request URLs carry tokens and secrets in their query strings, so they are built here, sent, and
+//! dropped: no error, log line or metric label ever includes one.
+
+mod breaker;
+mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::rt::time::{sleep, timeout};
+use actix_web::web::Bytes;
+use awc::error::SendRequestError;
+
+pub use breaker::{Breaker, BreakerState, Permit};
+pub use wire::{CodeGrant, GrantError, TokenGrant};
+
+use crate::domain::{AccessToken, AuthCode, Lookup};
+use crate::metrics::Metrics;
+use crate::settings::{Secret, Settings};
+
+/// Largest answer we read from Instagram; real ones are a few hundred bytes.
+const MAX_UPSTREAM_BODY: usize = 64 * 1024;
+/// Retry only when at least this much of the deadline is left after the backoff.
+const MIN_RETRY_BUDGET: Duration = Duration::from_millis(100);
+
+/// Instagram did not give an answer we can turn into a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    /// No answer within the deadline.
+    Timeout,
+    /// Could not connect, or the connection broke.
+    Connect,
+    /// Instagram answered 5xx.
+    ServerError(u16),
+    /// An answer we cannot read as a verdict (HTML, truncated JSON, unexpected error).
+    Unusable(&'static str),
+    /// Instagram's throttling codes (4, 17, 32, 613).
+    RateLimited,
+    /// The breaker is open: we did not call; retry after this many seconds.
+    CircuitOpen(u64),
+    /// Instagram says our client id / secret is wrong ("Invalid platform app").
+    Misconfigured,
+}
+
+impl UpstreamError {
+    fn retryable(&self) -> bool {
+        matches!(self, UpstreamError::Connect | UpstreamError::ServerError(_))
+    }
+
+    /// Whether this outcome says Instagram is unhealthy (and so counts toward the breaker).
+    fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            UpstreamError::Timeout
+                | UpstreamError::Connect
+                | UpstreamError::ServerError(_)
+                | UpstreamError::Unusable(_)
+        )
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Connect => "connect_error",
+            UpstreamError::ServerError(_) => "server_error",
+            UpstreamError::Unusable(_) => "unusable",
+            UpstreamError::RateLimited => "rate_limited",
+            UpstreamError::CircuitOpen(_) => "circuit_open",
+            UpstreamError::Misconfigured => "misconfigured",
+        }
+    }
+}
+
+/// What every worker's client shares.
+pub struct Upstream {
+    /// `{graph}/[version/]me?fields=id,username&` — the token is appended per call.
+    me_prefix: String,
+    code_url: String,
+    long_lived_url: String,
+    refresh_url: String,
+    client_id: String,
+    client_secret: Secret,
+    total_timeout: Duration,
+    connect_timeout: Duration,
+    max_connections: usize,
+    pub breaker: Breaker,
+    metrics: Arc<Metrics>,
+}
+
+impl Upstream {
+    pub fn new(settings: &Settings, metrics: Arc<Metrics>) -> Upstream {
+        // awc panics on first use without a process-wide rustls crypto provider. Installing
+        // twice (tests build many apps) is harmless, hence the ignored result.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ig = &settings.instagram;
+        let graph = ig.graph_url.trim_end_matches('/');
+        let me_path = if ig.graph_version.is_empty() {
+            format!("{graph}/me")
+        } else {
+            format!("{graph}/{}/me", ig.graph_version)
+        };
+        Upstream {
+            me_prefix: format!("{me_path}?fields=id,username&"),
+            code_url: format!("{}/oauth/access_token", ig.api_url.trim_end_matches('/')),
+            long_lived_url: format!("{graph}/access_token"),
+            refresh_url: format!("{graph}/refresh_access_token"),
+            client_id: ig.client_id.clone(),
+            client_secret: ig.client_secret.clone(),
+            total_timeout: settings.upstream_timeout(),
+            connect_timeout: Duration::from_millis(ig.connect_timeout_ms),
+            max_connections: ig.max_connections.max(1),
+            breaker: Breaker::new(
+                ig.breaker_threshold,
+                Duration::from_secs(ig.breaker_cooldown_secs),
+            ),
+            metrics,
+        }
+    }
+}
+
+/// One worker's client. Cheap to clone.
+#[derive(Clone)]
+pub struct InstagramClient {
+    http: awc::Client,
+    up: Arc<Upstream>,
+}
+
+impl InstagramClient {
+    pub fn new(up: Arc<Upstream>) -> InstagramClient {
+        let connector = awc::Connector::new()
+            .timeout(up.connect_timeout)
+            .limit(up.max_connections);
+        let http = awc::Client::builder()
+            .connector(connector)
+            .timeout(up.total_timeout)
+            // A redirect would carry the token to wherever it points.
+            .disable_redirects()
+            .finish();
+        InstagramClient { http, up }
+    }
+
+    /// Who does this token belong to? Retries once on connection failure or 5xx.
+    pub async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
+        let url = format!(
+            "{}{}",
+            self.up.me_prefix,
+            query(&[("access_token", token.expose())])
+        );
+        let deadline = Instant::now() + self.up.total_timeout;
+        let mut retried = false;
+        loop {
+            let outcome = self
+                .call("me", deadline, || self.http.get(&url).send(), wire::read_me)
+                .await;
+            match outcome {
+                Err(e) if e.retryable() && !retried => {
+                    let backoff = jitter(Duration::from_millis(25), Duration::from_millis(75));
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left < backoff + MIN_RETRY_BUDGET {
+                        return Err(e);
+                    }
+                    retried = true;
+                    log::debug!("retrying /me once after {}", e.label());
+                    sleep(backoff).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Trades a one-time code for a token. Never retried: codes are single-use.
+    pub async fn exchange_code(
+        &self,
+        code: &AuthCode,
+        redirect_uri: &str,
+    ) -> Result<CodeGrant, GrantError> {
+        let form = [
+            ("client_id", self.up.client_id.as_str()),
+            ("client_secret", self.up.client_secret.expose()),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+            ("code", code.expose()),
+        ];
+        let deadline = Instant::now() + self.up.total_timeout;
+        self.call(
+            "access_token",
+            deadline,
+            || self.http.post(&self.up.code_url).send_form(&form),
+            wire::read_code_grant,
+        )
+        .await
+    }
+
+    /// Trades a short-lived token for a long-lived one (about 60 days).
+    pub async fn long_lived(&self, short: &AccessToken) -> Result<TokenGrant, GrantError> {
+        let url = format!(
+            "{}?{}",
+            self.up.long_lived_url,
+            query(&[
+                ("grant_type", "ig_exchange_token"),
+                ("client_secret", self.up.client_secret.expose()),
+                ("access_token", short.expose()),
+            ])
+        );
+        self.token_grant("ig_exchange_token", &url).await
+    }
+
+    /// Refreshes a long-lived token (it must be at least 24 hours old and unexpired).
+    pub async fn refresh(&self, long: &AccessToken) -> Result<TokenGrant, GrantError> {
+        let url = format!(
+            "{}?{}",
+            self.up.refresh_url,
+            query(&[
+                ("grant_type", "ig_refresh_token"),
+                ("access_token", long.expose()),
+            ])
+        );
+        self.token_grant("ig_refresh_token", &url).await
+    }
+
+    async fn token_grant(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+    ) -> Result<TokenGrant, GrantError> {
+        let deadline = Instant::now() + self.up.total_timeout;
+        self.call(
+            endpoint,
+            deadline,
+            || self.http.get(url).send(),
+            wire::read_token_grant,
+        )
+        .await
+    }
+
+    /// One call: breaker check, deadline, body limit, reading the answer, then breaker and
+    /// metrics bookkeeping on what the answer turned out to mean.
+    async fn call<T, E, F, Fut>(
+        &self,
+        endpoint: &'static str,
+        deadline: Instant,
+        send: F,
+        read: fn(u16, &[u8]) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<UpstreamError> + AsUpstream,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<awc::ClientResponse, SendRequestError>>,
+    {
+        let breaker = &self.up.breaker;
+        if let Permit::Wait(secs) = breaker.permit() {
+            self.up
+                .metrics
+                .upstream_outcome(endpoint, "circuit_open", None);
+            return Err(UpstreamError::CircuitOpen(secs).into());
+        }
+        let started = Instant::now();
+        let budget = deadline.saturating_duration_since(started);
+        let answer = timeout(budget, async {
+            let mut response = send().await.map_err(send_error)?;
+            let status = response.status().as_u16();
+            let body: Bytes = response
+                .body()
+                .limit(MAX_UPSTREAM_BODY)
+                .await
+                .map_err(|_| UpstreamError::Connect)?;
+            Ok::<_, UpstreamError>((status, body))
+        })
+        .await
+        .unwrap_or(Err(UpstreamError::Timeout));
+        let outcome = match answer {
+            Ok((status, body)) => read(status, &body),
+            Err(e) => Err(e.into()),
+        };
+        let label = match outcome.as_ref().err().map(AsUpstream::as_upstream) {
+            None => {
+                breaker.record_success();
+                "ok"
+            }
+            // Instagram answered and refused: it is healthy.
+            Some(None) => {
+                breaker.record_success();
+                "refused"
+            }
+            Some(Some(e)) => {
+                if e.is_failure() {
+                    breaker.record_failure();
+                } else {
+                    breaker.record_neutral();
+                }
+                if *e == UpstreamError::Misconfigured {
+                    log::error!(
+                        "Instagram refused our app credentials (\"Invalid platform app\"): check \
+                         IGAUTH_INSTAGRAM__CLIENT_ID and IGAUTH_INSTAGRAM__CLIENT_SECRET"
+                    );
+                }
+                e.label()
+            }
+        };
+        self.up
+            .metrics
+            .upstream_outcome(endpoint, label, Some(started.elapsed()));
+        outcome
+    }
+}
+
+/// Lets [`InstagramClient::call`] see the upstream trouble inside each endpoint's error type.
+pub trait AsUpstream {
+    fn as_upstream(&self) -> Option<&UpstreamError>;
+}
+
+impl AsUpstream for UpstreamError {
+    fn as_upstream(&self) -> Option<&UpstreamError> {
+        Some(self)
+    }
+}
+
+impl AsUpstream for GrantError {
+    fn as_upstream(&self) -> Option<&UpstreamError> {
+        match self {
+            GrantError::Upstream(e) => Some(e),
+            GrantError::Refused(_) => None,
+        }
+    }
+}
+
+/// Maps awc's errors to ours without their text (which may name the URL).
+fn send_error(e: SendRequestError) -> UpstreamError {
+    match e {
+        SendRequestError::Timeout => UpstreamError::Timeout,
+        _ => UpstreamError::Connect,
+    }
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// A random duration in `[base, base + spread)`, so retries from many workers do not align.
+fn jitter(base: Duration, spread: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
+    base + spread.mul_f64(f64::from(byte[0]) / 256.0)
+}

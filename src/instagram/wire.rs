@@ -1,0 +1,317 @@
+//! The shapes of Instagram's answers, and what each one means for us.
+//!
+//! Instagram answers the same question in more than one shape (flat or wrapped in `data`, ids as
+//! numbers or strings, permissions as an array or a comma string); every reader here accepts all
+//! of them. Ids go through [`IgId`], which never rounds through `f64`.
+
+use serde::Deserialize;
+
+use super::UpstreamError;
+use crate::domain::{AccessToken, IgId, Lookup, RejectReason, TokenOwner};
+
+/// Graph API error codes that mean "slow down", not "this token is bad".
+const THROTTLING_CODES: [i64; 4] = [4, 17, 32, 613];
+/// Graph error for an invalid or expired access token.
+const INVALID_TOKEN: i64 = 190;
+/// Subcode of 190 for a token past its lifetime.
+const EXPIRED_SUBCODE: i64 = 463;
+
+#[derive(Deserialize)]
+struct Me {
+    id: Option<IgId>,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MeShape {
+    Wrapped { data: Vec<Me> },
+    Flat(Me),
+}
+
+#[derive(Deserialize)]
+struct GraphErrorBody {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    code: Option<i64>,
+    error_subcode: Option<i64>,
+}
+
+/// The meaning of a Graph API error body, if it has one.
+fn graph_error(body: &[u8]) -> Option<GraphError> {
+    serde_json::from_slice::<GraphErrorBody>(body)
+        .ok()
+        .map(|b| b.error)
+}
+
+fn is_throttled(code: Option<i64>) -> bool {
+    code.is_some_and(|c| THROTTLING_CODES.contains(&c))
+}
+
+/// Reads `/me`'s answer. Only a 200 with an id, or error 190, is a verdict; everything else is
+/// upstream trouble.
+pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError> {
+    if status == 200 {
+        let me = match serde_json::from_slice::<MeShape>(body) {
+            Ok(MeShape::Flat(me)) => me,
+            Ok(MeShape::Wrapped { data }) => data
+                .into_iter()
+                .next()
+                .ok_or(UpstreamError::Unusable("/me answered an empty data list"))?,
+            Err(_) => {
+                return Err(UpstreamError::Unusable(
+                    "/me answered 200 without valid JSON",
+                ))
+            }
+        };
+        let id = me.id.ok_or(UpstreamError::Unusable(
+            "/me answered 200 without a user id",
+        ))?;
+        return Ok(Lookup::Owner(std::sync::Arc::new(TokenOwner {
+            id,
+            username: me.username,
+        })));
+    }
+    match graph_error(body) {
+        Some(e) if is_throttled(e.code) => Err(UpstreamError::RateLimited),
+        Some(e) if status < 500 && e.code == Some(INVALID_TOKEN) => Ok(Lookup::Rejected(
+            if e.error_subcode == Some(EXPIRED_SUBCODE) {
+                RejectReason::ExpiredToken
+            } else {
+                RejectReason::InvalidToken
+            },
+        )),
+        _ if status >= 500 => Err(UpstreamError::ServerError(status)),
+        _ => Err(UpstreamError::Unusable(
+            "/me answered an error that is not about the token",
+        )),
+    }
+}
+
+/// A successful code exchange.
+#[derive(Debug)]
+pub struct CodeGrant {
+    pub access_token: AccessToken,
+    /// The user id as the exchange reported it (kept exact; `/me` stays the authority).
+    pub user_id: IgId,
+    pub permissions: Vec<String>,
+}
+
+/// A long-lived or refreshed token.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub access_token: AccessToken,
+    pub expires_in: Option<u64>,
+}
+
+/// Why Instagram refused to hand out a token.
+#[derive(Debug)]
+pub enum GrantError {
+    /// The code (or token) is bad, expired or already used. Carries Instagram's own message,
+    /// which says which, and contains nothing secret.
+    Refused(String),
+    Upstream(UpstreamError),
+}
+
+impl From<UpstreamError> for GrantError {
+    fn from(e: UpstreamError) -> Self {
+        GrantError::Upstream(e)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Permissions {
+    List(Vec<String>),
+    Comma(String),
+}
+
+impl Permissions {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Permissions::List(list) => list,
+            Permissions::Comma(s) => s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawGrant {
+    access_token: String,
+    user_id: IgId,
+    permissions: Option<Permissions>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GrantShape {
+    Wrapped { data: Vec<RawGrant> },
+    Flat(RawGrant),
+}
+
+/// The OAuth host's error shape: `{"error_type":"OAuthException","code":400,"error_message":...}`.
+#[derive(Deserialize)]
+struct OAuthError {
+    error_type: Option<String>,
+    error_message: Option<String>,
+}
+
+/// Instagram's wording when OUR client id or secret is wrong.
+const INVALID_PLATFORM_APP: &str = "Invalid platform app";
+
+pub(super) fn read_code_grant(status: u16, body: &[u8]) -> Result<CodeGrant, GrantError> {
+    if status == 200 {
+        let raw = match serde_json::from_slice::<GrantShape>(body) {
+            Ok(GrantShape::Flat(g)) => g,
+            Ok(GrantShape::Wrapped { data }) => data.into_iter().next().ok_or(
+                UpstreamError::Unusable("the code exchange answered an empty data list"),
+            )?,
+            Err(_) => {
+                return Err(UpstreamError::Unusable(
+                    "the code exchange answered 200 without a token",
+                )
+                .into())
+            }
+        };
+        let access_token = AccessToken::parse(&raw.access_token)
+            .map_err(|_| UpstreamError::Unusable("the code exchange answered an unusable token"))?;
+        return Ok(CodeGrant {
+            access_token,
+            user_id: raw.user_id,
+            permissions: raw
+                .permissions
+                .map(Permissions::into_vec)
+                .unwrap_or_default(),
+        });
+    }
+    Err(read_grant_error(status, body))
+}
+
+fn read_grant_error(status: u16, body: &[u8]) -> GrantError {
+    if let Some(e) = graph_error(body) {
+        if is_throttled(e.code) {
+            return UpstreamError::RateLimited.into();
+        }
+        if status < 500 && e.code == Some(INVALID_TOKEN) {
+            return GrantError::Refused("Instagram does not accept this access token.".into());
+        }
+    }
+    if status >= 500 {
+        return UpstreamError::ServerError(status).into();
+    }
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(OAuthError {
+            error_message: Some(message),
+            ..
+        }) if message.contains(INVALID_PLATFORM_APP) => UpstreamError::Misconfigured.into(),
+        Ok(OAuthError {
+            error_type: Some(_),
+            error_message: Some(message),
+        }) => GrantError::Refused(message),
+        _ => UpstreamError::Unusable("Instagram answered an error it did not explain").into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawTokenGrant {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+pub(super) fn read_token_grant(status: u16, body: &[u8]) -> Result<TokenGrant, GrantError> {
+    if status == 200 {
+        let raw: RawTokenGrant = serde_json::from_slice(body)
+            .map_err(|_| UpstreamError::Unusable("Instagram answered 200 without a token"))?;
+        let access_token = AccessToken::parse(&raw.access_token)
+            .map_err(|_| UpstreamError::Unusable("Instagram answered an unusable token"))?;
+        return Ok(TokenGrant {
+            access_token,
+            expires_in: raw.expires_in,
+        });
+    }
+    Err(read_grant_error(status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn me_flat_and_wrapped_keep_ids_exact() {
+        for body in [
+            r#"{"id":"17841405793187219","username":"jay"}"#,
+            r#"{"data":[{"id":17841405793187219,"username":"jay"}]}"#,
+        ] {
+            match read_me(200, body.as_bytes()).unwrap() {
+                Lookup::Owner(o) => {
+                    assert_eq!(o.id.as_str(), "17841405793187219");
+                    assert_eq!(o.username.as_deref(), Some("jay"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn me_errors() {
+        let invalid = br#"{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}"#;
+        let expired = br#"{"error":{"code":190,"error_subcode":463}}"#;
+        let throttled = br#"{"error":{"code":613}}"#;
+        assert_eq!(
+            read_me(400, invalid).unwrap(),
+            Lookup::Rejected(RejectReason::InvalidToken)
+        );
+        assert_eq!(
+            read_me(400, expired).unwrap(),
+            Lookup::Rejected(RejectReason::ExpiredToken)
+        );
+        assert!(matches!(
+            read_me(400, throttled),
+            Err(UpstreamError::RateLimited)
+        ));
+        assert!(matches!(
+            read_me(500, invalid),
+            Err(UpstreamError::ServerError(500))
+        ));
+        assert!(read_me(200, b"<html>").is_err());
+        assert!(read_me(200, br#"{"id":"12"#).is_err());
+        assert!(read_me(200, br#"{"username":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn code_grant_both_shapes() {
+        let flat = br#"{"access_token":"IGAA1","user_id":27640875392278831,"permissions":["instagram_business_basic"]}"#;
+        let wrapped = br#"{"data":[{"access_token":"IGAA1","user_id":"27640875392278831","permissions":"instagram_business_basic,instagram_business_content_publish"}]}"#;
+        let g = read_code_grant(200, flat).unwrap();
+        assert_eq!(g.user_id.as_str(), "27640875392278831");
+        assert_eq!(g.permissions, vec!["instagram_business_basic"]);
+        let g = read_code_grant(200, wrapped).unwrap();
+        assert_eq!(g.user_id.as_str(), "27640875392278831");
+        assert_eq!(g.permissions.len(), 2);
+    }
+
+    #[test]
+    fn code_grant_errors() {
+        let used = br#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#;
+        let platform =
+            br#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#;
+        assert!(
+            matches!(read_code_grant(400, used), Err(GrantError::Refused(m)) if m.contains("used"))
+        );
+        assert!(matches!(
+            read_code_grant(400, platform),
+            Err(GrantError::Upstream(UpstreamError::Misconfigured))
+        ));
+        assert!(matches!(
+            read_code_grant(502, b"<html>"),
+            Err(GrantError::Upstream(UpstreamError::ServerError(502)))
+        ));
+    }
+}

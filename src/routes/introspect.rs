@@ -1,0 +1,69 @@
+//! `POST /v1/introspect`: RFC 7662 token introspection, so Parse Server's built-in OAuth2 adapter
+//! uses igauth with no custom code (`oauth2: true`, `useridField: "sub"`).
+//!
+//! Parse compares `sub` with `authData.id` itself. A token Instagram refuses is
+//! `{"active": false}`; upstream trouble is a 5xx, which Parse reports as "introspection request
+//! failed" instead of "invalid token": it fails closed and says why.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{body_kind, read_body, BodyKind, ServiceCaller};
+use crate::domain::{AccessToken, Lookup};
+use crate::error::ApiError;
+use crate::instagram::InstagramClient;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+struct IntrospectForm {
+    token: Option<String>,
+    // `token_type_hint` is allowed by RFC 7662 and ignored: there is one kind of token here.
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Introspection<'a> {
+    Active {
+        active: bool,
+        sub: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<&'a str>,
+        token_type: &'static str,
+    },
+    Inactive {
+        active: bool,
+    },
+}
+
+const INACTIVE: Introspection<'static> = Introspection::Inactive { active: false };
+
+pub async fn introspect(
+    _caller: ServiceCaller,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<InstagramClient>,
+) -> Result<HttpResponse, ApiError> {
+    body_kind(&req, &[BodyKind::Form])?;
+    let body = read_body(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let form: IntrospectForm = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| ApiError::InvalidRequest("The form body could not be decoded.".into()))?;
+    let raw = form
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::InvalidRequest("token is required".into()))?;
+    // Something that cannot be a token is simply not an active one; Instagram need not be asked.
+    let Ok(token) = AccessToken::parse(&raw) else {
+        return Ok(HttpResponse::Ok().json(INACTIVE));
+    };
+    let lookup = state.validator.lookup(&client, &token).await?;
+    Ok(match &lookup {
+        Lookup::Owner(owner) => HttpResponse::Ok().json(Introspection::Active {
+            active: true,
+            sub: owner.id.as_str(),
+            username: owner.username.as_deref(),
+            token_type: "access_token",
+        }),
+        Lookup::Rejected(_) => HttpResponse::Ok().json(INACTIVE),
+    })
+}

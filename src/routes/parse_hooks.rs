@@ -1,0 +1,181 @@
+//! Parse Server Cloud Code webhooks (registered through Parse's Hooks API or Back4App's
+//! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` or
+//! `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
+//!
+//! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
+//! Parse sends these bodies chunked, with no Content-Length; [`read_body`] reads them either way.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::exchange::{self, ExchangeRequest};
+use super::validate::ValidateAnswer;
+use super::{keys_match, read_body};
+use crate::domain::{AuthData, Verdict};
+use crate::error::ApiError;
+use crate::instagram::InstagramClient;
+use crate::startup::AppState;
+
+const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
+
+fn success(value: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "success": value }))
+}
+
+fn failure(message: impl Into<String>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "error": message.into() }))
+}
+
+/// What to tell Parse when we could not decide: never success, and never "invalid".
+fn undecided(e: &ApiError) -> String {
+    format!(
+        "Could not verify the Instagram login right now: {}",
+        e.message()
+    )
+}
+
+/// Checks the webhook key and reads the body; `Err` is the answer to send.
+async fn webhook_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<web::Bytes, HttpResponse> {
+    let expected = &state.settings.parse.webhook_key;
+    if expected.is_set() {
+        let given = req
+            .headers()
+            .get("x-parse-webhook-key")
+            .map(|v| v.as_bytes())
+            .unwrap_or(b"");
+        if !keys_match(given, expected.expose().as_bytes()) {
+            return Err(failure(
+                "Unauthorized: the X-Parse-Webhook-Key does not match this server's webhook key.",
+            ));
+        }
+    }
+    read_body(req, payload, state.settings.limits.max_body_bytes)
+        .await
+        .map_err(|e| failure(e.message()))
+}
+
+#[derive(Deserialize)]
+struct FunctionCall {
+    params: Option<Value>,
+}
+
+fn params(body: &[u8]) -> Result<Value, HttpResponse> {
+    serde_json::from_slice::<FunctionCall>(body)
+        .ok()
+        .and_then(|call| call.params)
+        .ok_or_else(|| failure("The webhook body must be a JSON object with params."))
+}
+
+/// `POST /v1/parse/functions/validate`: `params` is the authData.
+pub async fn validate_function(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<InstagramClient>,
+) -> HttpResponse {
+    let params = match webhook_body(&req, payload, &state)
+        .await
+        .and_then(|b| params(&b))
+    {
+        Ok(params) => params,
+        Err(answer) => return answer,
+    };
+    let auth = match AuthData::from_value(&params) {
+        Ok(auth) => auth,
+        Err(e) => return failure(format!("Invalid request: {e}")),
+    };
+    match state.validator.validate(&client, &auth).await {
+        Ok(verdict @ Verdict::Valid(_)) => success(ValidateAnswer::from_verdict(&verdict)),
+        Ok(Verdict::Rejected(_)) => failure(INVALID_AUTH),
+        Err(e) => failure(undecided(&e.into())),
+    }
+}
+
+/// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
+pub async fn exchange_function(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<InstagramClient>,
+) -> HttpResponse {
+    let request = match webhook_body(&req, payload, &state)
+        .await
+        .and_then(|b| params(&b))
+        .and_then(|p| ExchangeRequest::from_json(&p).map_err(|e| failure(e.message())))
+    {
+        Ok(request) => request,
+        Err(answer) => return answer,
+    };
+    match exchange::perform(&state, &client, request, None).await {
+        Ok(answer) => success(answer),
+        Err(e) => failure(e.message()),
+    }
+}
+
+#[derive(Deserialize)]
+struct TriggerCall<'a> {
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct UserView {
+    #[serde(rename = "authData")]
+    auth_data: Option<AuthDataView>,
+}
+
+#[derive(Deserialize)]
+struct AuthDataView {
+    instagram: Option<Value>,
+}
+
+/// `POST /v1/parse/triggers/user`: `beforeSave` / `beforeLogin` on `_User`.
+///
+/// Parse REPLACES the object being written with `success`, so a pass answers with the object
+/// byte for byte as received (custom fields, large numbers and all); `{}` would wipe the write.
+pub async fn user_trigger(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<InstagramClient>,
+) -> HttpResponse {
+    let body = match webhook_body(&req, payload, &state).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let Some(object) = serde_json::from_slice::<TriggerCall>(&body)
+        .ok()
+        .and_then(|call| call.object)
+    else {
+        return failure("The trigger body must be a JSON object with an object.");
+    };
+    let instagram = match serde_json::from_str::<UserView>(object.get()) {
+        Ok(view) => view.auth_data.and_then(|a| a.instagram),
+        Err(_) => return failure("The trigger's object must be a JSON object."),
+    };
+    // No Instagram authData (or `null`, which is how Parse unlinks it): nothing to check.
+    if let Some(instagram) = instagram.filter(|v| !v.is_null()) {
+        let auth = match AuthData::from_value(&instagram) {
+            Ok(auth) => auth,
+            Err(e) => return failure(format!("Invalid Instagram authData: {e}")),
+        };
+        match state.validator.validate(&client, &auth).await {
+            Ok(Verdict::Valid(_)) => {}
+            Ok(Verdict::Rejected(_)) => return failure(INVALID_AUTH),
+            Err(e) => return failure(undecided(&e.into())),
+        }
+    }
+    let mut answer = String::with_capacity(object.get().len() + 12);
+    answer.push_str("{\"success\":");
+    answer.push_str(object.get());
+    answer.push('}');
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(answer)
+}

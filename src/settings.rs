@@ -1,0 +1,410 @@
+//! Typed settings, layered: built-in defaults, then an optional TOML file (`--config PATH` or
+//! `IGAUTH_CONFIG`), then environment variables `IGAUTH_<SECTION>__<KEY>`.
+//!
+//! Everything that can be wrong with a value is found here, at startup, with a message that names
+//! the environment variable, so a bad deployment fails loudly instead of at the first login.
+//! Secrets are held in [`Secret`], whose `Debug` is redacted, so printing the settings (as
+//! `igauth check-config` does) can never leak them.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer};
+
+/// A configured secret (client secret, API key, webhook key, state secret).
+/// Empty means "not configured".
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_set() {
+            "\"[redacted]\""
+        } else {
+            "\"\""
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub instagram: InstagramSettings,
+    pub cache: CacheSettings,
+    pub parse: ParseSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// When set, `/v1/validate` and `/v1/introspect` require `Authorization: Bearer <key>`.
+    pub api_key: Secret,
+    /// Browser origins allowed by CORS; empty means no CORS headers at all.
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_origins: Vec<String>,
+    /// How long in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// HMAC key for the login flow's `state` parameter.
+    pub state_secret: Secret,
+    /// Serve the `/v1/demo` page.
+    pub demo: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct InstagramSettings {
+    pub client_id: String,
+    pub client_secret: Secret,
+    #[serde(deserialize_with = "comma_list")]
+    pub redirect_uris: Vec<String>,
+    pub api_url: String,
+    pub graph_url: String,
+    pub graph_version: String,
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Upper bound on pooled connections per worker to each Instagram host.
+    pub max_connections: usize,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_secs: u64,
+    pub authorize_url: String,
+    pub callback_url: String,
+    pub scopes: String,
+    #[serde(deserialize_with = "comma_list")]
+    pub return_urls: Vec<String>,
+    pub long_lived: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CacheSettings {
+    /// Lifetime of a positive answer from `/me`; 0 turns the cache off.
+    pub ttl_secs: u64,
+    /// Lifetime of "invalid token" / "expired token" answers.
+    pub negative_ttl_secs: u64,
+    pub max_entries: u64,
+    pub backend: CacheBackend,
+    pub redis_url: Secret,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackend {
+    Memory,
+    Redis,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ParseSettings {
+    /// Parse's `webhookKey`; when set, webhook calls must carry it in `X-Parse-Webhook-Key`.
+    pub webhook_key: Secret,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LimitSettings {
+    /// Requests a minute per client IP on the public routes apps call (exchange, login flow);
+    /// 0 turns the limit off.
+    pub exchange_per_minute: u32,
+    pub exchange_burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed (e.g. your load balancer).
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Accepts either a TOML array or one comma-separated string (the natural form in an env var).
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(s) => s.split(',').map(str::to_string).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+const DEFAULTS: &str = r#"
+[server]
+bind = "0.0.0.0:8080"
+api_key = ""
+cors_origins = ""
+shutdown_grace_secs = 10
+workers = 0
+state_secret = ""
+demo = false
+
+[instagram]
+client_id = ""
+client_secret = ""
+redirect_uris = ""
+api_url = "https://api.instagram.com"
+graph_url = "https://graph.instagram.com"
+graph_version = ""
+timeout_ms = 5000
+connect_timeout_ms = 2000
+max_connections = 256
+breaker_threshold = 5
+breaker_cooldown_secs = 10
+authorize_url = "https://www.instagram.com/oauth/authorize"
+callback_url = ""
+scopes = "instagram_business_basic"
+return_urls = ""
+long_lived = false
+
+[cache]
+ttl_secs = 300
+negative_ttl_secs = 30
+max_entries = 100000
+backend = "memory"
+redis_url = ""
+
+[parse]
+webhook_key = ""
+
+[limits]
+exchange_per_minute = 30
+exchange_burst = 10
+trusted_proxies = ""
+max_body_bytes = 8192
+
+[log]
+format = "text"
+"#;
+
+/// Where the settings come from; tests pass everything explicitly.
+#[derive(Default)]
+pub struct Sources {
+    pub file: Option<String>,
+    /// Environment variables as (name, value); `None` means the process environment.
+    pub env: Option<Vec<(String, String)>>,
+}
+
+impl Settings {
+    /// Defaults, then the file named by `--config` or `IGAUTH_CONFIG`, then `IGAUTH_*` variables.
+    pub fn load(config_path: Option<String>) -> Result<Settings, String> {
+        let file = config_path.or_else(|| std::env::var("IGAUTH_CONFIG").ok());
+        Settings::from_sources(Sources { file, env: None })
+    }
+
+    pub fn from_sources(sources: Sources) -> Result<Settings, String> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = &sources.file {
+            builder = builder.add_source(File::new(path, FileFormat::Toml).required(true));
+        }
+        let mut env = Environment::with_prefix("IGAUTH")
+            .prefix_separator("_")
+            .separator("__");
+        if let Some(vars) = sources.env {
+            env = env.source(Some(vars.into_iter().collect()));
+        }
+        let settings: Settings = builder
+            .add_source(env)
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| format!("invalid configuration: {}", env_names(&e.to_string())))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Rules that serde cannot express. Each message names the variable to fix.
+    fn check(&self) -> Result<(), String> {
+        self.bind_addr()?;
+        for (var, url) in [
+            ("IGAUTH_INSTAGRAM__API_URL", &self.instagram.api_url),
+            ("IGAUTH_INSTAGRAM__GRAPH_URL", &self.instagram.graph_url),
+            (
+                "IGAUTH_INSTAGRAM__AUTHORIZE_URL",
+                &self.instagram.authorize_url,
+            ),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("{var} must be an http(s) URL, got {url:?}"));
+            }
+        }
+        let version = &self.instagram.graph_version;
+        if !version.is_empty()
+            && !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            return Err(format!(
+                "IGAUTH_INSTAGRAM__GRAPH_VERSION must look like v25.0, got {version:?}"
+            ));
+        }
+        if self.instagram.timeout_ms == 0 {
+            return Err("IGAUTH_INSTAGRAM__TIMEOUT_MS must be greater than 0".into());
+        }
+        if self.instagram.connect_timeout_ms == 0 {
+            return Err("IGAUTH_INSTAGRAM__CONNECT_TIMEOUT_MS must be greater than 0".into());
+        }
+        if self.instagram.breaker_threshold == 0 {
+            return Err("IGAUTH_INSTAGRAM__BREAKER_THRESHOLD must be at least 1".into());
+        }
+        if self.limits.max_body_bytes < 256 {
+            return Err("IGAUTH_LIMITS__MAX_BODY_BYTES must be at least 256".into());
+        }
+        for proxy in &self.limits.trusted_proxies {
+            proxy.parse::<IpAddr>().map_err(|_| {
+                format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {proxy:?} is not an IP address")
+            })?;
+        }
+        if self.cache.backend == CacheBackend::Redis && !self.cache.redis_url.is_set() {
+            return Err(
+                "IGAUTH_CACHE__REDIS_URL is required when IGAUTH_CACHE__BACKEND=redis".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+        self.server.bind.parse().map_err(|_| {
+            format!(
+                "IGAUTH_SERVER__BIND must be an address like 0.0.0.0:8080, got {:?}",
+                self.server.bind
+            )
+        })
+    }
+
+    /// True when `/v1/exchange` has what it needs to call Instagram.
+    pub fn exchange_configured(&self) -> bool {
+        !self.instagram.client_id.is_empty() && self.instagram.client_secret.is_set()
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.instagram.timeout_ms)
+    }
+
+    /// The problems that make the configuration unusable for what it asks for, as warnings
+    /// (startup goes on: validation alone needs no credentials).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.exchange_configured() {
+            out.push("IGAUTH_INSTAGRAM__CLIENT_ID / CLIENT_SECRET are not set: /v1/exchange answers 503 exchange_not_configured".into());
+        }
+        if self.exchange_configured() && self.instagram.redirect_uris.is_empty() {
+            out.push(
+                "IGAUTH_INSTAGRAM__REDIRECT_URIS is empty: /v1/exchange refuses every redirect_uri"
+                    .into(),
+            );
+        }
+        if !self.server.api_key.is_set() {
+            out.push("IGAUTH_SERVER__API_KEY is not set: /v1/validate and /v1/introspect are open to anyone who can reach them".into());
+        }
+        out
+    }
+}
+
+/// The `config` crate reports keys as `section.key`; operators set `IGAUTH_SECTION__KEY`.
+fn env_names(message: &str) -> String {
+    let mut out = message.to_string();
+    if let Some(start) = message.find("for key `") {
+        let rest = &message[start + 9..];
+        if let Some(end) = rest.find('`') {
+            let key = &rest[..end];
+            let var = format!("IGAUTH_{}", key.replace('.', "__").to_uppercase());
+            out.push_str(&format!(" (set by {var})"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_sources(Sources {
+            file: None,
+            env: Some(
+                vars.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+        })
+    }
+
+    #[test]
+    fn defaults_start_a_validator_without_credentials() {
+        let s = with_env(&[]).unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:8080");
+        assert_eq!(s.instagram.graph_url, "https://graph.instagram.com");
+        assert_eq!(s.instagram.timeout_ms, 5000);
+        assert!(!s.exchange_configured());
+    }
+
+    #[test]
+    fn env_overrides_and_lists_split_on_commas() {
+        let s = with_env(&[
+            (
+                "IGAUTH_INSTAGRAM__REDIRECT_URIS",
+                "https://a.example/cb, https://b.example/cb",
+            ),
+            ("IGAUTH_INSTAGRAM__CLIENT_ID", "0123"),
+            ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.instagram.redirect_uris,
+            vec!["https://a.example/cb", "https://b.example/cb"]
+        );
+        assert_eq!(s.instagram.client_id, "0123", "ids keep leading zeros");
+        assert_eq!(s.instagram.timeout_ms, 250);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = with_env(&[("IGAUTH_INSTAGRAM__TIMEOUT_MS", "soon")]).unwrap_err();
+        assert!(err.contains("IGAUTH_INSTAGRAM__TIMEOUT_MS"), "{err}");
+        let err = with_env(&[("IGAUTH_SERVER__BIND", "nowhere")]).unwrap_err();
+        assert!(err.contains("IGAUTH_SERVER__BIND"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let s = with_env(&[
+            ("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t-value"),
+            ("IGAUTH_SERVER__API_KEY", "k3y-value"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("s3cr3t-value") && !printed.contains("k3y-value"));
+        assert!(printed.contains("[redacted]"));
+    }
+}

@@ -1,0 +1,232 @@
+//! Building and running the app: shared state, routes, middleware, binding, graceful shutdown.
+//! Tests build the same [`Application`] on port 0, so what they exercise is what ships.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Condition, DefaultHeaders};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Route};
+
+use crate::error::ApiError;
+use crate::instagram::{InstagramClient, Upstream};
+use crate::logging;
+use crate::metrics::Metrics;
+use crate::rate_limit::ClientLimiter;
+use crate::routes::{exchange, health, introspect, parse_hooks, validate};
+use crate::settings::Settings;
+use crate::validator::Validator;
+
+/// What every worker shares. Each worker also has its own [`InstagramClient`].
+pub struct AppState {
+    pub settings: Settings,
+    pub validator: Validator,
+    pub upstream: Arc<Upstream>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: ClientLimiter,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> AppState {
+        let metrics = Arc::new(Metrics::new());
+        AppState {
+            validator: Validator::new(&settings.cache, metrics.clone()),
+            upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
+            limiter: ClientLimiter::new(&settings.limits),
+            metrics,
+            settings,
+        }
+    }
+
+    /// Applies the per-client rate limit of the public routes.
+    pub fn limit_client(&self, req: &HttpRequest, route: &str) -> Result<(), ApiError> {
+        self.limiter.check(req).map_err(|secs| {
+            self.metrics.rate_limited.with_label_values(&[route]).inc();
+            ApiError::TooManyRequests(secs)
+        })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the configured address (port 0 picks a free one) and builds the server.
+    pub fn build(settings: Settings) -> std::io::Result<Application> {
+        let addr = settings
+            .bind_addr()
+            .map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidInput, m))?;
+        let listener = TcpListener::bind(addr)?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, settings)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+    let grace = settings.server.shutdown_grace_secs;
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let state = web::Data::new(AppState::new(settings));
+    let server = HttpServer::new(move || {
+        // awc clients cannot cross threads: one pooled client per worker.
+        let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
+        App::new()
+            .app_data(state.clone())
+            .app_data(client)
+            .configure(routes)
+            .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
+            .wrap(Condition::new(
+                !state.settings.server.cors_origins.is_empty(),
+                cors(&state.settings.server.cors_origins),
+            ))
+            .wrap(security_headers())
+            .wrap_fn({
+                let metrics = state.metrics.clone();
+                move |req, srv| {
+                    let started = Instant::now();
+                    let request_id = request_id(&req);
+                    let method = req.method().clone();
+                    let path = req.path().to_string();
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let call = srv.call(req);
+                    let metrics = metrics.clone();
+                    logging::with_request_id(request_id.clone(), async move {
+                        let mut res = call.await?;
+                        let status = res.status().as_u16();
+                        let elapsed = started.elapsed();
+                        metrics.request(&route, status, elapsed);
+                        log::info!(
+                            "{method} {path} {status} {:.1}ms",
+                            elapsed.as_secs_f64() * 1000.0
+                        );
+                        if let Ok(value) = HeaderValue::from_str(&request_id) {
+                            res.headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(res)
+                    })
+                }
+            })
+    })
+    .workers(workers)
+    .shutdown_timeout(grace)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Every route, with a 405 in our envelope for wrong methods.
+fn routes(cfg: &mut web::ServiceConfig) {
+    fn resource(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
+        cfg.service(
+            web::resource(path)
+                .route(route)
+                .default_service(web::to(|| async {
+                    ApiError::MethodNotAllowed.error_answer()
+                })),
+        );
+    }
+    resource(cfg, "/healthz", web::get().to(health::healthz));
+    resource(cfg, "/readyz", web::get().to(health::readyz));
+    resource(cfg, "/openapi.yaml", web::get().to(health::openapi));
+    resource(cfg, "/metrics", web::get().to(health::metrics));
+    resource(cfg, "/v1/validate", web::post().to(validate::validate));
+    resource(cfg, "/v1/exchange", web::post().to(exchange::exchange));
+    resource(
+        cfg,
+        "/v1/introspect",
+        web::post().to(introspect::introspect),
+    );
+    resource(
+        cfg,
+        "/v1/parse/functions/validate",
+        web::post().to(parse_hooks::validate_function),
+    );
+    resource(
+        cfg,
+        "/v1/parse/functions/exchange",
+        web::post().to(parse_hooks::exchange_function),
+    );
+    resource(
+        cfg,
+        "/v1/parse/triggers/user",
+        web::post().to(parse_hooks::user_trigger),
+    );
+}
+
+impl ApiError {
+    /// The error as a response, for places that answer directly rather than return `Err`.
+    pub fn error_answer(&self) -> HttpResponse {
+        actix_web::ResponseError::error_response(self)
+    }
+}
+
+/// The caller's `X-Request-Id` when it is a sane token, otherwise a fresh one.
+fn request_id(req: &actix_web::dev::ServiceRequest) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(new_request_id)
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Headers every answer carries: nothing here is meant to be cached, framed or sniffed.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+}
+
+/// CORS only for the configured origins; with none configured this middleware is not mounted.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(600)
+}
+
+/// Grace period helper for callers that want to stop the server themselves.
+pub fn grace(settings: &Settings) -> Duration {
+    Duration::from_secs(settings.server.shutdown_grace_secs)
+}

@@ -1,0 +1,158 @@
+//! `spawn_app`: the real [`Application`] on port 0 with a mockito server as both Instagram hosts.
+
+use igauth::settings::{Settings, Sources};
+use igauth::startup::Application;
+
+pub const API_KEY: &str = "test-api-key-0123456789";
+pub const WEBHOOK_KEY: &str = "test-webhook-key-9876543210";
+pub const CLIENT_SECRET: &str = "test-client-secret-abcdef";
+pub const REDIRECT_URI: &str = "https://app.example/auth/instagram";
+/// An odd id above 2^53: any trip through f64 changes its last digit.
+pub const BIG_ID: &str = "17841405793187219";
+
+pub struct TestApp {
+    pub address: String,
+    pub instagram: mockito::ServerGuard,
+    pub http: awc::Client,
+}
+
+/// Settings every test starts from: exchange configured, API and webhook keys set, short timeout.
+pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
+    [
+        ("IGAUTH_SERVER__BIND", "127.0.0.1:0"),
+        ("IGAUTH_SERVER__WORKERS", "2"),
+        ("IGAUTH_SERVER__API_KEY", API_KEY),
+        ("IGAUTH_PARSE__WEBHOOK_KEY", WEBHOOK_KEY),
+        ("IGAUTH_INSTAGRAM__API_URL", instagram_url),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", instagram_url),
+        ("IGAUTH_INSTAGRAM__CLIENT_ID", "1234567890"),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_INSTAGRAM__REDIRECT_URIS", REDIRECT_URI),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "1000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Starts the app with the base settings plus `overrides` (later entries win).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let instagram = mockito::Server::new_async().await;
+    let mut env = base_env(&instagram.url());
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let settings = Settings::from_sources(Sources {
+        file: None,
+        env: Some(env),
+    })
+    .expect("test settings are valid");
+    let app = Application::build(settings).expect("the app binds port 0");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        instagram,
+        http: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .finish(),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs JSON with the service API key; returns status, headers and parsed JSON body.
+    pub async fn post_json(&self, path: &str, body: &str) -> Answer {
+        let req = self
+            .http
+            .post(self.url(path))
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("Authorization", format!("Bearer {API_KEY}")));
+        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+    }
+
+    /// POSTs a form with the service API key.
+    pub async fn post_form(&self, path: &str, body: &str) -> Answer {
+        let req = self
+            .http
+            .post(self.url(path))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .insert_header(("Authorization", format!("Bearer {API_KEY}")));
+        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+    }
+
+    pub async fn validate(&self, id: &str, token: &str) -> Answer {
+        self.post_json(
+            "/v1/validate",
+            &format!(r#"{{"id":"{id}","access_token":"{token}"}}"#),
+        )
+        .await
+    }
+
+    /// Mocks `/me` for `token` answering `status` with `body`; expects `hits` calls.
+    pub async fn mock_me(&mut self, token: &str, status: usize, body: &str) -> mockito::Mock {
+        self.instagram
+            .mock("GET", "/me")
+            .match_query(mockito::Matcher::AllOf(vec![
+                mockito::Matcher::UrlEncoded("access_token".into(), token.into()),
+                mockito::Matcher::UrlEncoded("fields".into(), "id,username".into()),
+            ]))
+            .with_status(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .create_async()
+            .await
+    }
+}
+
+pub fn me_body(id: &str, username: &str) -> String {
+    format!(r#"{{"id":"{id}","username":"{username}"}}"#)
+}
+
+pub const INVALID_TOKEN_BODY: &str = r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#;
+pub const EXPIRED_TOKEN_BODY: &str = r#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#;
+pub const RATE_LIMITED_BODY: &str = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"AbC"}}"#;
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub async fn read(mut res: awc::ClientResponse) -> Answer {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.body().limit(1 << 20).await.expect("body");
+        Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The `error.code` of our error envelope.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error envelope: {}", self.text))
+            .to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
