@@ -1,5 +1,18 @@
 //! Integration tests: the real app on a random port, with mockito playing Instagram.
-//! One module per API surface, as in `src/routes`.
+//! One module per API surface or concern.
 
 mod helpers;
+
+mod cache;
+mod exchange;
+mod hostile_input;
+mod introspect;
+mod limits;
+mod logs;
+mod metrics;
+mod oauth_flow;
+mod operations;
+mod parse_hooks;
+mod resilience;
+mod shared_cache;
 mod validate;

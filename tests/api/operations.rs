@@ -1,0 +1,1 @@
+// Tests for this surface are added here.
