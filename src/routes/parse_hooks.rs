@@ -36,12 +36,12 @@ fn undecided(e: &ApiError) -> String {
     )
 }
 
-/// Checks the webhook key and reads the body; `Err` is the answer to send.
+/// Checks the webhook key and reads the body; `Err` is the error message for Parse.
 async fn webhook_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<web::Bytes, HttpResponse> {
+) -> Result<web::Bytes, String> {
     let expected = &state.settings.parse.webhook_key;
     if expected.is_set() {
         let given = req
@@ -50,14 +50,15 @@ async fn webhook_body(
             .map(|v| v.as_bytes())
             .unwrap_or(b"");
         if !keys_match(given, expected.expose().as_bytes()) {
-            return Err(failure(
-                "Unauthorized: the X-Parse-Webhook-Key does not match this server's webhook key.",
-            ));
+            return Err(
+                "Unauthorized: the X-Parse-Webhook-Key does not match this server's webhook key."
+                    .into(),
+            );
         }
     }
     read_body(req, payload, state.settings.limits.max_body_bytes)
         .await
-        .map_err(|e| failure(e.message()))
+        .map_err(|e| e.message())
 }
 
 #[derive(Deserialize)]
@@ -65,11 +66,19 @@ struct FunctionCall {
     params: Option<Value>,
 }
 
-fn params(body: &[u8]) -> Result<Value, HttpResponse> {
+fn params(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice::<FunctionCall>(body)
         .ok()
         .and_then(|call| call.params)
-        .ok_or_else(|| failure("The webhook body must be a JSON object with params."))
+        .ok_or_else(|| "The webhook body must be a JSON object with params.".into())
+}
+
+/// Parse's answer for a webhook outcome.
+fn reply<T: serde::Serialize>(outcome: Result<T, String>) -> HttpResponse {
+    match outcome {
+        Ok(value) => success(value),
+        Err(message) => failure(message),
+    }
 }
 
 /// `POST /v1/parse/functions/validate`: `params` is the authData.
@@ -79,22 +88,18 @@ pub async fn validate_function(
     state: web::Data<AppState>,
     client: web::Data<InstagramClient>,
 ) -> HttpResponse {
-    let params = match webhook_body(&req, payload, &state)
-        .await
-        .and_then(|b| params(&b))
-    {
-        Ok(params) => params,
-        Err(answer) => return answer,
+    let outcome = async {
+        let params = params(&webhook_body(&req, payload, &state).await?)?;
+        let auth = AuthData::from_value(&params).map_err(|e| format!("Invalid request: {e}"))?;
+        match state.validator.validate(&client, &auth).await {
+            Ok(verdict @ Verdict::Valid(_)) => {
+                Ok(ValidateAnswer::from_verdict(&verdict).into_json())
+            }
+            Ok(Verdict::Rejected(_)) => Err(INVALID_AUTH.to_string()),
+            Err(e) => Err(undecided(&e.into())),
+        }
     };
-    let auth = match AuthData::from_value(&params) {
-        Ok(auth) => auth,
-        Err(e) => return failure(format!("Invalid request: {e}")),
-    };
-    match state.validator.validate(&client, &auth).await {
-        Ok(verdict @ Verdict::Valid(_)) => success(ValidateAnswer::from_verdict(&verdict)),
-        Ok(Verdict::Rejected(_)) => failure(INVALID_AUTH),
-        Err(e) => failure(undecided(&e.into())),
-    }
+    reply(outcome.await)
 }
 
 /// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
@@ -104,18 +109,14 @@ pub async fn exchange_function(
     state: web::Data<AppState>,
     client: web::Data<InstagramClient>,
 ) -> HttpResponse {
-    let request = match webhook_body(&req, payload, &state)
-        .await
-        .and_then(|b| params(&b))
-        .and_then(|p| ExchangeRequest::from_json(&p).map_err(|e| failure(e.message())))
-    {
-        Ok(request) => request,
-        Err(answer) => return answer,
+    let outcome = async {
+        let params = params(&webhook_body(&req, payload, &state).await?)?;
+        let request = ExchangeRequest::from_json(&params).map_err(|e| e.message())?;
+        exchange::perform(&state, &client, request, None)
+            .await
+            .map_err(|e| e.message())
     };
-    match exchange::perform(&state, &client, request, None).await {
-        Ok(answer) => success(answer),
-        Err(e) => failure(e.message()),
-    }
+    reply(outcome.await)
 }
 
 #[derive(Deserialize)]
@@ -147,7 +148,7 @@ pub async fn user_trigger(
 ) -> HttpResponse {
     let body = match webhook_body(&req, payload, &state).await {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(message) => return failure(message),
     };
     let Some(object) = serde_json::from_slice::<TriggerCall>(&body)
         .ok()
