@@ -15,4 +15,5 @@ mod operations;
 mod parse_hooks;
 mod resilience;
 mod shared_cache;
+mod shutdown;
 mod validate;

@@ -1,0 +1,136 @@
+//! SIGTERM under load: the real binary stops accepting, lets in-flight validations finish, and
+//! exits 0. Instagram is a raw TCP server here so the test knows exactly when each request is
+//! in flight and decides when it ends: no sleeps, no races.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::helpers::BIG_ID;
+
+const IN_FLIGHT: usize = 4;
+
+/// Accepts connections, reports each request it reads, answers only once `release` flips.
+async fn held_instagram(
+    listener: TcpListener,
+    seen: mpsc::Sender<()>,
+    release: watch::Receiver<bool>,
+) {
+    loop {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let seen = seen.clone();
+        let mut release = release.clone();
+        actix_web::rt::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            let mut read = 0;
+            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf[read..]).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => read += n,
+                }
+            }
+            let _ = seen.send(()).await;
+            let _ = release.wait_for(|go| *go).await;
+            let body = format!(r#"{{"id":"{BIG_ID}","username":"jay"}}"#);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        });
+    }
+}
+
+#[actix_web::test]
+async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let (seen_tx, mut seen_rx) = mpsc::channel(IN_FLIGHT);
+    let (release_tx, release_rx) = watch::channel(false);
+    actix_web::rt::spawn(held_instagram(listener, seen_tx, release_rx));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_igauth"))
+        .env_clear()
+        .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
+        .env("IGAUTH_SERVER__SHUTDOWN_GRACE_SECS", "10")
+        .env("IGAUTH_INSTAGRAM__GRAPH_URL", &upstream)
+        .env("IGAUTH_INSTAGRAM__TIMEOUT_MS", "20000")
+        .env("IGAUTH_CACHE__TTL_SECS", "0")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let port = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "igauth exited before listening"
+        );
+        if let Some(port) = line
+            .trim()
+            .rsplit("listening on port ")
+            .next()
+            .filter(|_| line.contains("listening on port"))
+        {
+            break port.parse::<u16>().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let base = format!("http://127.0.0.1:{port}");
+
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let mut requests = Vec::new();
+    for _ in 0..IN_FLIGHT {
+        let req = client
+            .post(format!("{base}/v1/validate"))
+            .insert_header(("Content-Type", "application/json"))
+            .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-held"}}"#));
+        requests.push(actix_web::rt::spawn(async move {
+            let mut res = req.await.expect("an answer, not a dropped connection");
+            let status = res.status().as_u16();
+            let body = res.body().await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }));
+    }
+    for _ in 0..IN_FLIGHT {
+        seen_rx
+            .recv()
+            .await
+            .expect("every request reaches Instagram");
+    }
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+
+    // It stops accepting new connections while the held requests are still in flight.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting 5 s after SIGTERM"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    release_tx.send(true).unwrap();
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""valid":true"#), "{body}");
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}
