@@ -285,6 +285,18 @@ impl Settings {
                 format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {proxy:?} is not an IP address")
             })?;
         }
+        for origin in &self.server.cors_origins {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = origin == "*"
+                || host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' ']));
+            if !valid {
+                return Err(format!(
+                    "IGAUTH_SERVER__CORS_ORIGINS: {origin:?} must be an origin like https://app.example (scheme and host, no path) or *"
+                ));
+            }
+        }
         if self.cache.backend == CacheBackend::Redis && !self.cache.redis_url.is_set() {
             return Err(
                 "IGAUTH_CACHE__REDIS_URL is required when IGAUTH_CACHE__BACKEND=redis".into(),
@@ -394,6 +406,14 @@ mod tests {
         assert!(err.contains("IGAUTH_INSTAGRAM__TIMEOUT_MS"), "{err}");
         let err = with_env(&[("IGAUTH_SERVER__BIND", "nowhere")]).unwrap_err();
         assert!(err.contains("IGAUTH_SERVER__BIND"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        assert!(with_env(&[("IGAUTH_SERVER__CORS_ORIGINS", "https://app.example, *")]).is_ok());
+        let err =
+            with_env(&[("IGAUTH_SERVER__CORS_ORIGINS", "https://app.example/path")]).unwrap_err();
+        assert!(err.contains("IGAUTH_SERVER__CORS_ORIGINS"), "{err}");
     }
 
     #[test]

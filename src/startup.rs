@@ -217,10 +217,14 @@ fn security_headers() -> DefaultHeaders {
 }
 
 /// CORS only for the configured origins; with none configured this middleware is not mounted.
+/// (`Settings::check` has already refused origins that are not `scheme://host[:port]` or `*`.)
 fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
-        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .fold(Cors::default(), |cors, origin| match origin.as_str() {
+            "*" => cors.allow_any_origin(),
+            origin => cors.allowed_origin(origin),
+        })
         .allowed_methods(["GET", "POST"])
         .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .max_age(600)
