@@ -5,10 +5,13 @@
 
 mod auth_data;
 mod ig_id;
+// Login flow (issue 7): signed, expiring, single-use `state` and the return_to allow-list.
+pub mod login_state;
 mod secrets;
 mod verdict;
 
 pub use auth_data::{AuthData, AuthDataError};
 pub use ig_id::IgId;
+pub use login_state::{LoginStates, ReturnTo, ReturnToError, StateError};
 pub use secrets::{AccessToken, AuthCode, SecretError};
 pub use verdict::{Lookup, RejectReason, TokenOwner, Verdict};
