@@ -33,6 +33,10 @@ struct Raw {
     #[serde(rename = "authData")]
     auth_data: Option<Box<Raw>>,
     instagram: Option<Box<Raw>>,
+    /// Unknown fields. Being `flatten`, it also makes serde read `Raw` as a map only: without
+    /// it, a JSON array in field order (`["1","IGT",null,null]`) would pass as authData.
+    #[serde(flatten)]
+    _unknown: serde::de::IgnoredAny,
 }
 
 /// A string whose serde error names the field (serde_json's own errors carry no path).

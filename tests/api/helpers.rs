@@ -156,3 +156,88 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
+
+// --- Raw requests and "Instagram was not called" (used by validate/exchange/introspect/parse_hooks/operations).
+
+impl TestApp {
+    /// POSTs `body` with exactly `headers` (no API key, no Content-Type unless given).
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut req = self.http.post(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+    }
+
+    /// GETs `path` with exactly `headers`.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.http.get(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(req.send().await.expect("app answers")).await
+    }
+
+    /// POSTs a Parse webhook call (JSON, with the configured `X-Parse-Webhook-Key`).
+    pub async fn webhook(&self, path: &str, body: &str) -> Answer {
+        self.post_with(
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// Catch-all mocks expecting no call at all on either Instagram host; `assert_async` each.
+    /// mockito serves a matching mock still short of its expected hits first, else the newest
+    /// match: create these after any specific mocks, so they only catch calls beyond those.
+    pub async fn instagram_never_called(&mut self) -> [mockito::Mock; 2] {
+        let get = self
+            .instagram
+            .mock("GET", mockito::Matcher::Any)
+            .with_status(500)
+            .expect(0)
+            .create_async()
+            .await;
+        let post = self
+            .instagram
+            .mock("POST", mockito::Matcher::Any)
+            .with_status(500)
+            .expect(0)
+            .create_async()
+            .await;
+        [get, post]
+    }
+}
+
+/// Asserts each mock got exactly its expected calls.
+pub async fn assert_all(mocks: &[mockito::Mock]) {
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+impl TestApp {
+    /// POSTs `chunks` as a streamed body: `Transfer-Encoding: chunked`, no Content-Length, the
+    /// way Parse Server sends its webhook calls.
+    pub async fn post_chunked(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        chunks: Vec<Vec<u8>>,
+    ) -> Answer {
+        let mut req = self.http.post(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let stream = futures_util::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, std::io::Error>(actix_web::web::Bytes::from(c))),
+        );
+        Answer::read(req.send_stream(stream).await.expect("app answers")).await
+    }
+}

@@ -1,1 +1,171 @@
-// Tests for this surface are added here.
+//! `POST /v1/introspect`: RFC 7662 for Parse Server's OAuth2 adapter (`useridField: "sub"`).
+//! A token Instagram refuses is exactly `{"active":false}`; upstream trouble is a 5xx so Parse
+//! fails closed with "introspection request failed", not "invalid token".
+
+use crate::helpers::*;
+
+const BEARER: &str = "Bearer test-api-key-0123456789";
+
+async fn introspect(app: &TestApp, form: &str) -> Answer {
+    app.post_form("/v1/introspect", form).await
+}
+
+#[actix_web::test]
+async fn live_token_is_active_with_sub_username_and_token_type() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-live", 200, &me_body(BIG_ID, "jay")).await;
+    let answer = introspect(&app, "token=IGT-live").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains(r#""sub":"17841405793187219""#),
+        "sub is the exact 64-bit id as a string: {}",
+        answer.text
+    );
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({
+            "active": true,
+            "sub": BIG_ID,
+            "username": "jay",
+            "token_type": "access_token",
+        })
+    );
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn sub_stays_exact_when_me_answers_a_numeric_id() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me(
+            "IGT-num",
+            200,
+            r#"{"id":17841405793187219,"username":"jay"}"#,
+        )
+        .await;
+    let answer = introspect(&app, "token=IGT-num").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains(r#""sub":"17841405793187219""#),
+        "{}",
+        answer.text
+    );
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn token_instagram_rejects_is_exactly_inactive() {
+    let mut app = spawn_app().await;
+    for (token, body) in [
+        ("IGT-invalid", INVALID_TOKEN_BODY),
+        ("IGT-expired", EXPIRED_TOKEN_BODY),
+    ] {
+        let me = app.mock_me(token, 400, body).await;
+        let answer = introspect(&app, &format!("token={token}")).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.text, r#"{"active":false}"#, "{token}");
+        me.assert_async().await;
+    }
+}
+
+#[actix_web::test]
+async fn token_type_hint_is_ignored() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-hint", 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect_at_least(1);
+    for form in [
+        "token=IGT-hint&token_type_hint=access_token",
+        "token_type_hint=refresh_token&token=IGT-hint",
+        "token=IGT-hint&token_type_hint=something_else",
+    ] {
+        let answer = introspect(&app, form).await;
+        assert_eq!(answer.status, 200, "{form}: {}", answer.text);
+        assert_eq!(answer.json()["active"], true, "{form}: {}", answer.text);
+        assert_eq!(answer.json()["sub"], BIG_ID, "{form}");
+    }
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn missing_token_is_400_invalid_request() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    for form in ["", "token=", "token_type_hint=access_token"] {
+        let answer = introspect(&app, form).await;
+        assert_eq!(answer.status, 400, "{form:?}: {}", answer.text);
+        assert_eq!(answer.error_code(), "invalid_request", "{form:?}");
+        assert!(answer.text.contains("token"), "{}", answer.text);
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn upstream_500_is_a_5xx_and_never_inactive() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-down", 500, "<html>down</html>")
+        .await
+        .expect_at_least(1);
+    let answer = introspect(&app, "token=IGT-down").await;
+    assert!(
+        (500..600).contains(&answer.status),
+        "upstream trouble must be a 5xx: {} {}",
+        answer.status,
+        answer.text
+    );
+    assert_eq!(answer.error_code(), "upstream_error");
+    assert!(!answer.text.contains("active"), "{}", answer.text);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn upstream_throttling_is_a_5xx_and_never_inactive() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-throttled", 400, RATE_LIMITED_BODY).await;
+    let answer = introspect(&app, "token=IGT-throttled").await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(!answer.text.contains("active"), "{}", answer.text);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn missing_or_wrong_api_key_is_401() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    for headers in [
+        vec![("Content-Type", "application/x-www-form-urlencoded")],
+        vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", "Bearer not-the-key"),
+        ],
+    ] {
+        let answer = app
+            .post_with("/v1/introspect", &headers, "token=IGT-nokey")
+            .await;
+        assert_eq!(answer.status, 401, "{}", answer.text);
+        assert_eq!(answer.error_code(), "unauthorized");
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn json_body_is_415() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .post_with(
+            "/v1/introspect",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", BEARER),
+            ],
+            r#"{"token":"IGT-json"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 415, "{}", answer.text);
+    assert_eq!(answer.error_code(), "unsupported_media_type");
+    assert_all(&never).await;
+}

@@ -1,1 +1,354 @@
-// Tests for this surface are added here.
+//! The real binary, at `RUST_LOG=trace`, driven through every route with known secret values:
+//! none of them may appear in its output, every request gets an access log line
+//! (method, path, status), and SIGTERM ends it with exit code 0.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mockito::Matcher;
+
+use crate::helpers::{me_body, BIG_ID, INVALID_TOKEN_BODY};
+
+const CLIENT_ID: &str = "1234567890";
+const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
+const API_KEY: &str = "ak-LOG-key-8c3b20";
+const WEBHOOK_KEY: &str = "wk-LOG-key-d94e61";
+const REDIRECT_URI: &str = "https://app.example/auth/instagram";
+
+const TOKEN_VALID: &str = "IGT-LOG-valid-7f3a9c";
+const TOKEN_INVALID: &str = "IGT-LOG-invalid-2b8e44";
+const TOKEN_DOWN: &str = "IGT-LOG-down-c41d09";
+const TOKEN_INTROSPECT: &str = "IGT-LOG-introspect-9a0f31";
+const TOKEN_FN: &str = "IGT-LOG-function-6e2c5b";
+const TOKEN_TRIGGER: &str = "IGT-LOG-trigger-0b7d18";
+const TOKEN_IN_QUERY: &str = "IGT-LOG-query-73c1aa";
+const CODE_OK: &str = "AQB-LOG-code-ok-5e6f70";
+const CODE_USED: &str = "AQB-LOG-code-used-1a2b3c";
+const CODE_PLATFORM: &str = "AQB-LOG-code-platform-4d5e";
+const CODE_FN: &str = "AQB-LOG-code-fn-8f9a0b";
+const ISSUED_TOKEN: &str = "IGAA-LOG-issued-d7c8e9";
+const ISSUED_FN_TOKEN: &str = "IGAA-LOG-fn-issued-a1b2c3";
+
+const SECRETS: &[&str] = &[
+    CLIENT_SECRET,
+    API_KEY,
+    WEBHOOK_KEY,
+    TOKEN_VALID,
+    TOKEN_INVALID,
+    TOKEN_DOWN,
+    TOKEN_INTROSPECT,
+    TOKEN_FN,
+    TOKEN_TRIGGER,
+    TOKEN_IN_QUERY,
+    CODE_OK,
+    CODE_USED,
+    CODE_PLATFORM,
+    CODE_FN,
+    ISSUED_TOKEN,
+    ISSUED_FN_TOKEN,
+];
+
+/// Instagram as mockito, for every call the drive below makes.
+async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
+    let mut mocks = Vec::new();
+    for (token, status, body) in [
+        (TOKEN_VALID, 200, me_body(BIG_ID, "jay")),
+        (TOKEN_INVALID, 400, INVALID_TOKEN_BODY.to_string()),
+        (TOKEN_DOWN, 500, "<html>down</html>".to_string()),
+        (TOKEN_INTROSPECT, 200, me_body(BIG_ID, "jay")),
+        (TOKEN_FN, 200, me_body(BIG_ID, "jay")),
+        (TOKEN_TRIGGER, 200, me_body(BIG_ID, "jay")),
+        (ISSUED_TOKEN, 200, me_body(BIG_ID, "jay")),
+        (ISSUED_FN_TOKEN, 200, me_body(BIG_ID, "jay")),
+    ] {
+        mocks.push(
+            ig.mock("GET", "/me")
+                .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
+                .with_status(status)
+                .with_header("content-type", "application/json")
+                .with_body(body)
+                .expect_at_least(1)
+                .create_async()
+                .await,
+        );
+    }
+    for (code, status, body) in [
+        (
+            CODE_OK,
+            200,
+            format!(r#"{{"access_token":"{ISSUED_TOKEN}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#),
+        ),
+        (
+            CODE_FN,
+            200,
+            format!(r#"{{"data":[{{"access_token":"{ISSUED_FN_TOKEN}","user_id":"{BIG_ID}","permissions":"instagram_business_basic"}}]}}"#),
+        ),
+        (
+            CODE_USED,
+            400,
+            r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#.to_string(),
+        ),
+        (
+            CODE_PLATFORM,
+            400,
+            r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#.to_string(),
+        ),
+    ] {
+        mocks.push(
+            ig.mock("POST", "/oauth/access_token")
+                .match_body(Matcher::AllOf(vec![
+                    Matcher::UrlEncoded("code".into(), code.into()),
+                    Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
+                ]))
+                .with_status(status)
+                .with_header("content-type", "application/json")
+                .with_body(body)
+                .expect(1)
+                .create_async()
+                .await,
+        );
+    }
+    mocks
+}
+
+/// The child's output, collected by reader threads until it closes its pipes.
+struct Output {
+    lines: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+fn collect_output(child: &mut Child) -> Output {
+    let (tx, lines) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let stderr = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stdout.read_to_string(&mut all);
+        all
+    });
+    Output {
+        lines,
+        stderr,
+        stdout,
+    }
+}
+
+/// The port from the startup line (we bind port 0), then `/readyz` polled until it answers 200.
+async fn wait_until_ready(output: &Output, http: &awc::Client) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let port = loop {
+        assert!(
+            Instant::now() < deadline,
+            "igauth never said it was listening"
+        );
+        match output.lines.try_recv() {
+            Ok(line) => {
+                if let Some((_, port)) = line.split_once("listening on port ") {
+                    break port.trim().parse::<u16>().expect("a port number");
+                }
+            }
+            Err(mpsc::TryRecvError::Empty) => {
+                actix_web::rt::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(mpsc::TryRecvError::Disconnected) => panic!("igauth exited before listening"),
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    loop {
+        assert!(Instant::now() < deadline, "/readyz never answered 200");
+        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
+            if res.status() == 200 {
+                return base;
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn send(req: awc::ClientRequest, body: String) -> u16 {
+    let mut res = req.send_body(body).await.expect("igauth answers");
+    let _ = res.body().await;
+    res.status().as_u16()
+}
+
+#[actix_web::test]
+async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
+    let mut ig = mockito::Server::new_async().await;
+    let mocks = fake_instagram(&mut ig).await;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_igauth"))
+        .env_clear()
+        .env("RUST_LOG", "trace")
+        .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
+        .env("IGAUTH_SERVER__WORKERS", "2")
+        .env("IGAUTH_SERVER__API_KEY", API_KEY)
+        .env("IGAUTH_PARSE__WEBHOOK_KEY", WEBHOOK_KEY)
+        .env("IGAUTH_INSTAGRAM__API_URL", ig.url())
+        .env("IGAUTH_INSTAGRAM__GRAPH_URL", ig.url())
+        .env("IGAUTH_INSTAGRAM__CLIENT_ID", CLIENT_ID)
+        .env("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET)
+        .env("IGAUTH_INSTAGRAM__REDIRECT_URIS", REDIRECT_URI)
+        .env("IGAUTH_INSTAGRAM__TIMEOUT_MS", "3000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the igauth binary starts");
+    let output = collect_output(&mut child);
+    let http = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let base = wait_until_ready(&output, &http).await;
+
+    let bearer = format!("Bearer {API_KEY}");
+    let json = |path: &str| {
+        http.post(format!("{base}{path}"))
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("Authorization", bearer.as_str()))
+    };
+    let form = |path: &str| {
+        http.post(format!("{base}{path}"))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .insert_header(("Authorization", bearer.as_str()))
+    };
+    let hook = |path: &str| {
+        http.post(format!("{base}{path}"))
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY))
+    };
+    let authdata = |token: &str| format!(r#"{{"id":"{BIG_ID}","access_token":"{token}"}}"#);
+
+    // (method, path, status) of every request, in order.
+    let mut sent: Vec<(&str, &str, u16)> = Vec::new();
+    let mut expect = |method, path, got: u16, want: u16| {
+        assert_eq!(got, want, "{method} {path}");
+        sent.push((method, path, got));
+    };
+
+    let s = send(json("/v1/validate"), authdata(TOKEN_VALID)).await;
+    expect("POST", "/v1/validate", s, 200);
+    let s = send(json("/v1/validate"), authdata(TOKEN_INVALID)).await;
+    expect("POST", "/v1/validate", s, 200);
+    let s = send(json("/v1/validate"), authdata(TOKEN_DOWN)).await;
+    expect("POST", "/v1/validate", s, 502);
+    let s = send(
+        form("/v1/introspect"),
+        format!("token={TOKEN_INTROSPECT}&token_type_hint=access_token"),
+    )
+    .await;
+    expect("POST", "/v1/introspect", s, 200);
+    let s = send(
+        json("/v1/exchange"),
+        format!(r#"{{"code":"{CODE_OK}#_","redirect_uri":"{REDIRECT_URI}"}}"#),
+    )
+    .await;
+    expect("POST", "/v1/exchange", s, 200);
+    let s = send(form("/v1/exchange"), format!("code={CODE_USED}")).await;
+    expect("POST", "/v1/exchange", s, 400);
+    let s = send(
+        json("/v1/exchange"),
+        format!(r#"{{"code":"{CODE_PLATFORM}"}}"#),
+    )
+    .await;
+    expect("POST", "/v1/exchange", s, 502);
+    let s = send(
+        hook("/v1/parse/functions/validate"),
+        format!(
+            r#"{{"params":{},"functionName":"igValidate","master":false,"context":{{}}}}"#,
+            authdata(TOKEN_FN)
+        ),
+    )
+    .await;
+    expect("POST", "/v1/parse/functions/validate", s, 200);
+    let s = send(
+        hook("/v1/parse/functions/exchange"),
+        format!(r#"{{"params":{{"code":"{CODE_FN}"}},"functionName":"igExchange","master":false,"context":{{}}}}"#),
+    )
+    .await;
+    expect("POST", "/v1/parse/functions/exchange", s, 200);
+    let s = send(
+        hook("/v1/parse/triggers/user"),
+        format!(
+            r#"{{"triggerName":"beforeSave","object":{{"nickname":"kestrel","authData":{{"instagram":{}}},"className":"_User"}},"master":false,"context":{{}}}}"#,
+            authdata(TOKEN_TRIGGER)
+        ),
+    )
+    .await;
+    expect("POST", "/v1/parse/triggers/user", s, 200);
+    let s = send(
+        http.get(format!("{base}/nope?access_token={TOKEN_IN_QUERY}")),
+        String::new(),
+    )
+    .await;
+    expect("GET", "/nope", s, 404);
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "igauth still running 30 s after SIGTERM"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+
+    let stderr = output.stderr.join().unwrap();
+    let stdout = output.stdout.join().unwrap();
+    for secret in SECRETS {
+        assert!(
+            !stderr.contains(secret) && !stdout.contains(secret),
+            "{secret} appears in the output:\n{stderr}{stdout}"
+        );
+    }
+    assert!(
+        !stderr.contains("fields=id"),
+        "an upstream query string was logged:\n{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(" DEBUG ") || l.contains(" TRACE ")),
+        "RUST_LOG=trace should have produced debug/trace lines:\n{stderr}"
+    );
+
+    let mut wanted: BTreeMap<String, usize> = BTreeMap::new();
+    for (method, path, status) in &sent {
+        *wanted
+            .entry(format!("{method} {path} {status} "))
+            .or_default() += 1;
+    }
+    for (access, count) in &wanted {
+        let logged = stderr
+            .lines()
+            .filter(|l| l.contains(access.as_str()))
+            .count();
+        assert_eq!(logged, *count, "access log lines for {access:?}:\n{stderr}");
+    }
+    assert!(
+        stderr.lines().any(|l| l.contains("GET /readyz 200 ")),
+        "{stderr}"
+    );
+    for mock in &mocks {
+        mock.assert_async().await;
+    }
+}

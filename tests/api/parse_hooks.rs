@@ -1,1 +1,463 @@
-// Tests for this surface are added here.
+//! Parse Cloud Code webhooks, fed Parse Server 9.10's real payload shapes
+//! (parse-server.md §3). Parse's protocol always: HTTP 200 with `{"success": ...}` or
+//! `{"error": "<message>"}`. A `beforeSave` success REPLACES the write, so it must be the object
+//! exactly as received.
+
+use crate::helpers::*;
+
+const INVALID: &str = "Instagram auth is invalid for this user.";
+const VALIDATE_FN: &str = "/v1/parse/functions/validate";
+const EXCHANGE_FN: &str = "/v1/parse/functions/exchange";
+const USER_TRIGGER: &str = "/v1/parse/triggers/user";
+
+/// A function call as Parse 9.10 sends it.
+fn function_call(function_name: &str, params: &str) -> String {
+    format!(
+        r#"{{"params":{params},"master":false,"isReadOnly":false,"log":{{"options":{{"jsonLogs":false,"logsFolder":"./logs"}},"appId":"app"}},"headers":{{"host":"127.0.0.1:1337","x-parse-application-id":"app","content-type":"application/json","x-parse-session-token":"r:abc"}},"ip":"127.0.0.1","functionName":"{function_name}","context":{{}}}}"#
+    )
+}
+
+/// A `_User` trigger call as Parse 9.10 sends it, around `object` (raw JSON text).
+fn trigger_call(trigger_name: &str, object: &str) -> String {
+    format!(
+        r#"{{"triggerName":"{trigger_name}","object":{object},"master":false,"isReadOnly":false,"log":{{"options":{{"jsonLogs":false}},"appId":"app"}},"headers":{{"host":"127.0.0.1:1337","x-parse-application-id":"app","content-type":"application/json"}},"ip":"127.0.0.1","context":{{}}}}"#
+    )
+}
+
+fn validate_params(id: &str, token: &str) -> String {
+    format!(r#"{{"id":"{id}","access_token":"{token}"}}"#)
+}
+
+/// Parse's error answer: HTTP 200, exactly one `error` string, no `success`.
+fn error_message(answer: &Answer) -> String {
+    assert_eq!(
+        answer.status, 200,
+        "Parse's protocol is always 200: {}",
+        answer.text
+    );
+    let body = answer.json();
+    assert!(body.get("success").is_none(), "{}", answer.text);
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(1),
+        "{}",
+        answer.text
+    );
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error string: {}", answer.text))
+        .to_string()
+}
+
+// --- functions/validate
+
+#[actix_web::test]
+async fn validate_function_success_carries_the_verdict() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-31", 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .webhook(
+            VALIDATE_FN,
+            &function_call("igValidate", &validate_params(BIG_ID, "IGT-31")),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"success": {"valid": true, "id": BIG_ID, "username": "jay"}})
+    );
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn validate_function_accepts_the_wrapped_authdata_forms() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-32", 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect_at_least(1);
+    for params in [
+        format!(r#"{{"authData":{{"id":{BIG_ID},"access_token":"IGT-32"}}}}"#),
+        format!(r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-32"}}}}}}"#),
+    ] {
+        let answer = app
+            .webhook(VALIDATE_FN, &function_call("igValidate", &params))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(
+            answer.json()["success"]["valid"],
+            true,
+            "{params}: {}",
+            answer.text
+        );
+        assert_eq!(answer.json()["success"]["id"], BIG_ID, "{params}");
+    }
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn validate_function_mismatch_is_parses_invalid_auth_error() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-33", 200, &me_body("17841405793187218", "other"))
+        .await;
+    let answer = app
+        .webhook(
+            VALIDATE_FN,
+            &function_call("igValidate", &validate_params(BIG_ID, "IGT-33")),
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.text, format!(r#"{{"error":"{INVALID}"}}"#));
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn validate_function_rejected_token_is_parses_invalid_auth_error() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-34", 400, INVALID_TOKEN_BODY).await;
+    let answer = app
+        .webhook(
+            VALIDATE_FN,
+            &function_call("igValidate", &validate_params(BIG_ID, "IGT-34")),
+        )
+        .await;
+    assert_eq!(error_message(&answer), INVALID);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn validate_function_upstream_down_is_an_error_that_is_not_invalid_auth() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-35", 500, "<html>down</html>")
+        .await
+        .expect_at_least(1);
+    let answer = app
+        .webhook(
+            VALIDATE_FN,
+            &function_call("igValidate", &validate_params(BIG_ID, "IGT-35")),
+        )
+        .await;
+    let message = error_message(&answer);
+    assert_ne!(message, INVALID, "Instagram down is not an invalid login");
+    assert!(message.contains("Instagram"), "{message}");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn validate_function_without_the_webhook_key_is_refused_before_instagram() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .post_with(
+            VALIDATE_FN,
+            &[("Content-Type", "application/json")],
+            &function_call("igValidate", &validate_params(BIG_ID, "IGT-36")),
+        )
+        .await;
+    let message = error_message(&answer);
+    assert_ne!(message, INVALID);
+    assert!(message.contains("X-Parse-Webhook-Key"), "{message}");
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    for wrong in [
+        "test-webhook-key-9876543211",
+        "test-webhook-key-98765432100",
+        API_KEY,
+    ] {
+        let answer = app
+            .post_with(
+                VALIDATE_FN,
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Parse-Webhook-Key", wrong),
+                ],
+                &function_call("igValidate", &validate_params(BIG_ID, "IGT-37")),
+            )
+            .await;
+        let message = error_message(&answer);
+        assert!(
+            message.contains("X-Parse-Webhook-Key"),
+            "{wrong}: {message}"
+        );
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn validate_function_reads_a_chunked_body_without_content_length() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-38", 200, &me_body(BIG_ID, "jay")).await;
+    let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-38"));
+    let chunks = body.as_bytes().chunks(37).map(<[u8]>::to_vec).collect();
+    let answer = app
+        .post_chunked(
+            VALIDATE_FN,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
+            ],
+            chunks,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["success"]["valid"], true, "{}", answer.text);
+    me.assert_async().await;
+}
+
+// --- functions/exchange
+
+#[actix_web::test]
+async fn exchange_function_success_is_the_exchange_answer() {
+    let mut app = spawn_app().await;
+    let grant = app
+        .instagram
+        .mock("POST", "/oauth/access_token")
+        .match_body(mockito::Matcher::AllOf(vec![
+            mockito::Matcher::UrlEncoded("code".into(), "AQB-fn".into()),
+            mockito::Matcher::UrlEncoded("redirect_uri".into(), REDIRECT_URI.into()),
+            mockito::Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
+        ]))
+        .with_status(200)
+        .with_body(format!(
+            r#"{{"access_token":"IGAA-fn","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
+        ))
+        .create_async()
+        .await;
+    let me = app.mock_me("IGAA-fn", 200, &me_body(BIG_ID, "jay")).await;
+    let params = format!(r#"{{"code":"AQB-fn#_","redirect_uri":"{REDIRECT_URI}"}}"#);
+    let answer = app
+        .webhook(EXCHANGE_FN, &function_call("igExchange", &params))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"success": {
+            "access_token": "IGAA-fn",
+            "user_id": BIG_ID,
+            "id": BIG_ID,
+            "username": "jay",
+            "permissions": ["instagram_business_basic"],
+            "authData": {"instagram": {"id": BIG_ID, "access_token": "IGAA-fn"}},
+        }})
+    );
+    grant.assert_async().await;
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn exchange_function_used_code_is_an_error() {
+    let mut app = spawn_app().await;
+    let grant = app
+        .instagram
+        .mock("POST", "/oauth/access_token")
+        .with_status(400)
+        .with_body(r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#)
+        .create_async()
+        .await;
+    let answer = app
+        .webhook(
+            EXCHANGE_FN,
+            &function_call("igExchange", r#"{"code":"AQB-used"}"#),
+        )
+        .await;
+    let message = error_message(&answer);
+    assert!(message.contains("has been used"), "{message}");
+    grant.assert_async().await;
+}
+
+#[actix_web::test]
+async fn exchange_function_foreign_redirect_uri_is_refused_before_instagram() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .webhook(
+            EXCHANGE_FN,
+            &function_call(
+                "igExchange",
+                r#"{"code":"AQB-x","redirect_uri":"https://evil.example/cb"}"#,
+            ),
+        )
+        .await;
+    let message = error_message(&answer);
+    assert!(message.contains("redirect_uri"), "{message}");
+    assert_all(&never).await;
+}
+
+// --- triggers/user
+
+/// A signup object with custom fields, nesting, escapes, non-ASCII and a number no 64-bit type
+/// holds; odd spacing on purpose, so only a byte-for-byte echo matches.
+fn signup_object(instagram: &str) -> String {
+    format!(
+        r#"{{"nickname":"kestrel", "score": 123456789012345678901,"ratio":0.1000000000000000055511151231257827,"bio":"caf\u00e9 \"quoted\" 🦅","prefs":{{"theme":"dark","tags":["a",{{"deep":[1,2,{{"x":null}}]}}]}},"authData":{{"instagram":{instagram},"facebook":{{"id":"9","access_token":"FB"}}}},"className":"_User"}}"#
+    )
+}
+
+#[actix_web::test]
+async fn before_save_with_valid_instagram_answers_the_object_byte_for_byte() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-41", 200, &me_body(BIG_ID, "jay")).await;
+    let object = signup_object(&validate_params(BIG_ID, "IGT-41"));
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_save_with_original_and_user_fields_still_echoes_the_object() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-42", 200, &me_body(BIG_ID, "jay")).await;
+    let object = format!(
+        r#"{{"nickname":"kestrel2","authData":{{"instagram":{{"id":{BIG_ID},"access_token":"IGT-42"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let call = format!(
+        r#"{{"triggerName":"beforeSave","object":{object},"original":{{"nickname":"kestrel","objectId":"Abc123","className":"_User"}},"user":{{"objectId":"Abc123","__type":"Object","className":"_User"}},"installationId":"inst-1","master":false,"isReadOnly":false,"log":{{}},"headers":{{}},"ip":"127.0.0.1","context":{{}}}}"#
+    );
+    let answer = app.webhook(USER_TRIGGER, &call).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_save_without_instagram_authdata_passes_through_untouched() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    for object in [
+        r#"{"username":"plain", "password":"x","score":123456789012345678901,"className":"_User"}"#,
+        r#"{"username":"fb","authData":{"facebook":{"id":"9","access_token":"FB"}},"className":"_User"}"#,
+        r#"{"username":"empty","authData":{},"className":"_User"}"#,
+    ] {
+        let answer = app
+            .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn before_save_with_instagram_null_passes_through_untouched() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let object = r#"{"nickname":"unlinking","authData":{"instagram":null},"className":"_User"}"#;
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn before_save_with_invalid_instagram_is_an_error() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-43", 200, &me_body("17841405793187218", "other"))
+        .await;
+    let object = signup_object(&validate_params(BIG_ID, "IGT-43"));
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
+        .await;
+    assert_eq!(error_message(&answer), INVALID);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_save_with_instagram_down_is_an_error_that_is_not_invalid_auth() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-44", 503, "unavailable")
+        .await
+        .expect_at_least(1);
+    let object = signup_object(&validate_params(BIG_ID, "IGT-44"));
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
+        .await;
+    let message = error_message(&answer);
+    assert_ne!(message, INVALID);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_save_with_a_wrong_webhook_key_is_refused_before_instagram() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let object = signup_object(&validate_params(BIG_ID, "IGT-45"));
+    let answer = app
+        .post_with(
+            USER_TRIGGER,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Webhook-Key", "nope"),
+            ],
+            &trigger_call("beforeSave", &object),
+        )
+        .await;
+    let message = error_message(&answer);
+    assert!(message.contains("X-Parse-Webhook-Key"), "{message}");
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn before_save_reads_a_chunked_body() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-46", 200, &me_body(BIG_ID, "jay")).await;
+    let object = signup_object(&validate_params(BIG_ID, "IGT-46"));
+    let body = trigger_call("beforeSave", &object);
+    // 64-byte chunks: boundaries fall anywhere, including inside the multi-byte eagle.
+    let chunks = body.as_bytes().chunks(64).map(<[u8]>::to_vec).collect();
+    let answer = app
+        .post_chunked(
+            USER_TRIGGER,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
+            ],
+            chunks,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_login_with_valid_instagram_answers_the_object() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-47", 200, &me_body(BIG_ID, "jay")).await;
+    let object = format!(
+        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-47"}}}},"nickname":"kestrel","createdAt":"2026-01-02T03:04:05.678Z","updatedAt":"2026-01-02T03:04:05.678Z","objectId":"Abc123","__type":"Object","className":"_User"}}"#
+    );
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn before_login_with_a_rejected_token_is_an_error() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-48", 400, EXPIRED_TOKEN_BODY).await;
+    let object = format!(
+        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-48"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
+        .await;
+    assert_eq!(error_message(&answer), INVALID);
+    me.assert_async().await;
+}

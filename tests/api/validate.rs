@@ -1,4 +1,47 @@
+//! `POST /v1/validate`: only a 200 with `valid: true` after Instagram's `/me` named the same id
+//! is a yes; refusals are 200 `valid: false` with a reason; bad input is a 400 that never reaches
+//! Instagram; upstream trouble is a 5xx, never a verdict.
+
+use std::time::{Duration, Instant};
+
 use crate::helpers::*;
+
+const BEARER: &str = "Bearer test-api-key-0123456789";
+
+fn json_headers() -> [(&'static str, &'static str); 2] {
+    [
+        ("Content-Type", "application/json"),
+        ("Authorization", BEARER),
+    ]
+}
+
+/// A 200 that is a refusal for `reason`; never `valid: true`.
+fn assert_refused(answer: &Answer, reason: &str) {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["valid"], false, "{}", answer.text);
+    assert_eq!(body["reason"], reason, "{}", answer.text);
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a refusal says why: {}",
+        answer.text
+    );
+    assert!(body.get("id").is_none(), "{}", answer.text);
+}
+
+/// An error envelope with `code` at `status`, and no verdict anywhere in it.
+fn assert_envelope(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.error_code(), code, "{}", answer.text);
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        answer.text
+    );
+    assert!(answer.json().get("valid").is_none(), "{}", answer.text);
+}
 
 #[actix_web::test]
 async fn valid_token_for_the_same_id_is_valid() {
@@ -10,5 +53,533 @@ async fn valid_token_for_the_same_id_is_valid() {
     assert_eq!(body["valid"], true);
     assert_eq!(body["id"], BIG_ID);
     assert_eq!(body["username"], "jay");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn token_of_another_user_is_an_id_mismatch() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-other", 200, &me_body("17841405793187218", "someone"))
+        .await;
+    let answer = app.validate(BIG_ID, "IGT-other").await;
+    assert_refused(&answer, "id_mismatch");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn graph_error_190_is_invalid_token() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-bad", 400, INVALID_TOKEN_BODY).await;
+    let answer = app.validate(BIG_ID, "IGT-bad").await;
+    assert_refused(&answer, "invalid_token");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn graph_error_190_with_subcode_463_is_expired_token() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-old", 400, EXPIRED_TOKEN_BODY).await;
+    let answer = app.validate(BIG_ID, "IGT-old").await;
+    assert_refused(&answer, "expired_token");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn integer_id_above_2_pow_53_is_kept_exact_and_answered_as_a_string() {
+    let mut app = spawn_app().await;
+    // 17841405793187219 as an f64 is ...220: only an exact comparison matches /me's string.
+    let me = app.mock_me("IGT-int", 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .post_json(
+            "/v1/validate",
+            r#"{"id":17841405793187219,"access_token":"IGT-int"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains(r#""id":"17841405793187219""#),
+        "the id comes back as the exact string: {}",
+        answer.text
+    );
+    assert_eq!(answer.json()["valid"], true);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn every_wrapper_form_is_read_and_unknown_fields_are_ignored() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-wrap", 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect_at_least(1);
+    for body in [
+        format!(
+            r#"{{"id":"{BIG_ID}","access_token":"IGT-wrap","provider":"instagram","x":[1,{{"y":null}}]}}"#
+        ),
+        format!(
+            r#"{{"authData":{{"id":"{BIG_ID}","access_token":"IGT-wrap","extra":true}},"user":"kestrel"}}"#
+        ),
+        format!(
+            r#"{{"authData":{{"instagram":{{"id":{BIG_ID},"access_token":"IGT-wrap","expires":1}},"facebook":{{"id":"9"}}}},"sessionToken":"r:1"}}"#
+        ),
+    ] {
+        let answer = app.post_json("/v1/validate", &body).await;
+        assert_eq!(answer.status, 200, "{body}: {}", answer.text);
+        assert_eq!(answer.json()["valid"], true, "{body}: {}", answer.text);
+        assert_eq!(answer.json()["id"], BIG_ID, "{body}: {}", answer.text);
+    }
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn wrapped_forms_refuse_a_mismatch_too() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-w2", 200, &me_body("17841405793187218", "other"))
+        .await;
+    let answer = app
+        .post_json(
+            "/v1/validate",
+            &format!(
+                r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-w2"}}}}}}"#
+            ),
+        )
+        .await;
+    assert_refused(&answer, "id_mismatch");
+    me.assert_async().await;
+}
+
+/// One test per malformed body: 400 `invalid_request`, a message naming what is wrong, and
+/// Instagram never asked.
+macro_rules! malformed_body {
+    ($name:ident, $body:expr, $names:expr) => {
+        #[actix_web::test]
+        async fn $name() {
+            let mut app = spawn_app().await;
+            let never = app.instagram_never_called().await;
+            let answer = app.post_json("/v1/validate", $body).await;
+            assert_envelope(&answer, 400, "invalid_request");
+            let message = answer.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                message.contains($names),
+                "the message should name {:?}: {message}",
+                $names
+            );
+            assert_all(&never).await;
+        }
+    };
+}
+
+malformed_body!(malformed_not_json_is_400, "id=1&access_token=IGT", "body");
+malformed_body!(
+    malformed_truncated_json_is_400,
+    r#"{"id":"17841405793187219","access_token":"IG"#,
+    "body"
+);
+malformed_body!(
+    malformed_array_is_400,
+    r#"[{"id":"17841405793187219","access_token":"IGT"}]"#,
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_array_in_field_order_is_400,
+    r#"["17841405793187219","IGT",null,null]"#,
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_wrapped_array_is_400,
+    r#"{"authData":["17841405793187219","IGT",null,null]}"#,
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_string_is_400,
+    r#""IGT""#,
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_number_is_400,
+    "17841405793187219",
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_null_is_400,
+    "null",
+    "JSON object with id and access_token"
+);
+malformed_body!(
+    malformed_missing_id_is_400,
+    r#"{"access_token":"IGT"}"#,
+    "id is required"
+);
+malformed_body!(
+    malformed_missing_token_is_400,
+    r#"{"id":"17841405793187219"}"#,
+    "access_token is required"
+);
+malformed_body!(
+    malformed_empty_token_is_400,
+    r#"{"id":"17841405793187219","access_token":""}"#,
+    "access_token must not be empty"
+);
+malformed_body!(
+    malformed_empty_id_is_400,
+    r#"{"id":"","access_token":"IGT"}"#,
+    "id must not be empty"
+);
+malformed_body!(
+    malformed_id_with_letters_is_400,
+    r#"{"id":"17841abc","access_token":"IGT"}"#,
+    "id must be the numeric Instagram user id"
+);
+malformed_body!(
+    malformed_negative_id_is_400,
+    r#"{"id":-17841405793187219,"access_token":"IGT"}"#,
+    "id must not be negative"
+);
+malformed_body!(
+    malformed_float_id_is_400,
+    r#"{"id":17841405793187219.0,"access_token":"IGT"}"#,
+    "id must be an integer"
+);
+malformed_body!(
+    malformed_token_as_number_is_400,
+    r#"{"id":"17841405793187219","access_token":12345}"#,
+    "access_token"
+);
+malformed_body!(
+    malformed_wrapped_missing_id_names_the_path,
+    r#"{"authData":{"instagram":{"access_token":"IGT"}}}"#,
+    "authData.instagram.id"
+);
+
+fn oversized_body() -> String {
+    format!(
+        r#"{{"id":"{BIG_ID}","access_token":"IGT-big","pad":"{}"}}"#,
+        "a".repeat(9000)
+    )
+}
+
+#[actix_web::test]
+async fn body_over_the_limit_is_413_with_the_envelope() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app.post_json("/v1/validate", &oversized_body()).await;
+    assert_envelope(&answer, 413, "payload_too_large");
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn chunked_body_over_the_limit_without_content_length_is_413() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let body = oversized_body();
+    let chunks = body.as_bytes().chunks(1000).map(<[u8]>::to_vec).collect();
+    let answer = app
+        .post_chunked("/v1/validate", &json_headers(), chunks)
+        .await;
+    assert_envelope(&answer, 413, "payload_too_large");
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn chunked_body_under_the_limit_is_read() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-chunk", 200, &me_body(BIG_ID, "jay")).await;
+    let body = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-chunk"}}"#);
+    let (a, b) = body.split_at(10);
+    let answer = app
+        .post_chunked("/v1/validate", &json_headers(), vec![a.into(), b.into()])
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn text_plain_body_is_415() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .post_with(
+            "/v1/validate",
+            &[("Content-Type", "text/plain"), ("Authorization", BEARER)],
+            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
+        )
+        .await;
+    assert_envelope(&answer, 415, "unsupported_media_type");
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn instagram_500_is_502_upstream_error() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-500", 500, r#"{"error":{"message":"boom","code":1}}"#)
+        .await
+        .expect_at_least(1);
+    let answer = app.validate(BIG_ID, "IGT-500").await;
+    assert_envelope(&answer, 502, "upstream_error");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn instagram_html_answer_is_502_upstream_error() {
+    let mut app = spawn_app().await;
+    let me = app
+        .instagram
+        .mock("GET", "/me")
+        .match_query(mockito::Matcher::Any)
+        .with_status(200)
+        .with_header("content-type", "text/html")
+        .with_body("<html><body>Sorry, something went wrong.</body></html>")
+        .create_async()
+        .await;
+    let answer = app.validate(BIG_ID, "IGT-html").await;
+    assert_envelope(&answer, 502, "upstream_error");
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn throttling_codes_are_503_upstream_rate_limited_with_retry_after() {
+    let mut app = spawn_app().await;
+    for (code, status) in [(4, 400), (17, 400), (32, 403), (613, 400)] {
+        let token = format!("IGT-throttled-{code}");
+        let me = app
+            .mock_me(
+                &token,
+                status,
+                &format!(
+                    r#"{{"error":{{"message":"Application request limit reached","type":"OAuthException","code":{code},"fbtrace_id":"A"}}}}"#
+                ),
+            )
+            .await;
+        let answer = app.validate(BIG_ID, &token).await;
+        assert_envelope(&answer, 503, "upstream_rate_limited");
+        let retry_after = answer
+            .header("retry-after")
+            .unwrap_or_else(|| panic!("code {code}: no Retry-After"));
+        assert!(
+            retry_after.parse::<u64>().is_ok_and(|s| s > 0),
+            "code {code}: Retry-After {retry_after:?}"
+        );
+        me.assert_async().await;
+    }
+}
+
+/// Accepts connections and never answers: Instagram hanging.
+async fn silent_instagram() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    actix_web::rt::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[actix_web::test]
+async fn no_answer_within_the_budget_is_504_upstream_timeout() {
+    let silent = silent_instagram().await;
+    let app = spawn_app_with(&[
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &silent),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "300"),
+    ])
+    .await;
+    let started = Instant::now();
+    let answer = app.validate(BIG_ID, "IGT-slow").await;
+    assert_envelope(&answer, 504, "upstream_timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered after {:?}, the budget is 300 ms",
+        started.elapsed()
+    );
+}
+
+/// Answers the status line, headers and half of a `/me` body, then stalls with the socket open.
+/// (A raw listener, not mockito's `with_chunked_body` + sleep: mockito joins that body thread on
+/// its server thread when we hang up, stalling whichever test gets the pooled server next.)
+async fn stalling_instagram() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    actix_web::rt::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let mut read = 0;
+            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf[read..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read += n,
+                }
+            }
+            let body = me_body(BIG_ID, "jay");
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+                body.len(),
+                &body[..body.len() / 2]
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[actix_web::test]
+async fn body_stalling_past_the_budget_is_504_upstream_timeout() {
+    let stalling = stalling_instagram().await;
+    let app = spawn_app_with(&[
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &stalling),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "300"),
+    ])
+    .await;
+    let started = Instant::now();
+    let answer = app.validate(BIG_ID, "IGT-slow-body").await;
+    assert_envelope(&answer, 504, "upstream_timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered after {:?}, the budget is 300 ms",
+        started.elapsed()
+    );
+}
+
+#[actix_web::test]
+async fn valid_is_never_true_unless_me_named_the_same_id() {
+    let mut app = spawn_app().await;
+    let cases = [
+        // (what /me answered, what we must answer)
+        (r#"{"username":"jay"}"#, "502"),
+        (r#"{"data":[]}"#, "502"),
+        (r#"{"id":null,"username":"jay"}"#, "502"),
+        (
+            r#"{"id":"017841405793187219","username":"jay"}"#,
+            "id_mismatch",
+        ),
+        (
+            r#"{"id":17841405793187218,"username":"jay"}"#,
+            "id_mismatch",
+        ),
+        (r#"{"id":"17841405793187220"}"#, "id_mismatch"),
+        (r#"{"data":[{"id":"1784140579318721"}]}"#, "id_mismatch"),
+    ];
+    for (i, (me, expected)) in cases.iter().enumerate() {
+        let token = format!("IGT-case-{i}");
+        let mock = app.mock_me(&token, 200, me).await;
+        let answer = app.validate(BIG_ID, &token).await;
+        assert!(
+            !answer.text.contains(r#""valid":true"#),
+            "/me said {me}, we answered {}",
+            answer.text
+        );
+        match *expected {
+            "502" => assert_envelope(&answer, 502, "upstream_error"),
+            reason => assert_refused(&answer, reason),
+        }
+        mock.assert_async().await;
+    }
+}
+
+#[actix_web::test]
+async fn graph_version_is_put_in_the_me_path() {
+    let mut app = spawn_app_with(&[("IGAUTH_INSTAGRAM__GRAPH_VERSION", "v25.0")]).await;
+    let versioned = app
+        .instagram
+        .mock("GET", "/v25.0/me")
+        .match_query(mockito::Matcher::AllOf(vec![
+            mockito::Matcher::UrlEncoded("access_token".into(), "IGT-v25".into()),
+            mockito::Matcher::UrlEncoded("fields".into(), "id,username".into()),
+        ]))
+        .with_status(200)
+        .with_body(me_body(BIG_ID, "jay"))
+        .create_async()
+        .await;
+    let unversioned = app.mock_me("IGT-v25", 200, "{}").await.expect(0);
+    let answer = app.validate(BIG_ID, "IGT-v25").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true);
+    versioned.assert_async().await;
+    unversioned.assert_async().await;
+}
+
+#[actix_web::test]
+async fn token_is_url_encoded_in_the_me_query() {
+    let mut app = spawn_app().await;
+    // mock_me matches the decoded value: it only matches if the service encoded it correctly.
+    let token = "IGT+a/b=c&d%e";
+    let me = app.mock_me(token, 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .post_json(
+            "/v1/validate",
+            &format!(r#"{{"id":"{BIG_ID}","access_token":"{token}"}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true, "{}", answer.text);
+    me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn missing_api_key_is_401_with_www_authenticate() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .post_with(
+            "/v1/validate",
+            &[("Content-Type", "application/json")],
+            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
+        )
+        .await;
+    assert_envelope(&answer, 401, "unauthorized");
+    assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn wrong_api_key_is_401_with_www_authenticate() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    for wrong in [
+        "Bearer test-api-key-0123456788",
+        "Bearer test-api-key-01234567890",
+        "Bearer ",
+        "test-api-key-0123456789",
+        "Basic dGVzdC1hcGkta2V5LTAxMjM0NTY3ODk=",
+    ] {
+        let answer = app
+            .post_with(
+                "/v1/validate",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Authorization", wrong),
+                ],
+                &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
+            )
+            .await;
+        assert_envelope(&answer, 401, "unauthorized");
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"), "{wrong}");
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn without_a_configured_api_key_validate_is_open() {
+    let mut app = spawn_app_with(&[("IGAUTH_SERVER__API_KEY", "")]).await;
+    let me = app.mock_me("IGT-open", 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .post_with(
+            "/v1/validate",
+            &[("Content-Type", "application/json")],
+            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-open"}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true);
     me.assert_async().await;
 }
