@@ -43,6 +43,8 @@ test('signup, then a repeat login, through the oauth2 config: a session and the 
   assert.equal(first.json.authData.instagram.id, ID);
   assert.equal(first.json.id, ID);
   assert.ok(first.text.includes(`"id":"${ID}"`), 'the id travels as an exact string');
+  assert.equal(first.json.username, `user${ID}`);
+  assert.ok(first.json.permissions.includes('instagram_business_basic'), first.json.permissions);
 
   const signup = await parse.logInWith(first.json.authData);
   assert.equal(signup.status, 201, refusal(signup));

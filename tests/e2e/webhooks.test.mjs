@@ -1,0 +1,155 @@
+// Way 2: Cloud Code webhooks registered through Parse's Hooks API (as Back4App's dashboard does),
+// with Parse's webhookKey. Parse's own provider check is made permissive on purpose (a stub
+// introspection endpoint), so that the webhooks, not the adapter, are what refuses bad authData.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as h from './harness.mjs';
+
+const ID = '27640875392278831';
+const OTHER = '17841405793187219';
+const INVALID = 'Instagram auth is invalid for this user.';
+
+const done = h.timer('webhooks (e2e)');
+const apiKey = h.secret('api');
+const webhookKey = h.secret('webhook');
+let pg, fake, stub, igauth, parse, wrongKeyParse;
+
+async function registerHooks(p) {
+  const hooks = [
+    ['/hooks/functions', { functionName: 'igValidate', url: `${igauth.url}/v1/parse/functions/validate` }],
+    ['/hooks/functions', { functionName: 'igExchange', url: `${igauth.url}/v1/parse/functions/exchange` }],
+    ['/hooks/triggers', { className: '_User', triggerName: 'beforeSave', url: `${igauth.url}/v1/parse/triggers/user` }],
+  ];
+  for (const [path, hook] of hooks) {
+    const res = await p.rest('POST', path, hook, { master: true });
+    assert.ok(res.status === 200 || res.status === 201, `registering ${path}: ${res.status} ${res.text}`);
+  }
+}
+
+before(async () => {
+  [pg, fake, stub] = await h.startedTogether(h.startPostgres(), h.startFake(), h.startPermissiveStub());
+  igauth = await h.startIgauth({ fakeUrl: fake.url, apiKey, webhookKey });
+  const auth = h.oauth2Auth(stub.url);
+  [parse, wrongKeyParse] = await h.startedTogether(
+    h.startParse(pg, { name: 'parse-webhooks', options: { auth, webhookKey } }),
+    h.startParse(pg, { name: 'parse-wrong-key', options: { auth, webhookKey: h.secret('not-igauths-key') } }),
+  );
+  await registerHooks(parse);
+  await registerHooks(wrongKeyParse);
+});
+
+after(async () => {
+  await h.stopAll(parse, wrongKeyParse, igauth, stub, fake, pg);
+  done();
+});
+
+const show = (res) => `${res.status} ${h.redact(res.text)}`;
+const callFunction = (p, name, params) => p.rest('POST', `/functions/${name}`, params);
+
+test('function webhook: valid authData passes, a mismatch is refused', async () => {
+  const ok = await callFunction(parse, 'igValidate', { id: ID, access_token: `IGT-${ID}-fn` });
+  assert.equal(ok.status, 200, show(ok));
+  assert.deepEqual(ok.json.result, { valid: true, id: ID, username: `user${ID}` });
+
+  const mismatch = await callFunction(parse, 'igValidate', { id: OTHER, access_token: `IGT-${ID}-fn` });
+  assert.equal(mismatch.json?.code, 141, show(mismatch));
+  assert.equal(mismatch.json.error, INVALID);
+});
+
+test('exchange webhook, then signup and repeat login with its authData through the beforeSave webhook', async () => {
+  const ex = await callFunction(parse, 'igExchange', { code: `CODE-${ID}`, redirect_uri: h.REDIRECT_URI });
+  assert.equal(ex.status, 200, show(ex));
+  assert.equal(ex.json.result.authData.instagram.id, ID, 'exact 64-bit id through the webhook');
+
+  const signup = await parse.logInWith(ex.json.result.authData, { nickname: 'heron' });
+  assert.equal(signup.status, 201, show(signup));
+  assert.match(signup.json.sessionToken, /^r:/);
+  const login = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-again` } });
+  assert.equal(login.status, 200, show(login));
+  assert.equal(login.json.objectId, signup.json.objectId);
+});
+
+test('beforeSave webhook: valid authData passes and the saved user keeps all its other fields', async () => {
+  const id = '9007199254740993'; // 2^53 + 1
+  const fields = {
+    nickname: 'kestrel',
+    age: 41,
+    verified: true,
+    tags: ['birds', 'night'],
+    profile: { city: 'Tromsø', links: ['https://example.org/k'] },
+    bio: 'quotes " and \\ and ünïcödé ✓',
+  };
+  const signup = await parse.logInWith({ instagram: { id, access_token: `IGT-${id}-save` } }, fields);
+  assert.equal(signup.status, 201, show(signup));
+  const stored = await parse.rest('GET', `/users/${signup.json.objectId}`, undefined, { master: true });
+  assert.equal(stored.status, 200, show(stored));
+  for (const [k, v] of Object.entries(fields)) assert.deepEqual(stored.json[k], v, `field ${k}`);
+  assert.equal(stored.json.authData.instagram.id, id);
+});
+
+test('beforeSave webhook: a mismatch and a bad token are refused although the adapter let them in', async () => {
+  const stubCalls = stub.calls();
+  const cases = {
+    // The stub says this token is OTHER's; Instagram says it is ID's.
+    mismatch: { id: OTHER, access_token: `IGT-${ID}-as-${OTHER}` },
+    'bad token': { id: OTHER, access_token: `BAD-${OTHER}` },
+    'expired token': { id: OTHER, access_token: `IGX-${OTHER}` },
+  };
+  for (const [name, instagram] of Object.entries(cases)) {
+    const res = await parse.logInWith({ instagram }, { nickname: `refused-${name}` });
+    assert.equal(res.json?.code, 141, `${name}: ${show(res)}`);
+    assert.equal(res.json.error, INVALID, name);
+  }
+  assert.equal(stub.calls() - stubCalls, 3, 'the permissive adapter accepted all three');
+  const saved = await parse.rest('GET', `/users?where=${encodeURIComponent(JSON.stringify({ nickname: { $regex: '^refused-' } }))}`, undefined, {
+    master: true,
+  });
+  assert.deepEqual(saved.json.results, [], 'no refused user was written');
+});
+
+test('Instagram down: the beforeSave webhook refuses, saying it could not verify (not "invalid")', async () => {
+  await fake.mode('500');
+  try {
+    const res = await parse.logInWith({ instagram: { id: OTHER, access_token: `IGT-${OTHER}-down` } });
+    assert.equal(res.json?.code, 141, show(res));
+    assert.notEqual(res.json.error, INVALID);
+    assert.match(res.json.error, /could not verify/i);
+  } finally {
+    await fake.mode('ok');
+  }
+});
+
+test('a wrong webhook key is refused', async () => {
+  const signup = await wrongKeyParse.logInWith({ instagram: { id: OTHER, access_token: `IGT-${OTHER}-key` } });
+  assert.equal(signup.json?.code, 141, show(signup));
+  assert.match(signup.json.error, /webhook key/i);
+  const fn = await callFunction(wrongKeyParse, 'igValidate', { id: OTHER, access_token: `IGT-${OTHER}-key` });
+  assert.equal(fn.json?.code, 141, show(fn));
+  assert.match(fn.json.error, /webhook key/i);
+
+  // And straight at igauth: no key, or a wrong one, is never a success.
+  const body = { params: { id: OTHER, access_token: `IGT-${OTHER}-key` } };
+  for (const headers of [{}, { 'X-Parse-Webhook-Key': 'wrong' }]) {
+    const res = await h.call(`${igauth.url}/v1/parse/functions/validate`, { method: 'POST', headers, json: body });
+    assert.equal(res.status, 200, "Parse's protocol: always 200");
+    assert.equal(res.json.success, undefined, show(res));
+    assert.match(res.json.error, /webhook key/i);
+  }
+  const right = await h.call(`${igauth.url}/v1/parse/functions/validate`, {
+    method: 'POST',
+    headers: { 'X-Parse-Webhook-Key': webhookKey },
+    json: body,
+  });
+  assert.equal(right.json.success?.valid, true, show(right));
+});
+
+test('the user trigger answers with the object exactly as received (big numbers and all)', async () => {
+  const object = `{"nickname":"x","score":123456789012345678901234567890,"ratio":1.10,"authData":{"instagram":{"id":"${ID}","access_token":"IGT-${ID}-raw"}},"className":"_User"}`;
+  const res = await h.call(`${igauth.url}/v1/parse/triggers/user`, {
+    method: 'POST',
+    headers: { 'X-Parse-Webhook-Key': webhookKey, 'content-type': 'application/json' },
+    body: `{"triggerName":"beforeSave","object":${object},"master":false}`,
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.text.replace(/\s/g, ''), `{"success":${object}}`, 'byte for byte');
+});
