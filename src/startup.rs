@@ -11,12 +11,13 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Route};
 
+use crate::domain::LoginStates;
 use crate::error::ApiError;
 use crate::instagram::{InstagramClient, Upstream};
 use crate::logging;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientLimiter;
-use crate::routes::{exchange, health, introspect, parse_hooks, validate};
+use crate::routes::{exchange, health, introspect, oauth_flow, parse_hooks, validate};
 use crate::settings::Settings;
 use crate::validator::Validator;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub upstream: Arc<Upstream>,
     pub metrics: Arc<Metrics>,
     pub limiter: ClientLimiter,
+    /// Login flow (issue 7): signs `state` and remembers spent ones.
+    pub login_states: LoginStates,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             validator: Validator::new(&settings.cache, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
+            login_states: LoginStates::new(&settings.server.state_secret),
             metrics,
             settings,
         }
@@ -172,6 +176,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
         "/v1/parse/triggers/user",
         web::post().to(parse_hooks::user_trigger),
     );
+    // Login flow (issue 7).
+    resource(cfg, "/v1/authorize", web::get().to(oauth_flow::authorize));
+    resource(cfg, "/v1/callback", web::get().to(oauth_flow::callback));
+    resource(cfg, "/v1/refresh", web::post().to(oauth_flow::refresh));
+    resource(cfg, "/v1/demo", web::get().to(oauth_flow::demo));
 }
 
 impl ApiError {

@@ -142,6 +142,13 @@ pub struct IssuedState {
     pub nonce: Nonce,
 }
 
+/// A state that is signed by us, in time, and not used yet; [`LoginStates::spend`] uses it.
+#[derive(Debug)]
+pub struct OpenedState {
+    pub return_to: String,
+    pub nonce: Nonce,
+}
+
 /// A state that verified: signed by us, in time, and used for the first time.
 #[derive(Debug)]
 pub struct VerifiedState {
@@ -234,6 +241,18 @@ impl LoginStates {
     }
 
     pub async fn verify_at(&self, state: &str, now: u64) -> Result<VerifiedState, StateError> {
+        let opened = self.open_at(state, now)?;
+        self.spend(opened).await
+    }
+
+    /// The first half of [`LoginStates::verify`]: signature, expiry, and whether the state was
+    /// already used, without using it. Lets the caller make its own checks (the browser binding)
+    /// before the state is spent, so a stranger who saw a state cannot burn it.
+    pub fn open(&self, state: &str) -> Result<OpenedState, StateError> {
+        self.open_at(state, now_secs())
+    }
+
+    pub fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
         if state.is_empty() || state.len() > MAX_STATE_LEN {
             return Err(StateError::Forged);
@@ -257,11 +276,29 @@ impl LoginStates {
             return Err(StateError::Expired { return_to });
         }
         let nonce = Nonce(nonce);
-        let first_use = self.spent.entry(nonce).or_insert(()).await.is_fresh();
-        if !first_use {
+        if self.spent.contains_key(&nonce) {
             return Err(StateError::Replayed { return_to });
         }
-        Ok(VerifiedState { return_to, nonce })
+        Ok(OpenedState { return_to, nonce })
+    }
+
+    /// Uses the state: of two concurrent spends of one state exactly one succeeds.
+    pub async fn spend(&self, opened: OpenedState) -> Result<VerifiedState, StateError> {
+        let first_use = self
+            .spent
+            .entry(opened.nonce)
+            .or_insert(())
+            .await
+            .is_fresh();
+        if !first_use {
+            return Err(StateError::Replayed {
+                return_to: opened.return_to,
+            });
+        }
+        Ok(VerifiedState {
+            return_to: opened.return_to,
+            nonce: opened.nonce,
+        })
     }
 }
 
@@ -450,6 +487,23 @@ mod tests {
                 return_to: "myapp://auth".into()
             }
         );
+    }
+
+    #[actix_web::test]
+    async fn opening_does_not_spend_and_spending_is_once() {
+        let states = states();
+        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let first = states.open_at(&issued.value, NOW).unwrap();
+        let second = states.open_at(&issued.value, NOW).unwrap();
+        assert!(states.spend(first).await.is_ok());
+        assert!(matches!(
+            states.spend(second).await,
+            Err(StateError::Replayed { .. })
+        ));
+        assert!(matches!(
+            states.open_at(&issued.value, NOW),
+            Err(StateError::Replayed { .. })
+        ));
     }
 
     #[actix_web::test]

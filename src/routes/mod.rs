@@ -5,6 +5,8 @@
 pub mod exchange;
 pub mod health;
 pub mod introspect;
+// Login flow (issue 7): authorize, callback, refresh, demo.
+pub mod oauth_flow;
 pub mod parse_hooks;
 pub mod validate;
 
