@@ -1,0 +1,248 @@
+// The login flow end to end, the way a person sees it, in headless Debian Chromium:
+// igauth's demo page -> "Log in with Instagram" -> /v1/authorize -> the project's fake Instagram
+// consent page -> "Allow" -> /v1/callback?code=..&state=..#_ -> back on the demo page, which shows
+// the authData from the URL fragment.
+//
+// Needs release builds (`cargo build --release -p igauth -p fake-instagram`); IGAUTH_BIN and
+// FAKE_IG_BIN point elsewhere, CHROMIUM_BIN at another browser. Run: node --test tests/browser/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const IGAUTH_BIN = process.env.IGAUTH_BIN || path.join(root, 'target/release/igauth');
+const FAKE_IG_BIN = process.env.FAKE_IG_BIN || path.join(root, 'target/release/fake-instagram');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || tmpdir();
+// The fake's consent page hands out codes for this user: odd and above 2^53, so any trip through
+// a double would change it.
+const USER_ID = '17841405793187219';
+const CLIENT_SECRET = 'fake-secret';
+const STATE_SECRET = randomBytes(32).toString('hex');
+// What the Debian build needs on these machines (shared/reference/browser.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const children = [];
+let context;
+let userDataDir;
+let fakeBase;
+let igauthBase;
+let igauthLog = '';
+
+/** A port that was free a moment ago (igauth's callback URL must be known before it starts). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(bin, args, env) {
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+/** Resolves with the first match of `pattern` in the child's stdout. */
+function waitForLine(child, pattern, what) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${seen}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${seen}`));
+    });
+  });
+}
+
+async function waitUntilReady(base, child) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`igauth exited with ${child.exitCode}:\n${igauthLog}`);
+    try {
+      const res = await fetch(`${base}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`igauth never became ready:\n${igauthLog}`);
+}
+
+before(async () => {
+  for (const [name, file] of [['IGAUTH_BIN', IGAUTH_BIN], ['FAKE_IG_BIN', FAKE_IG_BIN], ['CHROMIUM_BIN', CHROMIUM]]) {
+    assert.ok(
+      existsSync(file),
+      `${file} is missing (${name}); build with: cargo build --release -p igauth -p fake-instagram` +
+        ', and install chromium (apt-get install chromium)',
+    );
+  }
+
+  const fake = start(FAKE_IG_BIN, ['--bind', '127.0.0.1:0', '--client-secret', CLIENT_SECRET], process.env);
+  fake.stderr.resume();
+  [, fakeBase] = await waitForLine(fake, /listening on (http:\/\/\S+)/, 'fake-instagram');
+
+  const port = await freePort();
+  igauthBase = `http://127.0.0.1:${port}`;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IGAUTH_')));
+  Object.assign(env, {
+    RUST_LOG: 'info',
+    IGAUTH_SERVER__BIND: `127.0.0.1:${port}`,
+    IGAUTH_SERVER__WORKERS: '1',
+    IGAUTH_SERVER__DEMO: 'true',
+    IGAUTH_SERVER__STATE_SECRET: STATE_SECRET,
+    IGAUTH_INSTAGRAM__CLIENT_ID: '1234567890',
+    IGAUTH_INSTAGRAM__CLIENT_SECRET: CLIENT_SECRET,
+    IGAUTH_INSTAGRAM__API_URL: fakeBase,
+    IGAUTH_INSTAGRAM__GRAPH_URL: fakeBase,
+    IGAUTH_INSTAGRAM__AUTHORIZE_URL: `${fakeBase}/oauth/authorize`,
+    IGAUTH_INSTAGRAM__CALLBACK_URL: `${igauthBase}/v1/callback`,
+    IGAUTH_INSTAGRAM__RETURN_URLS: `${igauthBase}/v1/demo`,
+    IGAUTH_INSTAGRAM__LONG_LIVED: 'true',
+  });
+  const igauth = start(IGAUTH_BIN, [], env);
+  igauth.stdout.on('data', (chunk) => (igauthLog += chunk));
+  igauth.stderr.on('data', (chunk) => (igauthLog += chunk));
+  await waitUntilReady(igauthBase, igauth);
+
+  userDataDir = await mkdtemp(path.join(tmpdir(), 'igauth-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+/** Every URL the page navigated to, and the callback's redirect target. */
+function watch(page) {
+  const seen = { navigations: [], callbackLocation: null, cspViolations: [] };
+  page.on('request', (req) => {
+    if (req.isNavigationRequest()) seen.navigations.push(req.url());
+  });
+  page.on('response', (res) => {
+    if (res.url().startsWith(`${igauthBase}/v1/callback`)) seen.callbackLocation = res.headers().location;
+  });
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) seen.cspViolations.push(msg.text());
+  });
+  return seen;
+}
+
+test('the demo page logs in through the consent page and shows authData', { timeout: 60_000 }, async () => {
+  const page = await context.newPage();
+  const seen = watch(page);
+  await page.goto(`${igauthBase}/v1/demo`);
+  await page.click('#login');
+
+  await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  const consent = new URL(page.url()).searchParams;
+  assert.equal(consent.get('redirect_uri'), `${igauthBase}/v1/callback`);
+  assert.equal(consent.get('client_id'), '1234567890');
+  assert.ok(consent.get('state'), 'a state is sent');
+  assert.ok(!page.url().includes(CLIENT_SECRET), 'no client secret on the way to Instagram');
+  await page.click('#allow');
+
+  await page.waitForURL((url) => url.href.startsWith(`${igauthBase}/v1/demo`));
+  await page.locator('#outcome').waitFor({ state: 'visible', timeout: 15_000 });
+  const authData = JSON.parse(await page.textContent('#result'));
+  assert.deepEqual(Object.keys(authData), ['instagram']);
+  assert.equal(authData.instagram.id, USER_ID, 'the exact 64-bit id');
+  assert.match(authData.instagram.access_token, new RegExp(`^IGT-${USER_ID}-long-\\d+$`));
+  assert.match(await page.textContent('#details'), /60 days/);
+  assert.equal(await page.locator('#error').isVisible(), false);
+  const shot = path.join(SCREENSHOT_DIR, 'igauth-demo-login.png');
+  await page.screenshot({ path: shot, fullPage: true });
+
+  // The token came in the fragment, which never reaches a server, and nowhere else.
+  const token = authData.instagram.access_token;
+  assert.ok(seen.callbackLocation?.startsWith(`${igauthBase}/v1/demo#`), seen.callbackLocation);
+  assert.ok(new URL(seen.callbackLocation).hash.includes(token));
+  for (const url of [...seen.navigations, page.url()]) {
+    const { search } = new URL(url);
+    assert.ok(!search.includes('access_token') && !search.includes(token), `token in a query: ${url}`);
+    assert.ok(!url.includes(CLIENT_SECRET), `client secret in ${url}`);
+  }
+  assert.ok(seen.navigations.some((u) => u.startsWith(`${igauthBase}/v1/callback?code=CODE-${USER_ID}-`)));
+  assert.equal(new URL(page.url()).hash, '', 'the demo removes the token from the address bar');
+  assert.ok(!(await page.content()).includes(CLIENT_SECRET));
+  assert.deepEqual(seen.cspViolations, [], 'the demo runs under its own CSP without violations');
+  assert.ok(!igauthLog.includes(token), `the token was logged:\n${igauthLog}`);
+  assert.ok(!igauthLog.includes(consent.get('state')), 'the state was logged');
+  assert.match(igauthLog, /GET \/v1\/callback 302 /);
+  await page.close();
+});
+
+test('declining on the consent page comes back to the demo as access_denied', { timeout: 60_000 }, async () => {
+  const page = await context.newPage();
+  await page.goto(`${igauthBase}/v1/demo`);
+  await page.click('#login');
+  await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  await page.click('#cancel');
+  await page.waitForURL((url) => url.href.startsWith(`${igauthBase}/v1/demo`));
+  await page.locator('#error').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await page.textContent('#error'), /^access_denied: /);
+  assert.equal(await page.locator('#outcome').isVisible(), false);
+  await page.close();
+});
+
+test('going back to a used callback link does not log in again', { timeout: 60_000 }, async () => {
+  const page = await context.newPage();
+  const seen = watch(page);
+  await page.goto(`${igauthBase}/v1/demo`);
+  await page.click('#login');
+  await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  await page.click('#allow');
+  await page.locator('#outcome').waitFor({ state: 'visible', timeout: 15_000 });
+  const callback = seen.navigations.find((u) => u.startsWith(`${igauthBase}/v1/callback?`));
+  assert.ok(callback);
+
+  await page.goto(callback);
+  await page.locator('#error').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await page.textContent('#error'), /^invalid_state: /);
+  assert.equal(await page.locator('#outcome').isVisible(), false);
+  await page.close();
+});
