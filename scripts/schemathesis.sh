@@ -41,6 +41,11 @@ IGAUTH_PARSE__WEBHOOK_KEY=schemathesis-webhook-key \
 IGAUTH_INSTAGRAM__API_URL=$fake IGAUTH_INSTAGRAM__GRAPH_URL=$fake \
 IGAUTH_INSTAGRAM__CLIENT_ID=1234567890 IGAUTH_INSTAGRAM__CLIENT_SECRET=fake-secret \
 IGAUTH_INSTAGRAM__REDIRECT_URIS=https://app.example/cb \
+IGAUTH_INSTAGRAM__AUTHORIZE_URL=$fake/oauth/authorize \
+IGAUTH_INSTAGRAM__CALLBACK_URL=http://127.0.0.1:$port/v1/callback \
+IGAUTH_INSTAGRAM__RETURN_URLS=https://app.example/,myapp://auth \
+IGAUTH_SERVER__STATE_SECRET=schemathesis-state-secret-0123456789abcdef \
+IGAUTH_SERVER__DEMO=true \
 IGAUTH_LIMITS__EXCHANGE_PER_MINUTE=0 \
 RUST_LOG=warn \
   "$IGAUTH_BIN" >"$work/igauth.log" 2>&1 &
@@ -64,8 +69,9 @@ schemathesis run openapi.yaml \
   --workers 2 \
   --suppress-health-check all \
   --warnings off
-if grep -q ' ERROR ' "$work/igauth.log"; then
-  echo "igauth logged errors during the schemathesis run:" >&2
-  grep ' ERROR ' "$work/igauth.log" >&2
+# Our own code logs ERROR only for operator problems; fuzzed input must never cause one.
+# (actix-http logs unparseable requests at ERROR itself; that is the client's garbage, not ours.)
+if grep -E ' ERROR +igauth' "$work/igauth.log"; then
+  echo "igauth logged errors during the schemathesis run" >&2
   exit 1
 fi

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Route};
 
@@ -139,48 +140,49 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// Every route, with a 405 in our envelope for wrong methods.
+/// Every route, each answering other methods with a 405 in our envelope and an `Allow` header.
 fn routes(cfg: &mut web::ServiceConfig) {
-    fn resource(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
+    fn resource(cfg: &mut web::ServiceConfig, path: &str, method: Method, route: Route) {
+        let allow = HeaderValue::from_str(method.as_str()).expect("a method is a valid header");
         cfg.service(
             web::resource(path)
-                .route(route)
-                .default_service(web::to(|| async {
-                    ApiError::MethodNotAllowed.error_answer()
+                .route(route.method(method))
+                .default_service(web::to(move || {
+                    let mut answer = ApiError::MethodNotAllowed.error_answer();
+                    answer.headers_mut().insert(header::ALLOW, allow.clone());
+                    std::future::ready(answer)
                 })),
         );
     }
-    resource(cfg, "/healthz", web::get().to(health::healthz));
-    resource(cfg, "/readyz", web::get().to(health::readyz));
-    resource(cfg, "/openapi.yaml", web::get().to(health::openapi));
-    resource(cfg, "/metrics", web::get().to(health::metrics));
-    resource(cfg, "/v1/validate", web::post().to(validate::validate));
-    resource(cfg, "/v1/exchange", web::post().to(exchange::exchange));
-    resource(
-        cfg,
-        "/v1/introspect",
-        web::post().to(introspect::introspect),
-    );
-    resource(
+    let get = |cfg: &mut web::ServiceConfig, path, route| resource(cfg, path, Method::GET, route);
+    let post = |cfg: &mut web::ServiceConfig, path, route| resource(cfg, path, Method::POST, route);
+    get(cfg, "/healthz", web::to(health::healthz));
+    get(cfg, "/readyz", web::to(health::readyz));
+    get(cfg, "/openapi.yaml", web::to(health::openapi));
+    get(cfg, "/metrics", web::to(health::metrics));
+    post(cfg, "/v1/validate", web::to(validate::validate));
+    post(cfg, "/v1/exchange", web::to(exchange::exchange));
+    post(cfg, "/v1/introspect", web::to(introspect::introspect));
+    post(
         cfg,
         "/v1/parse/functions/validate",
-        web::post().to(parse_hooks::validate_function),
+        web::to(parse_hooks::validate_function),
     );
-    resource(
+    post(
         cfg,
         "/v1/parse/functions/exchange",
-        web::post().to(parse_hooks::exchange_function),
+        web::to(parse_hooks::exchange_function),
     );
-    resource(
+    post(
         cfg,
         "/v1/parse/triggers/user",
-        web::post().to(parse_hooks::user_trigger),
+        web::to(parse_hooks::user_trigger),
     );
-    // Login flow (issue 7).
-    resource(cfg, "/v1/authorize", web::get().to(oauth_flow::authorize));
-    resource(cfg, "/v1/callback", web::get().to(oauth_flow::callback));
-    resource(cfg, "/v1/refresh", web::post().to(oauth_flow::refresh));
-    resource(cfg, "/v1/demo", web::get().to(oauth_flow::demo));
+    // The login flow.
+    get(cfg, "/v1/authorize", web::to(oauth_flow::authorize));
+    get(cfg, "/v1/callback", web::to(oauth_flow::callback));
+    post(cfg, "/v1/refresh", web::to(oauth_flow::refresh));
+    get(cfg, "/v1/demo", web::to(oauth_flow::demo));
 }
 
 impl ApiError {
