@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# igauth's benchmark (issue 4), one command:   bash bench/run.sh
+#
+# Builds the release binaries (igauth, the fake Instagram, the bare-actix ceiling), installs the
+# Node contender (npm ci), then in ONE run on THIS machine drives each server with wrk (1 thread)
+# and prints a table: requests/s, p50/p99, errors, peak RSS, server CPU per request, and the
+# ratios against issue 4's targets. Everything listens on 127.0.0.1 only and is torn down on exit.
+#
+# Scenarios
+#   (a) one repeated token (igauth answers from cache) .......... igauth vs the bare actix ceiling
+#   (b) a new token per request (every validation upstream) ..... igauth vs Node (Cloud Code)
+#   (c) fake /me with 100 ms latency, 256 connections, new tokens  vs Little's law 256/0.1 s = 2560/s
+#   (d) 64 concurrent identical new validations ................. upstream /me calls (want 1)
+#   (e) 100000 distinct valid tokens through igauth ............. peak RSS (VmHWM)
+#
+# Knobs (env): BENCH_SECS (10) per measured wrk run, WARMUP_SECS (3), CONNS (64, for a and b),
+#   PIN (split|none, default split: see BENCHMARKS.md), QUIET_LOAD (0.8) and QUIET_WAIT_SECS (1200):
+#   before measuring, wait at most that long for the 1-minute load average to drop below
+#   QUIET_LOAD (0 skips the wait), SKIP_BUILD=1 to reuse existing release binaries.
+# Output: the table on stdout and in bench/results/latest.md (gitignored); raw numbers in
+#   bench/results/latest.jsonl; server logs (tails) in bench/results/logs/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+REL=$ROOT/target/release
+RESULTS=$BENCH/results
+LOGS=$RESULTS/logs
+DUR=${BENCH_SECS:-10}
+WARM=${WARMUP_SECS:-3}
+CONNS=${CONNS:-64}
+PIN=${PIN:-split}
+QUIET_LOAD=${QUIET_LOAD:-0.8}
+QUIET_WAIT_SECS=${QUIET_WAIT_SECS:-1200}
+ID=17841405793187219
+RUN_ID=$(date +%s)
+
+mkdir -p "$RESULTS" "$LOGS"
+RAW=$RESULTS/latest.jsonl.tmp
+: >"$RAW"
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# ---------------------------------------------------------------- teardown: leave nothing running
+PIDS=()
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  rm -f "$RAW"
+  [ "$rc" = 0 ] || say "exit $rc; every process this run started has been stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- tools and builds
+if ! command -v wrk >/dev/null; then
+  say "installing wrk (Debian package)"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk >/dev/null; }
+fi
+command -v node >/dev/null || die "node (>= 20.18.1) is required for the Node contender"
+command -v curl >/dev/null || die "curl is required"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "building release binaries (igauth, fake-instagram, ceiling)"
+  (cd "$ROOT" && cargo build --release --quiet -p igauth -p fake-instagram -p ceiling)
+  say "npm ci for the Node contender"
+  (cd "$BENCH/node-cloudcode" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+for b in igauth fake-instagram ceiling; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
+
+# ---------------------------------------------------------------- CPU placement
+# 2 cores. PIN=split: the fake Instagram runs on CPU 1 only (1 worker), wrk on CPU 0 only, the
+# server under test may use both (its 2 workers compete with them exactly as they would with a
+# co-located load balancer and upstream). PIN=none: the scheduler places everything.
+NCPU=$(nproc)
+if [ "$PIN" = split ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+  ON_FAKE=(taskset -c 1)
+  ON_WRK=(taskset -c 0)
+else
+  PIN=none
+  ON_FAKE=()
+  ON_WRK=()
+fi
+
+# ---------------------------------------------------------------- helpers
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+# wait_http URL: until anything answers HTTP there (10 s at most)
+wait_http() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null)" != 000 ] && return 0
+    sleep 0.1
+  done
+  die "nothing answered at $1"
+}
+# wait_line FILE: the "listening on http://..." URL a server printed (10 s at most)
+wait_line() {
+  local i url
+  for i in $(seq 1 100); do
+    url=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/listening on //') || true
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    sleep 0.1
+  done
+  die "no 'listening on' line in $1"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+vm_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+metric() { curl -s --max-time 5 "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+me_calls() { curl -s --max-time 5 "$1/__admin/stats" | sed 's/.*"me_calls":\([0-9]*\).*/\1/'; }
+
+# start_fake LATENCY_MS -> sets FAKE_PID FAKE_URL
+start_fake() {
+  local log=$LOGS/fake-$1ms.log
+  "${ON_FAKE[@]}" "$REL/fake-instagram" --bind 127.0.0.1:0 --workers 1 --latency-ms "$1" >"$log" 2>&1 &
+  FAKE_PID=$!
+  PIDS+=("$FAKE_PID")
+  FAKE_URL=$(wait_line "$log")
+}
+
+# start_server KIND GRAPH_URL TAG -> sets SRV_PID SRV_URL SRV_LOG
+#   KIND: ceiling | igauth | igauth-nolog | node-undici | node-fetch
+start_server() {
+  local kind=$1 graph=$2 tag=$3 port
+  port=$(free_port)
+  SRV_URL=http://127.0.0.1:$port
+  SRV_LOG=$LOGS/$tag.log
+  case $kind in
+    ceiling)
+      WORKERS=2 "$REL/ceiling" "127.0.0.1:$port" >"$SRV_LOG" 2>&1 & ;;
+    igauth | igauth-nolog)
+      local level=info
+      [ "$kind" = igauth-nolog ] && level=warn
+      env -i PATH="$PATH" RUST_LOG=$level \
+        IGAUTH_SERVER__BIND="127.0.0.1:$port" IGAUTH_SERVER__WORKERS=2 \
+        IGAUTH_INSTAGRAM__GRAPH_URL="$graph" IGAUTH_INSTAGRAM__API_URL="$graph" \
+        "$REL/igauth" >"$SRV_LOG" 2>&1 & ;;
+    node-undici | node-fetch)
+      env -i PATH="$PATH" GRAPH_URL="$graph" CLIENT="${kind#node-}" \
+        node "$BENCH/node-cloudcode/server.mjs" "127.0.0.1:$port" >"$SRV_LOG" 2>&1 & ;;
+    *) die "unknown server $kind" ;;
+  esac
+  SRV_PID=$!
+  PIDS+=("$SRV_PID")
+  wait_http "$SRV_URL/"
+}
+
+stop_server() {
+  stop_pid "$SRV_PID"
+  # The access log of a 10 s run is tens of MB: keep its tail only.
+  if [ -f "$SRV_LOG" ] && [ "$(stat -c %s "$SRV_LOG")" -gt 1000000 ]; then
+    tail -n 200 "$SRV_LOG" >"$SRV_LOG.tail" && mv "$SRV_LOG.tail" "$SRV_LOG"
+  fi
+}
+
+# run_wrk SCRIPT CONNS SECS URL PREFIX -> prints the WRKJSON object
+run_wrk() {
+  local out
+  out=$(cd "$BENCH" && TOKEN_PREFIX=$5 "${ON_WRK[@]}" wrk -t1 -c"$2" -d"$3"s --timeout 5s -s "$BENCH/$1" "$4/v1/validate")
+  echo "$out" | sed -n 's/^WRKJSON //p'
+}
+
+# measure SCENARIO KEY NAME KIND GRAPH SCRIPT CONNS: fresh server, warm-up, measured run, one row
+measure() {
+  local scenario=$1 key=$2 name=$3 kind=$4 graph=$5 script=$6 conns=$7
+  say "($scenario) $name: warm-up ${WARM}s, then ${DUR}s with $conns connections"
+  start_server "$kind" "$graph" "$key"
+  run_wrk "$script" "$conns" "$WARM" "$SRV_URL" "w$RUN_ID$key" >/dev/null
+  local t0 t1 json hwm
+  t0=$(cpu_ticks "$SRV_PID")
+  json=$(run_wrk "$script" "$conns" "$DUR" "$SRV_URL" "m$RUN_ID$key")
+  t1=$(cpu_ticks "$SRV_PID")
+  hwm=$(vm_kib "$SRV_PID" VmHWM)
+  kill -0 "$SRV_PID" 2>/dev/null || die "$name died during the run (see $SRV_LOG)"
+  stop_server
+  [ -n "$json" ] || die "wrk printed no result for $name"
+  node -e '
+    const [scenario, key, name, ticks, hwm, json] = process.argv.slice(1);
+    const w = JSON.parse(json);
+    const tick_us = 1e6 / Number(process.env.CLK_TCK);
+    console.log(JSON.stringify({ kind: "row", scenario, key, name, ...w,
+      rss_mib: Number(hwm) / 1024, cpu_us: (Number(ticks) * tick_us) / w.requests }));
+  ' "$scenario" "$key" "$name" "$((t1 - t0))" "$hwm" "$json" >>"$RAW"
+  say "   -> $(tail -1 "$RAW" | node -e 'const r=JSON.parse(require("fs").readFileSync(0));console.log(`${Math.round(r.rps)} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.non2xx}+${r.socket}`)')"
+}
+export CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- wait for a quiet machine
+LOAD_WAIT_START=$(load1)
+if [ "$QUIET_WAIT_SECS" -gt 0 ]; then
+  waited=0
+  while awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l >= q) }'; do
+    if [ "$waited" -ge "$QUIET_WAIT_SECS" ]; then
+      say "load is still $(load1) after ${waited}s: measuring anyway (noted in the results)"
+      break
+    fi
+    [ $((waited % 60)) = 0 ] && say "waiting for the 1-minute load average ($(load1)) to drop below $QUIET_LOAD"
+    sleep 10
+    waited=$((waited + 10))
+  done
+fi
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "load average at start: $LOAD_START; pinning: $PIN"
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# ---------------------------------------------------------------- (a) and (b)
+start_fake 0
+FAKE0=$FAKE_URL
+measure a a.ceiling "ceiling (bare actix, canned answer)" ceiling "$FAKE0" repeated.lua "$CONNS"
+measure a a.igauth "igauth, cached (same token)" igauth "$FAKE0" repeated.lua "$CONNS"
+measure a a.igauth-nolog "igauth, cached, RUST_LOG=warn (diagnostic)" igauth-nolog "$FAKE0" repeated.lua "$CONNS"
+measure b b.igauth "igauth, uncached (new token each)" igauth "$FAKE0" new_token.lua "$CONNS"
+measure b b.node-undici "Node + undici Pool (keep-alive)" node-undici "$FAKE0" new_token.lua "$CONNS"
+measure b b.node-fetch "Node + global fetch" node-fetch "$FAKE0" new_token.lua "$CONNS"
+
+# ---------------------------------------------------------------- (c) 100 ms upstream, 256 connections
+start_fake 100
+FAKE100=$FAKE_URL
+measure c c.igauth "igauth, new tokens, /me +100 ms" igauth "$FAKE100" new_token.lua 256
+measure c c.node-undici "Node + undici, new tokens, /me +100 ms" node-undici "$FAKE100" new_token.lua 256
+
+# ---------------------------------------------------------------- (d) single-flight
+# Against the 100 ms fake, so all 64 requests are in flight together while /me is outstanding.
+for kind in igauth node-undici; do
+  say "(d) single-flight: 64 concurrent identical new validations -> $kind"
+  start_server "$kind" "$FAKE100" "d.$kind"
+  token="IGT-$ID-burst-$RUN_ID-$kind"
+  before=$(me_calls "$FAKE100")
+  joins0=0
+  [ "$kind" = igauth ] && joins0=$(metric "$SRV_URL" igauth_singleflight_joins_total)
+  burst=$(node "$BENCH/drive.mjs" burst "$SRV_URL" 64 "$token")
+  after=$(me_calls "$FAKE100")
+  joins1=0
+  [ "$kind" = igauth ] && joins1=$(metric "$SRV_URL" igauth_singleflight_joins_total)
+  stop_server
+  node -e '
+    const [key, calls, joins, json] = process.argv.slice(1);
+    console.log(JSON.stringify({ kind: "fact", key, upstream_calls: Number(calls), joins: Number(joins), ...JSON.parse(json) }));
+  ' "d.$kind" "$((after - before))" "$((${joins1:-0} - ${joins0:-0}))" "$burst" >>"$RAW"
+  say "   -> $(tail -1 "$RAW")"
+done
+
+# ---------------------------------------------------------------- (e) RSS with 100000 cached verdicts
+say "(e) 100000 distinct valid tokens through a fresh igauth (cache defaults), then VmHWM"
+start_server igauth "$FAKE0" e.igauth
+before=$(me_calls "$FAKE0")
+fill=$(node "$BENCH/drive.mjs" fill "$SRV_URL" 100000 64 "fill$RUN_ID")
+after=$(me_calls "$FAKE0")
+sleep 1
+cached=$(metric "$SRV_URL" igauth_cache_entries)
+hwm=$(vm_kib "$SRV_PID" VmHWM)
+rss=$(vm_kib "$SRV_PID" VmRSS)
+stop_server
+node -e '
+  const [calls, cached, hwm, rss, json] = process.argv.slice(1);
+  console.log(JSON.stringify({ kind: "fact", key: "e.igauth", upstream_calls: Number(calls), cached: Number(cached),
+    hwm_mib: Number(hwm) / 1024, rss_mib: Number(rss) / 1024, ...JSON.parse(json) }));
+' "$((after - before))" "${cached:-0}" "$hwm" "$rss" "$fill" >>"$RAW"
+say "   -> $(tail -1 "$RAW")"
+
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- report
+TABLE=$(node "$BENCH/table.mjs" "$RAW")
+{
+  echo "# igauth benchmark results"
+  echo
+  echo "- run: $STARTED, \`bash bench/run.sh\` at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (+ uncommitted changes in src/)')"
+  echo "- machine: $NCPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+  echo "- load average (1/5/15 min): start $LOAD_START, end $LOAD_END (waited for < $QUIET_LOAD from $LOAD_WAIT_START)"
+  echo "- tools: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), node $(node --version), undici $(node -p 'require(process.argv[1]).version' "$BENCH/node-cloudcode/node_modules/undici/package.json" 2>/dev/null || echo '?'), $(rustc --version | cut -d' ' -f1-2)"
+  echo "- wrk: 1 thread, ${DUR}s measured after ${WARM}s warm-up, $CONNS connections for (a)/(b), 256 for (c); every server started fresh for its row"
+  echo "- pinning: $PIN$([ "$PIN" = split ] && echo ' (fake Instagram: 1 worker on CPU 1; wrk on CPU 0; servers under test unpinned)')"
+  echo "- servers: igauth 2 workers, cache defaults, RUST_LOG=info (its default); ceiling 2 workers; Node one process"
+  echo
+  echo "$TABLE"
+} >"$RESULTS/latest.md"
+mv "$RAW" "$RESULTS/latest.jsonl"
+echo
+cat "$RESULTS/latest.md"
