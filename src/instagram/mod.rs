@@ -24,7 +24,7 @@ pub use wire::{CodeGrant, GrantError, TokenGrant};
 
 use crate::domain::{AccessToken, AuthCode, Lookup};
 use crate::metrics::Metrics;
-use crate::settings::{Secret, Settings};
+use crate::settings::{InstagramSettings, Secret, Settings};
 
 /// Largest answer we read from Instagram; real ones are a few hundred bytes.
 const MAX_UPSTREAM_BODY: usize = 64 * 1024;
@@ -330,6 +330,24 @@ impl AsUpstream for GrantError {
             GrantError::Refused(_) => None,
         }
     }
+}
+
+/// Instagram's consent window for a login carrying `state`. Not an API call, and it carries no
+/// secret (the client id is public), but it is an Instagram URL, so it is built here.
+pub fn authorize_url(ig: &InstagramSettings, state: &str) -> String {
+    let query = query(&[
+        ("client_id", ig.client_id.as_str()),
+        ("redirect_uri", ig.callback_url.as_str()),
+        ("response_type", "code"),
+        ("scope", ig.scopes.as_str()),
+        ("state", state),
+    ]);
+    let sep = if ig.authorize_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{}{sep}{query}", ig.authorize_url)
 }
 
 /// Maps awc's errors to ours without their text (which may name the URL).

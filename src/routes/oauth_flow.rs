@@ -83,26 +83,6 @@ fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Instagram's consent window for this state. Not an API call and carries no secret (the client
-/// id is public), which is why it is built here rather than in [`crate::instagram`].
-fn authorize_location(settings: &Settings, state: &str) -> String {
-    let ig = &settings.instagram;
-    let query = serde_urlencoded::to_string([
-        ("client_id", ig.client_id.as_str()),
-        ("redirect_uri", ig.callback_url.as_str()),
-        ("response_type", "code"),
-        ("scope", ig.scopes.as_str()),
-        ("state", state),
-    ])
-    .unwrap_or_default();
-    let sep = if ig.authorize_url.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    format!("{}{sep}{query}", ig.authorize_url)
-}
-
 /// The cookie that ties a state to the browser that started the login. `__Host-` (Secure, no
 /// Domain, Path=/) when the callback is https, so a sibling subdomain cannot plant one.
 fn binding_cookie_name(settings: &Settings, nonce: &Nonce) -> String {
@@ -175,7 +155,7 @@ pub async fn authorize(
     Ok(HttpResponse::Found()
         .insert_header((
             header::LOCATION,
-            authorize_location(&state.settings, &issued.value),
+            crate::instagram::authorize_url(&state.settings.instagram, &issued.value),
         ))
         .insert_header((
             header::SET_COOKIE,
