@@ -24,5 +24,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;
+// Issue 6: verdicts shared between replicas through Redis.
+pub mod shared_cache;
 pub mod startup;
 pub mod validator;

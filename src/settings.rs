@@ -13,6 +13,8 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
+use crate::domain::login_state::MIN_SECRET_LEN;
+
 /// A configured secret (client secret, API key, webhook key, state secret).
 /// Empty means "not configured".
 #[derive(Clone, Default, Deserialize)]
@@ -99,8 +101,14 @@ pub struct CacheSettings {
     /// Lifetime of "invalid token" / "expired token" answers.
     pub negative_ttl_secs: u64,
     pub max_entries: u64,
+    /// `memory` (each replica on its own) or `redis` (replicas share verdicts; the local cache
+    /// stays in front).
     pub backend: CacheBackend,
+    /// `redis://[:password@]host:port[/db]`; a secret because it may hold a password.
     pub redis_url: Secret,
+    /// Budget of one Redis read or write (issue 6). Past it, or on any Redis error, the validator
+    /// asks Instagram instead, so a slow or dead Redis costs at most this much per validation.
+    pub redis_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -194,6 +202,7 @@ negative_ttl_secs = 30
 max_entries = 100000
 backend = "memory"
 redis_url = ""
+redis_timeout_ms = 50
 
 [parse]
 webhook_key = ""
@@ -297,10 +306,11 @@ impl Settings {
                 ));
             }
         }
-        if self.cache.backend == CacheBackend::Redis && !self.cache.redis_url.is_set() {
-            return Err(
-                "IGAUTH_CACHE__REDIS_URL is required when IGAUTH_CACHE__BACKEND=redis".into(),
-            );
+        if self.cache.backend == CacheBackend::Redis {
+            check_redis_url(&self.cache.redis_url)?;
+        }
+        if !(1..=5000).contains(&self.cache.redis_timeout_ms) {
+            return Err("IGAUTH_CACHE__REDIS_TIMEOUT_MS must be between 1 and 5000".into());
         }
         Ok(())
     }
@@ -323,16 +333,17 @@ impl Settings {
         Duration::from_millis(self.instagram.timeout_ms)
     }
 
-    /// The problems that make the configuration unusable for what it asks for, as warnings
-    /// (startup goes on: validation alone needs no credentials).
+    /// What a reader of the logs should know; none of it stops anything (validation alone needs
+    /// no credentials).
     pub fn warnings(&self) -> Vec<String> {
+        let ig = &self.instagram;
         let mut out = Vec::new();
-        if !self.exchange_configured() {
+        if ig.client_id.is_empty() && !ig.client_secret.is_set() {
             out.push("IGAUTH_INSTAGRAM__CLIENT_ID / CLIENT_SECRET are not set: /v1/exchange answers 503 exchange_not_configured".into());
         }
-        if self.exchange_configured() && self.instagram.redirect_uris.is_empty() {
+        if self.exchange_configured() && ig.redirect_uris.is_empty() && self.login_flow_asked() {
             out.push(
-                "IGAUTH_INSTAGRAM__REDIRECT_URIS is empty: /v1/exchange refuses every redirect_uri"
+                "IGAUTH_INSTAGRAM__REDIRECT_URIS is empty: /v1/exchange refuses every redirect_uri (the login flow is not affected)"
                     .into(),
             );
         }
@@ -341,6 +352,105 @@ impl Settings {
         }
         out
     }
+
+    /// Settings that ask for a feature but leave it unable to work. `igauth check-config` treats
+    /// them as errors (exit 1); `serve` logs them as warnings and starts with that feature answering
+    /// 503 `*_not_configured`, so token validation keeps working through a half-done deploy.
+    pub fn setup_errors(&self) -> Vec<String> {
+        let ig = &self.instagram;
+        let mut out = Vec::new();
+        match (ig.client_id.is_empty(), ig.client_secret.is_set()) {
+            (false, false) => out.push(
+                "IGAUTH_INSTAGRAM__CLIENT_ID is set but IGAUTH_INSTAGRAM__CLIENT_SECRET is not: /v1/exchange and the login flow stay off".to_string(),
+            ),
+            (true, true) => out.push(
+                "IGAUTH_INSTAGRAM__CLIENT_SECRET is set but IGAUTH_INSTAGRAM__CLIENT_ID is not: /v1/exchange and the login flow stay off".to_string(),
+            ),
+            _ => {}
+        }
+        if self.exchange_configured() && ig.redirect_uris.is_empty() && !self.login_flow_asked() {
+            out.push(
+                "IGAUTH_INSTAGRAM__REDIRECT_URIS is empty: /v1/exchange refuses every redirect_uri; list the redirect URIs your apps send"
+                    .into(),
+            );
+        }
+        if self.login_flow_asked() {
+            let mut missing = Vec::new();
+            if !self.exchange_configured() {
+                missing.push(
+                    "IGAUTH_INSTAGRAM__CLIENT_ID and IGAUTH_INSTAGRAM__CLIENT_SECRET".to_string(),
+                );
+            }
+            if ig.callback_url.is_empty() {
+                missing.push("IGAUTH_INSTAGRAM__CALLBACK_URL".into());
+            }
+            if ig.return_urls.is_empty() {
+                missing.push("IGAUTH_INSTAGRAM__RETURN_URLS".into());
+            }
+            if self.server.state_secret.expose().len() < MIN_SECRET_LEN {
+                missing.push(format!(
+                    "IGAUTH_SERVER__STATE_SECRET (at least {MIN_SECRET_LEN} characters)"
+                ));
+            }
+            if !missing.is_empty() {
+                out.push(format!(
+                    "the login flow is partly configured, so /v1/authorize and /v1/callback answer 503 until these are set: {}",
+                    missing.join(", ")
+                ));
+            }
+        }
+        let callback = &ig.callback_url;
+        let http = callback.starts_with("https://") || callback.starts_with("http://");
+        if !callback.is_empty() && !http {
+            out.push(format!(
+                "IGAUTH_INSTAGRAM__CALLBACK_URL must be the http(s) URL of this service's /v1/callback, got {callback:?}"
+            ));
+        }
+        if self.cache.backend == CacheBackend::Redis && self.cache.ttl_secs == 0 {
+            out.push(
+                "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: Redis would never be used"
+                    .into(),
+            );
+        }
+        out
+    }
+
+    /// Any setting that only the login flow (or its demo page) reads is set.
+    fn login_flow_asked(&self) -> bool {
+        !self.instagram.callback_url.is_empty()
+            || !self.instagram.return_urls.is_empty()
+            || self.server.state_secret.is_set()
+            || self.server.demo
+    }
+}
+
+/// A URL the Redis client can use. Its own error text is not repeated: it may quote the URL, and
+/// the URL may carry a password.
+fn check_redis_url(url: &Secret) -> Result<(), String> {
+    const VAR: &str = "IGAUTH_CACHE__REDIS_URL";
+    let url = url.expose();
+    if url.is_empty() {
+        return Err(format!(
+            "{VAR} is required when IGAUTH_CACHE__BACKEND=redis"
+        ));
+    }
+    if url.starts_with("rediss://") || url.starts_with("valkeys://") {
+        return Err(format!(
+            "{VAR}: TLS (rediss://) is not built in; use redis:// on a private network (or a TLS sidecar)"
+        ));
+    }
+    if !(url.starts_with("redis://")
+        || url.starts_with("valkey://")
+        || url.starts_with("unix://")
+        || url.starts_with("redis+unix://"))
+    {
+        return Err(format!(
+            "{VAR} must look like redis://[:password@]host:port[/db]"
+        ));
+    }
+    redis::Client::open(url)
+        .map(drop)
+        .map_err(|_| format!("{VAR} is not a valid redis://[:password@]host:port[/db] URL"))
 }
 
 /// The `config` crate reports keys as `section.key`; operators set `IGAUTH_SECTION__KEY`.
@@ -426,5 +536,165 @@ mod tests {
         let printed = format!("{s:?}");
         assert!(!printed.contains("s3cr3t-value") && !printed.contains("k3y-value"));
         assert!(printed.contains("[redacted]"));
+    }
+
+    fn setup_errors(vars: &[(&str, &str)]) -> Vec<String> {
+        with_env(vars).unwrap().setup_errors()
+    }
+
+    const STATE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn redis_backend_needs_a_usable_url() {
+        let err = with_env(&[("IGAUTH_CACHE__BACKEND", "redis")]).unwrap_err();
+        assert!(err.contains("IGAUTH_CACHE__REDIS_URL is required"), "{err}");
+        for (url, wanted) in [
+            ("rediss://:pw@cache:6380", "TLS"),
+            ("http://cache:6379", "must look like redis://"),
+            ("redis://:hunter2pw@[::1:6379", "not a valid"),
+        ] {
+            let err = with_env(&[
+                ("IGAUTH_CACHE__BACKEND", "redis"),
+                ("IGAUTH_CACHE__REDIS_URL", url),
+            ])
+            .unwrap_err();
+            assert!(err.contains(wanted), "{url}: {err}");
+            assert!(!err.contains("hunter2pw"), "the password leaked: {err}");
+        }
+        let s = with_env(&[
+            ("IGAUTH_CACHE__BACKEND", "redis"),
+            ("IGAUTH_CACHE__REDIS_URL", "redis://:pw@cache:6379/2"),
+        ])
+        .unwrap();
+        assert_eq!(s.cache.backend, CacheBackend::Redis);
+        assert_eq!(s.cache.redis_timeout_ms, 50, "the default budget");
+        assert!(!format!("{s:?}").contains(":pw@"), "the URL is redacted");
+    }
+
+    #[test]
+    fn redis_timeout_is_bounded() {
+        for bad in ["0", "5001"] {
+            let err = with_env(&[("IGAUTH_CACHE__REDIS_TIMEOUT_MS", bad)]).unwrap_err();
+            assert!(err.contains("IGAUTH_CACHE__REDIS_TIMEOUT_MS"), "{err}");
+        }
+        let s = with_env(&[("IGAUTH_CACHE__REDIS_TIMEOUT_MS", "20")]).unwrap();
+        assert_eq!(s.cache.redis_timeout_ms, 20);
+    }
+
+    #[test]
+    fn a_validation_only_setup_has_no_setup_errors() {
+        assert!(setup_errors(&[]).is_empty());
+        assert!(setup_errors(&[
+            ("IGAUTH_INSTAGRAM__CLIENT_ID", "0123"),
+            ("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t"),
+            ("IGAUTH_INSTAGRAM__REDIRECT_URIS", "https://app.example/cb"),
+        ])
+        .is_empty());
+    }
+
+    #[test]
+    fn half_of_the_client_credentials_is_an_error() {
+        let errors = setup_errors(&[("IGAUTH_INSTAGRAM__CLIENT_ID", "0123")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("CLIENT_SECRET is not"), "{errors:?}");
+        let errors = setup_errors(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("CLIENT_ID is not"), "{errors:?}");
+        assert!(
+            !errors[0].contains("s3cr3t"),
+            "messages name variables, not values"
+        );
+    }
+
+    #[test]
+    fn exchange_without_redirect_uris_is_an_error_unless_the_login_flow_uses_the_credentials() {
+        let creds = [
+            ("IGAUTH_INSTAGRAM__CLIENT_ID", "0123"),
+            ("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t"),
+        ];
+        let errors = setup_errors(&creds);
+        assert!(
+            errors.len() == 1 && errors[0].contains("IGAUTH_INSTAGRAM__REDIRECT_URIS"),
+            "{errors:?}"
+        );
+        let mut flow = creds.to_vec();
+        flow.extend([
+            (
+                "IGAUTH_INSTAGRAM__CALLBACK_URL",
+                "https://auth.example/v1/callback",
+            ),
+            ("IGAUTH_INSTAGRAM__RETURN_URLS", "https://app.example/"),
+            ("IGAUTH_SERVER__STATE_SECRET", STATE_SECRET),
+        ]);
+        let s = with_env(&flow).unwrap();
+        assert!(s.setup_errors().is_empty(), "{:?}", s.setup_errors());
+        assert!(
+            s.warnings()
+                .iter()
+                .any(|w| w.contains("IGAUTH_INSTAGRAM__REDIRECT_URIS")),
+            "still a warning: {:?}",
+            s.warnings()
+        );
+    }
+
+    #[test]
+    fn a_partly_configured_login_flow_names_what_is_missing() {
+        let errors = setup_errors(&[(
+            "IGAUTH_INSTAGRAM__CALLBACK_URL",
+            "https://auth.example/v1/callback",
+        )]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        for var in [
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "IGAUTH_INSTAGRAM__RETURN_URLS",
+            "IGAUTH_SERVER__STATE_SECRET",
+        ] {
+            assert!(errors[0].contains(var), "{var}: {errors:?}");
+        }
+        assert!(!errors[0].contains("CALLBACK_URL"), "{errors:?}");
+
+        let errors = setup_errors(&[
+            ("IGAUTH_INSTAGRAM__CLIENT_ID", "0123"),
+            ("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t"),
+            (
+                "IGAUTH_INSTAGRAM__CALLBACK_URL",
+                "https://auth.example/v1/callback",
+            ),
+            ("IGAUTH_INSTAGRAM__RETURN_URLS", "https://app.example/"),
+            ("IGAUTH_SERVER__STATE_SECRET", "too-short"),
+        ]);
+        assert!(
+            errors.len() == 1 && errors[0].contains("STATE_SECRET (at least 32"),
+            "{errors:?}"
+        );
+
+        let errors = setup_errors(&[("IGAUTH_SERVER__DEMO", "true")]);
+        assert!(
+            errors.len() == 1 && errors[0].contains("CALLBACK_URL"),
+            "the demo needs the flow: {errors:?}"
+        );
+    }
+
+    #[test]
+    fn callback_url_must_be_http() {
+        let errors = setup_errors(&[("IGAUTH_INSTAGRAM__CALLBACK_URL", "auth.example/cb")]);
+        assert!(
+            errors.iter().any(|e| e.contains("must be the http(s) URL")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn redis_with_the_cache_off_is_an_error() {
+        let errors = setup_errors(&[
+            ("IGAUTH_CACHE__BACKEND", "redis"),
+            ("IGAUTH_CACHE__REDIS_URL", "redis://cache:6379"),
+            ("IGAUTH_CACHE__TTL_SECS", "0"),
+        ]);
+        assert!(
+            errors.len() == 1 && errors[0].contains("IGAUTH_CACHE__TTL_SECS=0"),
+            "{errors:?}"
+        );
     }
 }

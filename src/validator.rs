@@ -8,7 +8,14 @@
 //! `negative_ttl`; upstream trouble is never cached. Concurrent misses for one token join a single
 //! `/me` call (moka's `entry().or_try_insert_with` runs one init per key and hands its result to
 //! every waiter): that is the single-flight.
+//!
+//! With `IGAUTH_CACHE__BACKEND=redis` a [`SharedCache`] sits between the two: local, then Redis,
+//! then `/me`. The Redis read happens inside the single-flight init, so concurrent misses on one
+//! replica make at most one Redis read and one `/me` call; what `/me` says is written to Redis
+//! without waiting. A verdict found in Redis counts as a cache hit and is kept locally only for
+//! what is left of its Redis lifetime. Redis trouble is never an error here: it is a miss.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +25,8 @@ use moka::Expiry;
 use crate::domain::{AccessToken, AuthData, Lookup, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::Metrics;
-use crate::settings::CacheSettings;
+use crate::settings::{CacheBackend, CacheSettings};
+use crate::shared_cache::SharedCache;
 
 /// SHA-256 of the token.
 pub type TokenKey = [u8; 32];
@@ -30,39 +38,63 @@ pub fn token_key(token: &AccessToken) -> TokenKey {
     key
 }
 
-/// Lifetimes by kind of answer.
-struct LookupExpiry {
-    positive: Duration,
-    negative: Duration,
+/// A cached lookup and how long it may live: the rule for its kind, or what is left of that in
+/// the shared cache when it came from there.
+#[derive(Clone)]
+struct Cached {
+    lookup: Lookup,
+    ttl: Duration,
 }
 
-impl Expiry<TokenKey, Lookup> for LookupExpiry {
-    fn expire_after_create(&self, _: &TokenKey, value: &Lookup, _: Instant) -> Option<Duration> {
-        Some(match value {
-            Lookup::Owner(_) => self.positive,
-            Lookup::Rejected(_) => self.negative,
-        })
+/// Each entry lives the lifetime it was inserted with.
+struct CachedExpiry;
+
+impl Expiry<TokenKey, Cached> for CachedExpiry {
+    fn expire_after_create(&self, _: &TokenKey, value: &Cached, _: Instant) -> Option<Duration> {
+        Some(value.ttl)
     }
+}
+
+/// Where a single-flight init found its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Instagram,
+    Shared,
 }
 
 pub struct Validator {
     /// `None` when the cache is turned off (TTL 0).
-    cache: Option<Cache<TokenKey, Lookup>>,
+    cache: Option<Cache<TokenKey, Cached>>,
+    /// Redis, when `cache.backend = redis` and the cache is on.
+    shared: Option<SharedCache>,
+    positive_ttl: Duration,
+    negative_ttl: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl Validator {
+    /// Builds the local cache and, for the redis backend, the shared cache (which starts
+    /// connecting in the background when called inside the server's runtime).
     pub fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Validator {
         let cache = (settings.ttl_secs > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.max_entries)
-                .expire_after(LookupExpiry {
-                    positive: Duration::from_secs(settings.ttl_secs),
-                    negative: Duration::from_secs(settings.negative_ttl_secs),
-                })
+                .expire_after(CachedExpiry)
                 .build()
         });
-        Validator { cache, metrics }
+        let shared = (cache.is_some() && settings.backend == CacheBackend::Redis)
+            .then(|| SharedCache::new(settings, metrics.clone()))
+            .and_then(|made| {
+                made.map_err(|e| log::error!("shared cache disabled: {e}"))
+                    .ok()
+            });
+        Validator {
+            cache,
+            shared,
+            positive_ttl: Duration::from_secs(settings.ttl_secs),
+            negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
+            metrics,
+        }
     }
 
     /// Does `auth.access_token` belong to `auth.id`?
@@ -77,7 +109,7 @@ impl Validator {
             .verdict_for(&auth.id))
     }
 
-    /// What Instagram says about this token, from cache or from `/me`.
+    /// What Instagram says about this token, from a cache or from `/me`.
     pub async fn lookup(
         &self,
         client: &InstagramClient,
@@ -90,24 +122,58 @@ impl Validator {
         let key = token_key(token);
         if let Some(hit) = cache.get(&key).await {
             self.metrics.cache_hits.inc();
-            return Ok(hit);
+            return Ok(hit.lookup);
         }
+        let source = Cell::new(Source::Instagram);
         let entry = cache
             .entry(key)
-            .or_try_insert_with(client.me(token))
+            .or_try_insert_with(self.fetch(client, token, &key, &source))
             .await
             .map_err(|e| (*e).clone())?;
-        if entry.is_fresh() {
-            self.metrics.cache_misses.inc();
-        } else {
+        if !entry.is_fresh() {
             // Another request fetched it while we waited: a single-flight join.
             self.metrics.singleflight_joins.inc();
+        } else if source.get() == Source::Shared {
+            self.metrics.cache_hits.inc();
+        } else {
+            self.metrics.cache_misses.inc();
         }
         self.metrics.cache_entries.set(cache.entry_count() as i64);
-        Ok(entry.into_value())
+        Ok(entry.into_value().lookup)
+    }
+
+    /// The single-flight init: the shared cache, then `/me` (whose answer goes to the shared
+    /// cache in the background). Upstream errors are returned, never stored.
+    async fn fetch(
+        &self,
+        client: &InstagramClient,
+        token: &AccessToken,
+        key: &TokenKey,
+        source: &Cell<Source>,
+    ) -> Result<Cached, UpstreamError> {
+        if let Some(shared) = &self.shared {
+            if let Some((lookup, ttl)) = shared.get(key).await {
+                source.set(Source::Shared);
+                return Ok(Cached { lookup, ttl });
+            }
+        }
+        let lookup = client.me(token).await?;
+        if let Some(shared) = &self.shared {
+            shared.put(key, &lookup);
+        }
+        let ttl = match lookup {
+            Lookup::Owner(_) => self.positive_ttl,
+            Lookup::Rejected(_) => self.negative_ttl,
+        };
+        Ok(Cached { lookup, ttl })
     }
 
     pub fn cached_entries(&self) -> u64 {
         self.cache.as_ref().map_or(0, Cache::entry_count)
+    }
+
+    /// The shared cache, when configured (for readiness and metrics).
+    pub fn shared(&self) -> Option<&SharedCache> {
+        self.shared.as_ref()
     }
 }

@@ -1,0 +1,476 @@
+//! The shared verdict cache: what Instagram's `/me` said about a token, kept in Redis so that a
+//! fleet of replicas asks Instagram once per token instead of once per replica.
+//!
+//! It sits behind each replica's in-process cache (see [`crate::validator`]): local, then Redis,
+//! then `/me`. Keys are `igauth:v1:` + the hex SHA-256 of the token, never the token; values are a
+//! short text form of the [`Lookup`] (see [`encode`]). Lifetimes follow the local rules (owners
+//! live `ttl`, rejections `negative_ttl`, upstream trouble is never stored), and a replica that
+//! finds a verdict in Redis keeps it locally only for what is left of its Redis lifetime, so a
+//! verdict lives at most `ttl` after `/me` gave it, fleet-wide.
+//!
+//! Redis is an optimisation, never a dependency:
+//! - every read and write has a short budget (`IGAUTH_CACHE__REDIS_TIMEOUT_MS`); an error, a
+//!   timeout or no connection yet means "not in Redis", the validator asks Instagram, and the
+//!   fallback is counted in `igauth_shared_cache_errors_total{op="get"|"set"}`;
+//! - after a failure Redis is left alone for a short pause that grows while it keeps failing
+//!   (250 ms up to 2 s); when the pause is over, one request probes it while the others keep
+//!   skipping it, so an outage costs one budget per pause per replica, not one per request;
+//! - writes never hold up an answer: they run as their own task;
+//! - the connection is made in the background at startup and retried with backoff until Redis
+//!   answers (each failed attempt counts as `op="connect"`), so the service starts and serves
+//!   without Redis; once connected, redis' `ConnectionManager` reconnects by itself.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::aio::ConnectionManagerConfig;
+
+use crate::domain::{IgId, Lookup, RejectReason, TokenOwner};
+use crate::metrics::Metrics;
+use crate::settings::CacheSettings;
+use crate::validator::TokenKey;
+
+/// Bump the version when the value encoding changes: old and new replicas then never read each
+/// other's values during a rolling deploy.
+pub const KEY_PREFIX: &str = "igauth:v1:";
+
+/// The Redis key for a token's verdict: never the raw token.
+pub fn redis_key(key: &TokenKey) -> String {
+    let mut out = String::with_capacity(KEY_PREFIX.len() + 64);
+    out.push_str(KEY_PREFIX);
+    for byte in key {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The stored form of a lookup: `o:<id>` (owner, no username), `o:<id>:<username>`, or
+/// `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so the first `:` after the id
+/// ends it and the username may contain anything.
+pub fn encode(lookup: &Lookup) -> String {
+    match lookup {
+        Lookup::Owner(owner) => match &owner.username {
+            Some(name) => format!("o:{}:{name}", owner.id),
+            None => format!("o:{}", owner.id),
+        },
+        Lookup::Rejected(reason) => format!(
+            "r:{}",
+            match reason {
+                RejectReason::InvalidToken => "invalid",
+                RejectReason::ExpiredToken => "expired",
+                RejectReason::IdMismatch => "mismatch",
+            }
+        ),
+    }
+}
+
+/// The lookup a stored value stands for; `None` for anything [`encode`] would not have written.
+pub fn decode(value: &[u8]) -> Option<Lookup> {
+    let text = std::str::from_utf8(value).ok()?;
+    if let Some(owner) = text.strip_prefix("o:") {
+        let (id, username) = match owner.split_once(':') {
+            Some((id, name)) => (id, Some(name.to_string())),
+            None => (owner, None),
+        };
+        let id = IgId::parse(id).ok()?;
+        return Some(Lookup::Owner(Arc::new(TokenOwner { id, username })));
+    }
+    let reason = match text.strip_prefix("r:")? {
+        "invalid" => RejectReason::InvalidToken,
+        "expired" => RejectReason::ExpiredToken,
+        "mismatch" => RejectReason::IdMismatch,
+        _ => return None,
+    };
+    Some(Lookup::Rejected(reason))
+}
+
+/// Operation labels of `igauth_shared_cache_errors_total`.
+const OP_GET: &str = "get";
+const OP_SET: &str = "set";
+const OP_CONNECT: &str = "connect";
+
+/// Pause after the first failure, doubled per further failure up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+/// Backoff between initial connection attempts.
+const FIRST_CONNECT_RETRY: Duration = Duration::from_millis(100);
+const MAX_CONNECT_RETRY: Duration = Duration::from_secs(5);
+/// Bound on one connection attempt (TCP connect and handshake).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A handle on the shared cache; clones share one connection.
+#[derive(Clone)]
+pub struct SharedCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    /// Set once the first connection is made; the manager reconnects by itself after that.
+    conn: OnceLock<ConnectionManager>,
+    /// A connection task is running.
+    connecting: AtomicBool,
+    budget: Duration,
+    positive_ttl: Duration,
+    negative_ttl: Duration,
+    health: Health,
+    metrics: Arc<Metrics>,
+}
+
+impl SharedCache {
+    /// Prepares the cache and, when called inside a Tokio runtime (as the server is), starts
+    /// connecting in the background. Fails only on a URL Redis cannot use, which
+    /// [`crate::settings::Settings`] has already refused.
+    pub fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Result<SharedCache, String> {
+        let client = redis::Client::open(settings.redis_url.expose())
+            .map_err(|_| "IGAUTH_CACHE__REDIS_URL is not a usable redis:// URL".to_string())?;
+        let budget = Duration::from_millis(settings.redis_timeout_ms.max(1));
+        let cache = SharedCache {
+            inner: Arc::new(Inner {
+                client,
+                conn: OnceLock::new(),
+                connecting: AtomicBool::new(false),
+                budget,
+                positive_ttl: Duration::from_secs(settings.ttl_secs),
+                negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
+                health: Health::new(),
+                metrics,
+            }),
+        };
+        cache.ensure_connecting();
+        Ok(cache)
+    }
+
+    /// Whether a connection has been made (it may be down now; the manager is reconnecting).
+    pub fn is_connected(&self) -> bool {
+        self.inner.conn.get().is_some()
+    }
+
+    /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
+    /// or is slow, down or not connected (those are counted; the caller asks Instagram).
+    pub async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {
+        let mut conn = self.usable_connection(OP_GET)?;
+        let name = redis_key(key);
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
+        let answer = actix_web::rt::time::timeout(
+            self.inner.budget,
+            pipe.query_async::<(Option<Vec<u8>>, i64)>(&mut conn),
+        )
+        .await;
+        let (value, pttl) = match answer {
+            Ok(Ok(answer)) => {
+                self.inner.health.succeeded();
+                answer
+            }
+            Ok(Err(e)) => {
+                self.inner.failed(OP_GET, &e.to_string());
+                return None;
+            }
+            Err(_) => {
+                self.inner.failed(OP_GET, "timed out");
+                return None;
+            }
+        };
+        let value = value?;
+        let Some(lookup) = decode(&value) else {
+            // Not something we wrote (or a future encoding under our prefix): ignore it.
+            self.inner
+                .metrics
+                .shared_cache_errors
+                .with_label_values(&[OP_GET])
+                .inc();
+            log::warn!("shared cache: ignoring an unreadable value under {KEY_PREFIX}*");
+            return None;
+        };
+        let ttl = self.inner.ttl_for(&lookup)?;
+        // Never keep a verdict longer than our own rule, whatever Redis says.
+        let left = match pttl {
+            ms if ms > 0 => Duration::from_millis(ms.unsigned_abs()).min(ttl),
+            // No expiry: not written by us; hold it for our rule at most.
+            -1 => ttl,
+            // Gone (-2) or expiring right now.
+            _ => return None,
+        };
+        Some((lookup, left))
+    }
+
+    /// Stores what `/me` said, with the lifetime for its kind, without waiting for Redis: the
+    /// write runs as its own task under the same budget (inside a Tokio runtime, as the server is).
+    pub fn put(&self, key: &TokenKey, lookup: &Lookup) {
+        let Some(ttl) = self.inner.ttl_for(lookup) else {
+            return;
+        };
+        let Some(mut conn) = self.usable_connection(OP_SET) else {
+            return;
+        };
+        let inner = self.inner.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(redis_key(key))
+            .arg(encode(lookup))
+            .arg("EX")
+            .arg(ttl.as_secs());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            match actix_web::rt::time::timeout(inner.budget, cmd.exec_async(&mut conn)).await {
+                Ok(Ok(())) => inner.health.succeeded(),
+                Ok(Err(e)) => inner.failed(OP_SET, &e.to_string()),
+                Err(_) => inner.failed(OP_SET, "timed out"),
+            }
+        });
+    }
+
+    /// The connection when Redis may be tried now; otherwise counts a fallback for `op`.
+    fn usable_connection(&self, op: &str) -> Option<ConnectionManager> {
+        let conn = match self.inner.conn.get() {
+            Some(conn) if self.inner.health.permit(self.inner.budget) => Some(conn.clone()),
+            Some(_) => None,
+            None => {
+                self.ensure_connecting();
+                None
+            }
+        };
+        if conn.is_none() {
+            self.inner
+                .metrics
+                .shared_cache_errors
+                .with_label_values(&[op])
+                .inc();
+        }
+        conn
+    }
+
+    /// Starts the background connection task unless it runs or has succeeded. Outside a Tokio
+    /// runtime it does nothing; the next use inside one starts it.
+    fn ensure_connecting(&self) {
+        if self.inner.conn.get().is_some() || self.inner.connecting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.connecting.store(false, Ordering::Release);
+            return;
+        };
+        runtime.spawn(connect(Arc::downgrade(&self.inner)));
+    }
+}
+
+/// Connects until Redis answers, backing off between attempts. Holds the cache only weakly, so a
+/// dropped app (tests run many) ends the task at its next attempt.
+async fn connect(weak: Weak<Inner>) {
+    let mut retry = FIRST_CONNECT_RETRY;
+    let mut attempts = 0u32;
+    loop {
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(inner.budget.max(Duration::from_millis(500))))
+            .set_number_of_retries(3)
+            .set_max_delay(Duration::from_secs(1));
+        let attempt = actix_web::rt::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            ConnectionManager::new_with_config(inner.client.clone(), config),
+        )
+        .await;
+        let reason = match attempt {
+            Ok(Ok(manager)) => {
+                let _ = inner.conn.set(manager);
+                inner.connecting.store(false, Ordering::Release);
+                log::info!("shared cache: connected to Redis");
+                return;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_string(),
+        };
+        inner
+            .metrics
+            .shared_cache_errors
+            .with_label_values(&[OP_CONNECT])
+            .inc();
+        attempts += 1;
+        if attempts == 1 {
+            log::warn!(
+                "shared cache: cannot connect to Redis ({reason}); validating through Instagram and retrying in the background"
+            );
+        } else {
+            log::debug!("shared cache: connection attempt {attempts} failed ({reason})");
+        }
+        drop(inner);
+        actix_web::rt::time::sleep(retry).await;
+        retry = (retry * 2).min(MAX_CONNECT_RETRY);
+    }
+}
+
+impl Inner {
+    /// How long a verdict of this kind may live; `None` for what is never stored.
+    fn ttl_for(&self, lookup: &Lookup) -> Option<Duration> {
+        let ttl = match lookup {
+            Lookup::Owner(_) => self.positive_ttl,
+            Lookup::Rejected(RejectReason::IdMismatch) => return None,
+            Lookup::Rejected(_) => self.negative_ttl,
+        };
+        // Redis refuses `EX 0`; a zero lifetime means "do not keep".
+        (ttl.as_secs() > 0).then_some(ttl)
+    }
+
+    fn failed(&self, op: &str, reason: &str) {
+        self.metrics
+            .shared_cache_errors
+            .with_label_values(&[op])
+            .inc();
+        if self.health.failed() {
+            log::warn!(
+                "shared cache: Redis {op} failed ({reason}); validating through Instagram until it answers again"
+            );
+        }
+    }
+}
+
+/// When to try Redis: always while it answers; after a failure, not before a pause has passed,
+/// and then by one probing request at a time.
+struct Health {
+    epoch: Instant,
+    /// 0 while healthy; else the time (ms since `epoch`, at least 1) before which Redis is skipped.
+    skip_until_ms: AtomicU64,
+    failures: AtomicU32,
+}
+
+impl Health {
+    fn new() -> Health {
+        Health {
+            epoch: Instant::now(),
+            skip_until_ms: AtomicU64::new(0),
+            failures: AtomicU32::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// May this operation use Redis? After a pause, the first caller wins a probe lease (long
+    /// enough for one budget) and the others keep skipping until the probe reports.
+    fn permit(&self, budget: Duration) -> bool {
+        let until = self.skip_until_ms.load(Ordering::Acquire);
+        if until == 0 {
+            return true;
+        }
+        let now = self.now_ms();
+        if now < until {
+            return false;
+        }
+        let lease = now + u64::try_from(budget.as_millis()).unwrap_or(u64::MAX / 4) * 2 + 1;
+        self.skip_until_ms
+            .compare_exchange(until, lease, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn succeeded(&self) {
+        if self.skip_until_ms.swap(0, Ordering::AcqRel) != 0 {
+            log::info!("shared cache: Redis answers again");
+        }
+        self.failures.store(0, Ordering::Release);
+    }
+
+    /// Starts or lengthens a pause. True when this failure ended a healthy period.
+    fn failed(&self) -> bool {
+        let failures = self.failures.fetch_add(1, Ordering::AcqRel);
+        let pause = FIRST_PAUSE
+            .saturating_mul(1 << failures.min(8))
+            .min(MAX_PAUSE);
+        let until = (self.now_ms() + u64::try_from(pause.as_millis()).unwrap_or(0)).max(1);
+        self.skip_until_ms.swap(until, Ordering::AcqRel) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(id: &str, username: Option<&str>) -> Lookup {
+        Lookup::Owner(Arc::new(TokenOwner {
+            id: IgId::parse(id).unwrap(),
+            username: username.map(str::to_string),
+        }))
+    }
+
+    #[test]
+    fn every_lookup_survives_the_round_trip() {
+        for lookup in [
+            owner("17841405793187219", Some("jay")),
+            owner("0042", None),
+            owner("1", Some("")),
+            owner("2", Some("we:ird name ✓")),
+            Lookup::Rejected(RejectReason::InvalidToken),
+            Lookup::Rejected(RejectReason::ExpiredToken),
+            Lookup::Rejected(RejectReason::IdMismatch),
+        ] {
+            let stored = encode(&lookup);
+            assert_eq!(decode(stored.as_bytes()), Some(lookup), "{stored}");
+        }
+        assert_eq!(
+            encode(&owner("17841405793187219", Some("jay"))),
+            "o:17841405793187219:jay"
+        );
+    }
+
+    #[test]
+    fn foreign_values_are_not_verdicts() {
+        for junk in ["", "o:", "o:12a", "o:-1:x", "r:", "r:maybe", "x:1", "O:1"] {
+            assert_eq!(decode(junk.as_bytes()), None, "{junk:?}");
+        }
+        assert_eq!(decode(&[b'o', b':', 0xff]), None);
+    }
+
+    #[test]
+    fn keys_are_the_prefixed_hex_hash_never_the_token() {
+        let key = [0xabu8; 32];
+        let name = redis_key(&key);
+        assert_eq!(name.len(), KEY_PREFIX.len() + 64);
+        assert!(name.starts_with("igauth:v1:abab"));
+        let token = crate::domain::AccessToken::parse("IGQVJ-secret-token-value").unwrap();
+        let name = redis_key(&crate::validator::token_key(&token));
+        assert!(!name.contains("secret"));
+    }
+
+    #[test]
+    fn health_pauses_after_a_failure_then_lets_one_probe_through() {
+        let mut health = Health::new();
+        // A clock that has run a while, so "the pause is over" below can be set as a time.
+        health.epoch = Instant::now() - Duration::from_secs(10);
+        let budget = Duration::from_millis(50);
+        assert!(health.permit(budget));
+        assert!(health.failed(), "the first failure ends the healthy period");
+        assert!(!health.permit(budget), "paused");
+        // Pretend the pause is over.
+        health.skip_until_ms.store(1, Ordering::Release);
+        assert!(health.permit(budget), "one probe");
+        assert!(!health.permit(budget), "only one");
+        assert!(!health.failed(), "a failing probe is not a new outage");
+        health.succeeded();
+        assert!(health.permit(budget) && health.permit(budget));
+        assert_eq!(health.failures.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn pauses_grow_and_are_capped() {
+        let health = Health::new();
+        let mut last = 0;
+        for _ in 0..12 {
+            health.failed();
+            let until = health.skip_until_ms.load(Ordering::Acquire) - health.now_ms();
+            assert!(until <= MAX_PAUSE.as_millis() as u64);
+            assert!(until + 5 >= last.min(MAX_PAUSE.as_millis() as u64 - 5));
+            last = until;
+        }
+        assert!(last + 20 >= MAX_PAUSE.as_millis() as u64);
+    }
+}
