@@ -44,13 +44,29 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Prints the effective configuration (secrets redacted), then what is wrong with it. Exit 0: it
+/// is usable; 1: it asks for a feature it leaves unable to work (`serve` would start with that
+/// feature off); 2 (from loading): `serve` would not start at all.
 fn check_config(settings: &Settings) -> ExitCode {
     println!("{settings:#?}");
     for warning in settings.warnings() {
         println!("warning: {warning}");
     }
-    println!("configuration OK");
-    ExitCode::SUCCESS
+    let errors = settings.setup_errors();
+    if errors.is_empty() {
+        println!("configuration OK");
+        return ExitCode::SUCCESS;
+    }
+    for error in &errors {
+        println!("error: {error}");
+        eprintln!("igauth: {error}");
+    }
+    eprintln!(
+        "igauth: the configuration is not usable as it stands ({} error{})",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::FAILURE
 }
 
 /// For container HEALTHCHECKs: GET /readyz on our own port, with no curl in the image.
@@ -85,7 +101,12 @@ fn healthcheck(settings: &Settings) -> ExitCode {
 
 fn serve(settings: Settings) -> ExitCode {
     igauth::logging::init(&settings);
-    for warning in settings.warnings() {
+    // A half-configured feature stays off (it answers 503) rather than stopping validation.
+    for warning in settings
+        .setup_errors()
+        .into_iter()
+        .chain(settings.warnings())
+    {
         log::warn!("{warning}");
     }
     let result = actix_web::rt::System::new().block_on(async move {
