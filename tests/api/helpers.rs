@@ -241,3 +241,54 @@ impl TestApp {
         Answer::read(req.send_stream(stream).await.expect("app answers")).await
     }
 }
+
+// --- Replicas on one fake Instagram, and reading /metrics (used by shared_cache and metrics).
+
+/// Starts one more app (a replica) whose Instagram is the mockito server at `instagram_url`, with
+/// the base settings plus `overrides`. Mock on that server: this app's own `instagram` is an idle
+/// placeholder nothing calls.
+pub async fn spawn_app_on(instagram_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    let placeholder = mockito::Server::new_async().await;
+    let mut env = base_env(instagram_url);
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let settings = Settings::from_sources(Sources {
+        file: None,
+        env: Some(env),
+    })
+    .expect("test settings are valid");
+    let app = Application::build(settings).expect("the app binds port 0");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        instagram: placeholder,
+        http: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .finish(),
+    }
+}
+
+impl TestApp {
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn scrape(&self) -> String {
+        let answer = self.get_with("/metrics", &[]).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.text
+    }
+}
+
+/// The value of one series in Prometheus text, `series` written exactly as exposed (labels in
+/// their exposed order), e.g. `igauth_cache_hits_total` or
+/// `igauth_http_requests_total{route="/v1/validate",status="200"}`. `None` when absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().expect("a number"))
+        })
+}

@@ -1,1 +1,384 @@
-// Tests for this surface are added here.
+//! What operators scrape and ship: `/metrics` after known traffic moves by exactly that traffic,
+//! and `IGAUTH_LOG__FORMAT=json` gives one JSON object per line carrying the request id that the
+//! answer echoes and error envelopes repeat.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mockito::Matcher;
+
+use crate::helpers::*;
+
+const VALID: &str = "IGT-metrics-valid-41ac";
+const INVALID: &str = "IGT-metrics-invalid-77d0";
+const CODE: &str = "AQB-metrics-code-3e9f";
+const ISSUED: &str = "IGAA-metrics-issued-5b2c";
+
+/// The code exchange, answered with a flat grant for [`ISSUED`].
+async fn mock_exchange(app: &mut TestApp) -> mockito::Mock {
+    app.instagram
+        .mock("POST", "/oauth/access_token")
+        .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(format!(
+            r#"{{"access_token":"{ISSUED}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
+        ))
+        .expect(1)
+        .create_async()
+        .await
+}
+
+#[track_caller]
+fn assert_series(text: &str, series: &str, wanted: f64) {
+    assert_eq!(metric(text, series), Some(wanted), "{series} in:\n{text}");
+}
+
+#[actix_web::test]
+async fn metrics_move_exactly_by_the_traffic_sent() {
+    let mut app = spawn_app().await;
+    let valid = app
+        .mock_me(VALID, 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect(1);
+    let invalid = app
+        .mock_me(INVALID, 400, INVALID_TOKEN_BODY)
+        .await
+        .expect(1);
+    let issued = app
+        .mock_me(ISSUED, 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect(1);
+    let grant = mock_exchange(&mut app).await;
+
+    let before = app.scrape().await;
+    for series in [
+        "igauth_cache_hits_total",
+        "igauth_cache_misses_total",
+        "igauth_singleflight_joins_total",
+    ] {
+        assert_series(&before, series, 0.0);
+    }
+
+    // Two validations of one token (a miss, then a hit), one invalid token (a miss), one code
+    // exchange (its /me is a miss), one unknown route.
+    for _ in 0..2 {
+        let answer = app.validate(BIG_ID, VALID).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json()["valid"], true, "{}", answer.text);
+    }
+    let answer = app.validate(BIG_ID, INVALID).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], false, "{}", answer.text);
+    let answer = app
+        .post_with(
+            "/v1/exchange",
+            &[("Content-Type", "application/json")],
+            &format!(r#"{{"code":"{CODE}"}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = app.get_with("/no/such/route", &[]).await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+
+    let first = app.get_with("/metrics", &[]).await;
+    assert_eq!(first.status, 200);
+    assert!(
+        first
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        first.header("content-type")
+    );
+    let text = app.scrape().await;
+
+    // Requests by route template and status (the first scrape counts once it has answered).
+    assert_series(
+        &text,
+        r#"igauth_http_requests_total{route="/v1/validate",status="200"}"#,
+        3.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_http_requests_total{route="/v1/exchange",status="200"}"#,
+        1.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_http_requests_total{route="unmatched",status="404"}"#,
+        1.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_http_requests_total{route="/metrics",status="200"}"#,
+        2.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_http_request_duration_seconds_count{route="/v1/validate"}"#,
+        3.0,
+    );
+    // Upstream calls by endpoint and outcome: /me gave three usable answers (two owners and one
+    // "invalid token", which is a verdict, not a failure), the code exchange one.
+    assert_series(
+        &text,
+        r#"igauth_upstream_requests_total{endpoint="me",outcome="ok"}"#,
+        3.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_upstream_requests_total{endpoint="access_token",outcome="ok"}"#,
+        1.0,
+    );
+    assert_series(
+        &text,
+        r#"igauth_upstream_request_duration_seconds_count{endpoint="me"}"#,
+        3.0,
+    );
+    // The cache: one hit, three misses, no joins, up to three entries.
+    assert_series(&text, "igauth_cache_hits_total", 1.0);
+    assert_series(&text, "igauth_cache_misses_total", 3.0);
+    assert_series(&text, "igauth_singleflight_joins_total", 0.0);
+    let entries = metric(&text, "igauth_cache_entries").expect("cache_entries is exposed");
+    assert!((0.0..=3.0).contains(&entries), "{entries}");
+    // Quiet parts: breaker closed, nothing rate limited, no shared cache (memory backend).
+    assert_series(&text, "igauth_upstream_breaker_state", 0.0);
+    assert_eq!(
+        text.matches("igauth_upstream_requests_total{").count(),
+        2,
+        "no other endpoint or outcome:\n{text}"
+    );
+    assert!(!text.contains("igauth_rate_limited_total{"), "{text}");
+    assert!(
+        !text.contains("igauth_shared_cache_errors_total{"),
+        "{text}"
+    );
+    assert_series(
+        &text,
+        &format!(
+            r#"igauth_build_info{{version="{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        ),
+        1.0,
+    );
+    // Low cardinality: never a token, an id or a raw path.
+    for leaked in [VALID, INVALID, CODE, ISSUED, BIG_ID, "/no/such/route"] {
+        assert!(!text.contains(leaked), "{leaked} in:\n{text}");
+    }
+
+    assert_all(&[valid, invalid, issued, grant]).await;
+}
+
+/// Stderr lines as they come (for the startup line) and all of them at exit.
+struct Stderr {
+    lines: mpsc::Receiver<String>,
+    all: std::thread::JoinHandle<Vec<String>>,
+}
+
+fn read_stderr(child: &mut Child) -> Stderr {
+    let (tx, lines) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let all = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    Stderr { lines, all }
+}
+
+/// Kills the child if a failing assertion leaves it running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[actix_web::test]
+async fn json_logs_are_one_object_per_line_with_the_request_id() {
+    let mut ig = mockito::Server::new_async().await;
+    let me = ig
+        .mock("GET", "/me")
+        .match_query(Matcher::UrlEncoded("access_token".into(), VALID.into()))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(me_body(BIG_ID, "jay"))
+        .expect(1)
+        .create_async()
+        .await;
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_igauth"))
+            .env_clear()
+            .env("IGAUTH_LOG__FORMAT", "json")
+            .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
+            .env("IGAUTH_SERVER__WORKERS", "1")
+            .env("IGAUTH_SERVER__API_KEY", API_KEY)
+            .env("IGAUTH_INSTAGRAM__API_URL", ig.url())
+            .env("IGAUTH_INSTAGRAM__GRAPH_URL", ig.url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the igauth binary starts"),
+    );
+    let stderr = read_stderr(&mut child.0);
+    let http = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+
+    // The port from the (JSON) startup line, then /readyz polled until it answers 200.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let port = loop {
+        assert!(
+            Instant::now() < deadline,
+            "igauth never said it was listening"
+        );
+        match stderr.lines.try_recv() {
+            Ok(line) => {
+                let json: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                if let Some(port) = json["message"]
+                    .as_str()
+                    .and_then(|m| m.strip_prefix("igauth listening on port "))
+                {
+                    break port.parse::<u16>().expect("a port number");
+                }
+            }
+            Err(mpsc::TryRecvError::Empty) => {
+                actix_web::rt::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(mpsc::TryRecvError::Disconnected) => panic!("igauth exited before listening"),
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    loop {
+        assert!(Instant::now() < deadline, "/readyz never answered 200");
+        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
+            if res.status() == 200 {
+                break;
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A validation with our request id: echoed on the answer.
+    let res = http
+        .post(format!("{base}/v1/validate"))
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("Authorization", format!("Bearer {API_KEY}")))
+        .insert_header(("X-Request-Id", "test-req-42"))
+        .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#))
+        .await
+        .expect("igauth answers");
+    let answer = Answer::read(res).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.header("x-request-id"), Some("test-req-42"));
+
+    // Error envelopes carry the request id: ours when sent, the generated one otherwise.
+    let res = http
+        .post(format!("{base}/v1/validate"))
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("X-Request-Id", "test-req-43"))
+        .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#))
+        .await
+        .expect("igauth answers");
+    let unauthorized = Answer::read(res).await;
+    assert_eq!(unauthorized.status, 401, "{}", unauthorized.text);
+    assert_eq!(unauthorized.header("x-request-id"), Some("test-req-43"));
+    assert_eq!(
+        unauthorized.json()["error"]["request_id"],
+        "test-req-43",
+        "{}",
+        unauthorized.text
+    );
+    let res = http
+        .get(format!("{base}/nowhere"))
+        .send()
+        .await
+        .expect("igauth answers");
+    let not_found = Answer::read(res).await;
+    assert_eq!(not_found.status, 404, "{}", not_found.text);
+    let generated = not_found
+        .header("x-request-id")
+        .expect("a generated request id")
+        .to_string();
+    assert!(!generated.is_empty());
+    assert_eq!(
+        not_found.json()["error"]["request_id"],
+        generated.as_str(),
+        "{}",
+        not_found.text
+    );
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "igauth still running after SIGTERM"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+
+    let lines = stderr.all.join().expect("the reader thread ends");
+    assert!(!lines.is_empty());
+    let mut ours = Vec::new();
+    for line in &lines {
+        let json: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("every line is one JSON object ({e}): {line}"));
+        let object = json.as_object().expect("an object");
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(
+                object.get(field).is_some_and(serde_json::Value::is_string),
+                "{field} in {line}"
+            );
+        }
+        let timestamp = object["timestamp"].as_str().unwrap_or_default();
+        assert!(
+            timestamp.len() >= 20 && timestamp.as_bytes()[10] == b'T' && timestamp.ends_with('Z'),
+            "an RFC 3339 UTC timestamp: {line}"
+        );
+        assert!(
+            ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+                .contains(&object["level"].as_str().unwrap_or("")),
+            "{line}"
+        );
+        assert!(
+            !line.contains(VALID) && !line.contains(API_KEY),
+            "a secret leaked: {line}"
+        );
+        if object.get("request_id").and_then(|v| v.as_str()) == Some("test-req-42") {
+            ours.push(json.clone());
+        }
+    }
+    assert!(
+        ours.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("POST /v1/validate 200 "))),
+        "the access line of our request carries our id: {ours:#?}\n{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""request_id":"test-req-43""#)
+                && l.contains("POST /v1/validate 401 ")),
+        "{lines:#?}"
+    );
+    me.assert_async().await;
+}

@@ -1,1 +1,507 @@
-// Tests for this surface are added here.
+//! Many replicas act as one (issue 6): two igauth apps on one real `redis-server` (Debian package
+//! `redis-server`) and one fake Instagram. What one replica learned from `/me` is answered by the
+//! other without asking again; Redis stopping, stalling or starting late never fails a validation
+//! or slows it beyond a short budget; and a Redis that comes back is used again.
+//!
+//! Each test runs its own `redis-server` on a free loopback port (no persistence), killed by a
+//! drop guard. Readiness is polled, never slept for.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mockito::{Matcher, ServerGuard};
+
+use crate::helpers::*;
+
+/// A `redis-server` child process on a fixed loopback port; killed on drop.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// A port nothing listens on right now.
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port()
+    }
+
+    /// Starts Redis on a free port and waits until it answers PING.
+    async fn start() -> Redis {
+        let mut redis = Redis::not_started(Redis::free_port());
+        redis.restart().await;
+        redis
+    }
+
+    /// A handle for `port` with no server yet (see [`Redis::restart`]).
+    fn not_started(port: u16) -> Redis {
+        Redis { port, child: None }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// (Re)starts Redis on the same port, empty, and waits until it answers PING.
+    async fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .args(["--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run redis-server ({e}): install it with `apt-get install -y redis-server`")
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "redis-server exited ({status}) instead of serving port {}",
+                    self.port
+                );
+            }
+            if self.ping().await {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server never answered PING"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn ping(&self) -> bool {
+        let attempt = async {
+            let mut conn = self.connection().await.ok()?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .ok()
+        };
+        actix_web::rt::time::timeout(Duration::from_secs(1), attempt)
+            .await
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some("PONG")
+    }
+
+    async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        redis::Client::open(self.url())?
+            .get_multiplexed_async_connection()
+            .await
+    }
+
+    /// Runs one command on a fresh connection (so a restart never leaves it stale).
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        let mut conn = self.connection().await.expect("the test reaches Redis");
+        cmd.query_async(&mut conn).await.expect("Redis answers")
+    }
+
+    async fn exists(&self, key: &str) -> bool {
+        self.query::<i64>(redis::cmd("EXISTS").arg(key)).await == 1
+    }
+
+    /// Waits (bounded) for a key that a replica writes in the background.
+    async fn wait_for(&self, key: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.exists(key).await {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Kills Redis outright (SIGKILL: no goodbye to its clients).
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends a signal (STOP, CONT) to the running server.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("redis is running").id();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        // SIGKILL ends a stopped (SIGSTOP) server too.
+        self.stop();
+    }
+}
+
+/// The key a verdict is stored under: `igauth:v1:` + hex SHA-256 of the token.
+fn key_of(token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("igauth:v1:{hex}")
+}
+
+/// A `/me` mock on the shared fake Instagram that counts the calls it answers.
+struct Me {
+    hits: Arc<AtomicUsize>,
+    mock: mockito::Mock,
+}
+
+impl Me {
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+async fn mock_me_on(
+    ig: &mut ServerGuard,
+    token: &str,
+    status: usize,
+    body: &str,
+    expect: usize,
+) -> Me {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let body = body.to_string();
+    let mock = ig
+        .mock("GET", "/me")
+        .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
+        .with_status(status)
+        .with_header("content-type", "application/json")
+        .with_chunked_body(move |w| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            w.write_all(body.as_bytes())
+        })
+        .expect(expect)
+        .create_async()
+        .await;
+    Me { hits, mock }
+}
+
+async fn valid_me(ig: &mut ServerGuard, token: &str, expect: usize) -> Me {
+    mock_me_on(ig, token, 200, &me_body(BIG_ID, "jay"), expect).await
+}
+
+/// Settings of a replica on `redis`. `budget_ms` overrides the default 50 ms Redis budget: the
+/// sharing tests give a loaded CI machine room, since a read past its budget is (rightly) a miss.
+fn replica_env(url: &str, budget_ms: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("IGAUTH_CACHE__BACKEND", "redis".to_string()),
+        ("IGAUTH_CACHE__REDIS_URL", url.to_string()),
+        ("IGAUTH_CACHE__TTL_SECS", "300".into()),
+        ("IGAUTH_CACHE__NEGATIVE_TTL_SECS", "30".into()),
+    ];
+    if let Some(budget) = budget_ms {
+        env.push(("IGAUTH_CACHE__REDIS_TIMEOUT_MS", budget.to_string()));
+    }
+    env
+}
+
+async fn spawn_replica(ig: &ServerGuard, env: &[(&'static str, String)]) -> TestApp {
+    let overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_app_on(&ig.url(), &overrides).await
+}
+
+/// Validates on `app`, asserts the verdict, and returns how long the answer took.
+async fn expect_verdict(app: &TestApp, token: &str, valid: bool) -> Duration {
+    let started = Instant::now();
+    let answer = app.validate(BIG_ID, token).await;
+    let took = started.elapsed();
+    assert_eq!(answer.status, 200, "{token}: {}", answer.text);
+    assert_eq!(answer.json()["valid"], valid, "{token}: {}", answer.text);
+    took
+}
+
+/// The longest a validation may take while Redis is in trouble (a budget plus a local `/me`).
+const BOUND: Duration = Duration::from_millis(500);
+
+/// Polls until both replicas use Redis: a fresh probe token validated on `a` lands in Redis and
+/// `b` then answers it with no `/me` call of its own.
+async fn until_shared(a: &TestApp, b: &TestApp, ig: &mut ServerGuard, redis: &Redis, round: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "{round}: the replicas never shared a verdict through Redis"
+        );
+        let token = format!("IGT-probe-{round}-{i}");
+        let me = valid_me(ig, &token, 1).await;
+        expect_verdict(a, &token, true).await;
+        if !redis
+            .wait_for(&key_of(&token), Duration::from_millis(300))
+            .await
+        {
+            continue;
+        }
+        expect_verdict(b, &token, true).await;
+        if me.hits() == 1 {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn series(text: &str, series: &str) -> f64 {
+    metric(text, series).unwrap_or(0.0)
+}
+
+#[actix_web::test]
+async fn replicas_share_verdicts_through_redis_and_survive_it_going_away_and_coming_back() {
+    let mut redis = Redis::start().await;
+    let mut ig = mockito::Server::new_async().await;
+    let env = replica_env(&redis.url(), Some("250"));
+    let a = spawn_replica(&ig, &env).await;
+    let b = spawn_replica(&ig, &env).await;
+    until_shared(&a, &b, &mut ig, &redis, "start").await;
+
+    // A valid token learned by A is answered by B: one /me call for the fleet.
+    let shared = valid_me(&mut ig, "IGT-shared-valid", 1).await;
+    expect_verdict(&a, "IGT-shared-valid", true).await;
+    assert!(
+        redis
+            .wait_for(&key_of("IGT-shared-valid"), Duration::from_secs(5))
+            .await,
+        "A wrote the verdict under igauth:v1:<sha256>"
+    );
+    let b_before = b.scrape().await;
+    expect_verdict(&b, "IGT-shared-valid", true).await;
+    assert_eq!(shared.hits(), 1, "B asked Instagram again");
+    let b_after = b.scrape().await;
+    assert_eq!(
+        series(&b_after, "igauth_cache_hits_total") - series(&b_before, "igauth_cache_hits_total"),
+        1.0,
+        "a Redis answer counts as a cache hit"
+    );
+    assert_eq!(
+        series(&b_after, "igauth_cache_misses_total"),
+        series(&b_before, "igauth_cache_misses_total")
+    );
+    // A different claimed id with the same token: B knows the owner, so no call either.
+    let answer = b.validate("17841400000000001", "IGT-shared-valid").await;
+    assert_eq!(answer.json()["valid"], false, "{}", answer.text);
+    assert_eq!(shared.hits(), 1);
+
+    // What Redis holds: the owner under the hashed key, with the positive TTL; no raw token.
+    let value: String = redis
+        .query(redis::cmd("GET").arg(key_of("IGT-shared-valid")))
+        .await;
+    assert!(value.contains(BIG_ID) && !value.contains("IGT-"), "{value}");
+    let pttl: i64 = redis
+        .query(redis::cmd("PTTL").arg(key_of("IGT-shared-valid")))
+        .await;
+    assert!(pttl > 290_000 && pttl <= 300_000, "positive TTL: {pttl} ms");
+    let keys: Vec<String> = redis.query(redis::cmd("KEYS").arg("*")).await;
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("igauth:v1:") && !k.contains("IGT")),
+        "{keys:?}"
+    );
+
+    // An invalid token: the rejection is shared too, with the negative TTL.
+    let invalid = mock_me_on(&mut ig, "IGT-shared-invalid", 400, INVALID_TOKEN_BODY, 1).await;
+    expect_verdict(&b, "IGT-shared-invalid", false).await;
+    assert!(
+        redis
+            .wait_for(&key_of("IGT-shared-invalid"), Duration::from_secs(5))
+            .await
+    );
+    expect_verdict(&a, "IGT-shared-invalid", false).await;
+    assert_eq!(invalid.hits(), 1, "A asked Instagram again");
+    let pttl: i64 = redis
+        .query(redis::cmd("PTTL").arg(key_of("IGT-shared-invalid")))
+        .await;
+    assert!(pttl > 20_000 && pttl <= 30_000, "negative TTL: {pttl} ms");
+
+    // Upstream trouble is never stored: after a 5xx, a later verdict lands but this one does not.
+    let down = mock_me_on(&mut ig, "IGT-shared-down", 500, "<html>down</html>", 2).await;
+    let answer = a.validate(BIG_ID, "IGT-shared-down").await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    let later = valid_me(&mut ig, "IGT-shared-later", 1).await;
+    expect_verdict(&a, "IGT-shared-later", true).await;
+    assert!(
+        redis
+            .wait_for(&key_of("IGT-shared-later"), Duration::from_secs(5))
+            .await
+    );
+    assert!(!redis.exists(&key_of("IGT-shared-down")).await);
+
+    // Redis goes away. Both replicas keep answering, correctly and quickly, through /me.
+    redis.stop();
+    let fresh_valid = valid_me(&mut ig, "IGT-outage-valid", 2).await;
+    let fresh_invalid = mock_me_on(&mut ig, "IGT-outage-invalid", 400, INVALID_TOKEN_BODY, 2).await;
+    for app in [&a, &b] {
+        let took = expect_verdict(app, "IGT-outage-valid", true).await;
+        assert!(took < BOUND, "a valid token took {took:?} with Redis down");
+        let took = expect_verdict(app, "IGT-outage-invalid", false).await;
+        assert!(
+            took < BOUND,
+            "an invalid token took {took:?} with Redis down"
+        );
+        // What a replica already knew is still answered from memory.
+        let took = expect_verdict(app, "IGT-shared-valid", true).await;
+        assert!(took < BOUND);
+        expect_verdict(app, "IGT-shared-invalid", false).await;
+    }
+    // Several more fresh tokens in a row: the pause keeps each one fast.
+    for i in 0..5 {
+        let token = format!("IGT-outage-more-{i}");
+        let me = valid_me(&mut ig, &token, 1).await;
+        let took = expect_verdict(&b, &token, true).await;
+        assert!(took < BOUND, "{token} took {took:?} with Redis down");
+        assert_eq!(me.hits(), 1);
+    }
+    assert_eq!(fresh_valid.hits(), 2, "each replica asked /me once");
+    assert_eq!(fresh_invalid.hits(), 2);
+    assert_eq!(shared.hits(), 1);
+    assert_eq!(invalid.hits(), 1);
+    for app in [&a, &b] {
+        let text = app.scrape().await;
+        assert!(
+            series(&text, r#"igauth_shared_cache_errors_total{op="get"}"#) >= 1.0,
+            "Redis trouble is counted:\n{text}"
+        );
+        assert_eq!(series(&text, "igauth_upstream_breaker_state"), 0.0);
+    }
+
+    // Redis comes back, empty, on the same port: both replicas use it again.
+    redis.restart().await;
+    until_shared(&a, &b, &mut ig, &redis, "back").await;
+    let after = valid_me(&mut ig, "IGT-after-restart", 1).await;
+    expect_verdict(&a, "IGT-after-restart", true).await;
+    assert!(
+        redis
+            .wait_for(&key_of("IGT-after-restart"), Duration::from_secs(5))
+            .await
+    );
+    expect_verdict(&b, "IGT-after-restart", true).await;
+    assert_eq!(
+        after.hits(),
+        1,
+        "B asked Instagram again after Redis came back"
+    );
+
+    for me in [
+        &shared,
+        &invalid,
+        &down,
+        &later,
+        &fresh_valid,
+        &fresh_invalid,
+        &after,
+    ] {
+        me.mock.assert_async().await;
+    }
+}
+
+#[actix_web::test]
+async fn igauth_starts_without_redis_and_uses_it_once_it_appears() {
+    let mut redis = Redis::not_started(Redis::free_port());
+    let mut ig = mockito::Server::new_async().await;
+    let env = replica_env(&redis.url(), Some("250"));
+    let a = spawn_replica(&ig, &env).await;
+    let b = spawn_replica(&ig, &env).await;
+
+    // No Redis: the replicas start, are ready, and validate through /me without delay.
+    let ready = a.get_with("/readyz", &[]).await;
+    assert_eq!(ready.status, 200);
+    let me = valid_me(&mut ig, "IGT-no-redis", 2).await;
+    for app in [&a, &b] {
+        let took = expect_verdict(app, "IGT-no-redis", true).await;
+        assert!(took < BOUND, "took {took:?} with no Redis");
+    }
+    assert_eq!(me.hits(), 2);
+    // Failed connection attempts are counted (they run in the background, so poll).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = a.scrape().await;
+        if series(&text, r#"igauth_shared_cache_errors_total{op="connect"}"#) >= 1.0 {
+            assert!(series(&text, r#"igauth_shared_cache_errors_total{op="get"}"#) >= 1.0);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connect error counted:\n{text}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Redis appears: both replicas connect in the background and share from then on.
+    redis.restart().await;
+    until_shared(&a, &b, &mut ig, &redis, "late").await;
+    let shared = valid_me(&mut ig, "IGT-late-redis", 1).await;
+    expect_verdict(&b, "IGT-late-redis", true).await;
+    assert!(
+        redis
+            .wait_for(&key_of("IGT-late-redis"), Duration::from_secs(5))
+            .await
+    );
+    expect_verdict(&a, "IGT-late-redis", true).await;
+    assert_eq!(shared.hits(), 1);
+    me.mock.assert_async().await;
+    shared.mock.assert_async().await;
+}
+
+#[actix_web::test]
+async fn a_stalled_redis_costs_at_most_the_default_budget() {
+    let redis = Redis::start().await;
+    let mut ig = mockito::Server::new_async().await;
+    // The default 50 ms budget.
+    let env = replica_env(&redis.url(), None);
+    let a = spawn_replica(&ig, &env).await;
+    // Connected: a verdict lands in Redis.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "the replica never wrote to Redis"
+        );
+        let token = format!("IGT-stall-probe-{i}");
+        let _me = valid_me(&mut ig, &token, 1).await;
+        expect_verdict(&a, &token, true).await;
+        if redis
+            .wait_for(&key_of(&token), Duration::from_millis(300))
+            .await
+        {
+            break;
+        }
+    }
+
+    // Redis stops answering but keeps its connections open: only the budget protects us.
+    redis.signal("STOP");
+    for i in 0..6 {
+        let token = format!("IGT-stalled-{i}");
+        let me = valid_me(&mut ig, &token, 1).await;
+        let took = expect_verdict(&a, &token, true).await;
+        assert!(took < BOUND, "{token} took {took:?} with Redis stalled");
+        assert_eq!(me.hits(), 1);
+    }
+    let text = a.scrape().await;
+    assert!(
+        series(&text, r#"igauth_shared_cache_errors_total{op="get"}"#) >= 1.0,
+        "{text}"
+    );
+    redis.signal("CONT");
+}
