@@ -146,11 +146,6 @@ impl SharedCache {
         Ok(cache)
     }
 
-    /// Whether a connection has been made (it may be down now; the manager is reconnecting).
-    pub fn is_connected(&self) -> bool {
-        self.inner.conn.get().is_some()
-    }
-
     /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
     /// or is slow, down or not connected (those are counted; the caller asks Instagram).
     pub async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {

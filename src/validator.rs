@@ -171,9 +171,4 @@ impl Validator {
     pub fn cached_entries(&self) -> u64 {
         self.cache.as_ref().map_or(0, Cache::entry_count)
     }
-
-    /// The shared cache, when configured (for readiness and metrics).
-    pub fn shared(&self) -> Option<&SharedCache> {
-        self.shared.as_ref()
-    }
 }

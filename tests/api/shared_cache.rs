@@ -3,6 +3,8 @@
 //! other without asking again; Redis stopping, stalling or starting late never fails a validation
 //! or slows it beyond a short budget; and a Redis that comes back is used again.
 //!
+//! `igauth check-config` reports the Redis settings without their password.
+//!
 //! Each test runs its own `redis-server` on a free loopback port (no persistence), killed by a
 //! drop guard. Readiness is polled, never slept for.
 
@@ -504,4 +506,54 @@ async fn a_stalled_redis_costs_at_most_the_default_budget() {
         "{text}"
     );
     redis.signal("CONT");
+}
+
+/// `igauth check-config` with the Redis settings: exit 0 and the URL redacted when usable, 1 when
+/// Redis would never be used, 2 (like `serve`) when the URL cannot work.
+#[test]
+fn check_config_reports_redis_settings_without_their_password() {
+    let run = |vars: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_igauth"))
+            .arg("check-config")
+            .env_clear()
+            .envs(vars.iter().copied())
+            .output()
+            .expect("the igauth binary runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!text.contains("s3cret-pw"), "the password leaked:\n{text}");
+        (output.status.code(), text)
+    };
+    let url = ("IGAUTH_CACHE__REDIS_URL", "redis://:s3cret-pw@cache:6379/0");
+    let (code, text) = run(&[("IGAUTH_CACHE__BACKEND", "redis"), url]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("redis_timeout_ms: 50") && text.contains("configuration OK"),
+        "{text}"
+    );
+
+    let (code, text) = run(&[
+        ("IGAUTH_CACHE__BACKEND", "redis"),
+        url,
+        ("IGAUTH_CACHE__TTL_SECS", "0"),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("Redis would never be used"), "{text}");
+
+    let (code, text) = run(&[
+        ("IGAUTH_CACHE__BACKEND", "redis"),
+        ("IGAUTH_CACHE__REDIS_URL", "rediss://:s3cret-pw@cache:6380"),
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("IGAUTH_CACHE__REDIS_URL"), "{text}");
+
+    let (code, text) = run(&[("IGAUTH_CACHE__BACKEND", "redis")]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("IGAUTH_CACHE__REDIS_URL is required"),
+        "{text}"
+    );
 }
