@@ -28,7 +28,7 @@ pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
         ("IGAUTH_INSTAGRAM__CLIENT_ID", "1234567890"),
         ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
         ("IGAUTH_INSTAGRAM__REDIRECT_URIS", REDIRECT_URI),
-        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "1000"),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "3000"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
