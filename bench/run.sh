@@ -14,7 +14,8 @@
 #   (e) 100000 distinct valid tokens through igauth ............. peak RSS (VmHWM)
 #
 # Knobs (env): BENCH_SECS (10) per measured wrk run, WARMUP_SECS (3), CONNS (64, for a and b),
-#   PIN (split|none, default split: see BENCHMARKS.md), QUIET_LOAD (0.8) and QUIET_WAIT_SECS (1200):
+#   ROUNDS (3: every row is measured ROUNDS times, the table shows the median and the range),
+#   PIN (none|split, default none: see BENCHMARKS.md), QUIET_LOAD (0.8) and QUIET_WAIT_SECS (1200):
 #   before measuring, wait at most that long for the 1-minute load average to drop below
 #   QUIET_LOAD (0 skips the wait), SKIP_BUILD=1 to reuse existing release binaries.
 # Output: the table on stdout and in bench/results/latest.md (gitignored); raw numbers in
@@ -29,7 +30,9 @@ LOGS=$RESULTS/logs
 DUR=${BENCH_SECS:-10}
 WARM=${WARMUP_SECS:-3}
 CONNS=${CONNS:-64}
-PIN=${PIN:-split}
+ROUNDS=${ROUNDS:-3}
+ROUND=1
+PIN=${PIN:-none}
 QUIET_LOAD=${QUIET_LOAD:-0.8}
 QUIET_WAIT_SECS=${QUIET_WAIT_SECS:-1200}
 ID=17841405793187219
@@ -77,9 +80,11 @@ fi
 for b in igauth fake-instagram ceiling; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
 
 # ---------------------------------------------------------------- CPU placement
-# 2 cores. PIN=split: the fake Instagram runs on CPU 1 only (1 worker), wrk on CPU 0 only, the
-# server under test may use both (its 2 workers compete with them exactly as they would with a
-# co-located load balancer and upstream). PIN=none: the scheduler places everything.
+# 2 cores. The fake Instagram has 1 worker, so it can never take more than one core.
+# PIN=none (default): the scheduler places everything. PIN=split: the fake runs on CPU 1 only,
+# wrk on CPU 0 only, the server under test on both. On this 2-core machine split measured lower
+# and noisier for every server (wrk and the fake each keep a core busy, so the server's workers
+# always share), with the same ratios; see BENCHMARKS.md.
 NCPU=$(nproc)
 if [ "$PIN" = split ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
   ON_FAKE=(taskset -c 1)
@@ -174,22 +179,22 @@ measure() {
   local scenario=$1 key=$2 name=$3 kind=$4 graph=$5 script=$6 conns=$7
   say "($scenario) $name: warm-up ${WARM}s, then ${DUR}s with $conns connections"
   start_server "$kind" "$graph" "$key"
-  run_wrk "$script" "$conns" "$WARM" "$SRV_URL" "w$RUN_ID$key" >/dev/null
+  run_wrk "$script" "$conns" "$WARM" "$SRV_URL" "w$RUN_ID$key$ROUND" >/dev/null
   local t0 t1 json hwm
   t0=$(cpu_ticks "$SRV_PID")
-  json=$(run_wrk "$script" "$conns" "$DUR" "$SRV_URL" "m$RUN_ID$key")
+  json=$(run_wrk "$script" "$conns" "$DUR" "$SRV_URL" "m$RUN_ID$key$ROUND")
   t1=$(cpu_ticks "$SRV_PID")
   hwm=$(vm_kib "$SRV_PID" VmHWM)
   kill -0 "$SRV_PID" 2>/dev/null || die "$name died during the run (see $SRV_LOG)"
   stop_server
   [ -n "$json" ] || die "wrk printed no result for $name"
   node -e '
-    const [scenario, key, name, ticks, hwm, json] = process.argv.slice(1);
+    const [scenario, key, name, round, ticks, hwm, json] = process.argv.slice(1);
     const w = JSON.parse(json);
     const tick_us = 1e6 / Number(process.env.CLK_TCK);
-    console.log(JSON.stringify({ kind: "row", scenario, key, name, ...w,
+    console.log(JSON.stringify({ kind: "row", scenario, key, name, round: Number(round), ...w,
       rss_mib: Number(hwm) / 1024, cpu_us: (Number(ticks) * tick_us) / w.requests }));
-  ' "$scenario" "$key" "$name" "$((t1 - t0))" "$hwm" "$json" >>"$RAW"
+  ' "$scenario" "$key" "$name" "$ROUND" "$((t1 - t0))" "$hwm" "$json" >>"$RAW"
   say "   -> $(tail -1 "$RAW" | node -e 'const r=JSON.parse(require("fs").readFileSync(0));console.log(`${Math.round(r.rps)} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.non2xx}+${r.socket}`)')"
 }
 export CLK_TCK=$(getconf CLK_TCK)
@@ -212,21 +217,26 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at start: $LOAD_START; pinning: $PIN"
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-# ---------------------------------------------------------------- (a) and (b)
+# ---------------------------------------------------------------- (a), (b), (c), ROUNDS times
+# Each round runs every row once, in the same order; the table reports each row's median round
+# (by requests/s) and the range, so one disturbed run cannot decide a ratio.
 start_fake 0
 FAKE0=$FAKE_URL
-measure a a.ceiling "ceiling (bare actix, canned answer)" ceiling "$FAKE0" repeated.lua "$CONNS"
-measure a a.igauth "igauth, cached (same token)" igauth "$FAKE0" repeated.lua "$CONNS"
-measure a a.igauth-nolog "igauth, cached, RUST_LOG=warn (diagnostic)" igauth-nolog "$FAKE0" repeated.lua "$CONNS"
-measure b b.igauth "igauth, uncached (new token each)" igauth "$FAKE0" new_token.lua "$CONNS"
-measure b b.node-undici "Node + undici Pool (keep-alive)" node-undici "$FAKE0" new_token.lua "$CONNS"
-measure b b.node-fetch "Node + global fetch" node-fetch "$FAKE0" new_token.lua "$CONNS"
-
-# ---------------------------------------------------------------- (c) 100 ms upstream, 256 connections
 start_fake 100
 FAKE100=$FAKE_URL
-measure c c.igauth "igauth, new tokens, /me +100 ms" igauth "$FAKE100" new_token.lua 256
-measure c c.node-undici "Node + undici, new tokens, /me +100 ms" node-undici "$FAKE100" new_token.lua 256
+for round in $(seq 1 "$ROUNDS"); do
+  say "round $round of $ROUNDS"
+  ROUND=$round
+  measure a a.ceiling "ceiling (bare actix, canned answer)" ceiling "$FAKE0" repeated.lua "$CONNS"
+  measure a a.igauth "igauth, cached (same token)" igauth "$FAKE0" repeated.lua "$CONNS"
+  measure a a.igauth-nolog "igauth, cached, RUST_LOG=warn (diagnostic)" igauth-nolog "$FAKE0" repeated.lua "$CONNS"
+  measure b b.igauth "igauth, uncached (new token each)" igauth "$FAKE0" new_token.lua "$CONNS"
+  measure b b.node-undici "Node + undici Pool (keep-alive)" node-undici "$FAKE0" new_token.lua "$CONNS"
+  measure b b.node-fetch "Node + global fetch" node-fetch "$FAKE0" new_token.lua "$CONNS"
+  # (c) /me answers after 100 ms; 256 connections: Little's law allows 256 / 0.1 s = 2560/s.
+  measure c c.igauth "igauth, new tokens, /me +100 ms" igauth "$FAKE100" new_token.lua 256
+  measure c c.node-undici "Node + undici, new tokens, /me +100 ms" node-undici "$FAKE100" new_token.lua 256
+done
 
 # ---------------------------------------------------------------- (d) single-flight
 # Against the 100 ms fake, so all 64 requests are in flight together while /me is outstanding.
@@ -278,7 +288,7 @@ TABLE=$(node "$BENCH/table.mjs" "$RAW")
   echo "- machine: $NCPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "- load average (1/5/15 min): start $LOAD_START, end $LOAD_END (waited for < $QUIET_LOAD from $LOAD_WAIT_START)"
   echo "- tools: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), node $(node --version), undici $(node -p 'require(process.argv[1]).version' "$BENCH/node-cloudcode/node_modules/undici/package.json" 2>/dev/null || echo '?'), $(rustc --version | cut -d' ' -f1-2)"
-  echo "- wrk: 1 thread, ${DUR}s measured after ${WARM}s warm-up, $CONNS connections for (a)/(b), 256 for (c); every server started fresh for its row"
+  echo "- wrk: 1 thread, ${DUR}s measured after ${WARM}s warm-up, $CONNS connections for (a)/(b), 256 for (c); every server started fresh for each run; $ROUNDS rounds, each row is its median round"
   echo "- pinning: $PIN$([ "$PIN" = split ] && echo ' (fake Instagram: 1 worker on CPU 1; wrk on CPU 0; servers under test unpinned)')"
   echo "- servers: igauth 2 workers, cache defaults, RUST_LOG=info (its default); ceiling 2 workers; Node one process"
   echo
