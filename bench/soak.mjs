@@ -22,7 +22,7 @@ for (const u of [IGAUTH, FAKE]) {
 const SECS = Number(process.env.SOAK_SECS || 300);
 const MODE_SECS = Number(process.env.MODE_SECS || 10);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY || 32);
-const MAX_REQUESTS = Number(process.env.SOAK_MAX_REQUESTS || 5_000_000);
+const MAX_REQUESTS = Number(process.env.SOAK_MAX_REQUESTS || 30_000_000);
 const PID = Number(process.env.IGAUTH_PID);
 const SLOW_MS = Number(process.env.SLOW_MS || 1000);
 const FAULTS = ['500', 'html', 'truncated', 'slow', 'ratelimit', 'hang', 'down'];
@@ -260,6 +260,7 @@ console.log(
     {
       secs: +((Date.now() - T0) / 1000).toFixed(0),
       requests: total,
+      stopped_by: total >= MAX_REQUESTS ? `count cap (${MAX_REQUESTS})` : 'time',
       false_accepts: falseAccepts.length,
       false_accept_examples: falseAccepts.slice(0, 5),
       fault_accepts: faultAccepts.length,

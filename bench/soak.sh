@@ -14,7 +14,7 @@
 # bench/results/soak-latest.md and .json (gitignored).
 #
 # Knobs (env): SOAK_SECS (300), MODE_SECS (10), SOAK_CONCURRENCY (32), TIMEOUT_MS (500),
-#   CACHE_TTL_SECS (2), NEGATIVE_TTL_SECS (1), SKIP_BUILD=1.
+#   CACHE_TTL_SECS (2), NEGATIVE_TTL_SECS (1), SOAK_MAX_REQUESTS (30000000), SKIP_BUILD=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,7 +104,7 @@ const kinds = Object.entries(s.by_kind)
 const fx = Object.entries(s.five_xx).sort().map(([k, v]) => `${k}: ${n(v)}`).join(', ') || 'none';
 const rss = s.rss_samples.map((r) => r.rss_mib).join(' ');
 const ok = s.false_accepts === 0 && s.fault_accepts === 0 && alive === 'yes' && panics === '0' && !s.died;
-console.log(`## Soak: ${s.secs} s, ${n(s.requests)} requests (${n(Math.round(s.requests / s.secs))}/s), /me faults toggling
+console.log(`## Soak: ${s.secs} s, ${n(s.requests)} requests (${n(Math.round(s.requests / s.secs))}/s, stopped by ${s.stopped_by}), /me faults toggling
 - load average (1/5/15) start ${loadStart}, end ${loadEnd}
 - **false accepts** (valid:true for another user's token, an invalid/expired token, a malformed or oversized body): **${s.false_accepts}**
 - **valid:true while /me was failing, for tokens never validated before**: **${s.fault_accepts}**
