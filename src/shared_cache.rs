@@ -74,7 +74,7 @@ pub fn decode(value: &[u8]) -> Option<Lookup> {
     let text = std::str::from_utf8(value).ok()?;
     if let Some(owner) = text.strip_prefix("o:") {
         let (id, username) = match owner.split_once(':') {
-            Some((id, name)) => (id, Some(name.to_string())),
+            Some((id, name)) => (id, Some(Box::from(name))),
             None => (owner, None),
         };
         let id = IgId::parse(id).ok()?;
@@ -393,7 +393,7 @@ mod tests {
     fn owner(id: &str, username: Option<&str>) -> Lookup {
         Lookup::Owner(Arc::new(TokenOwner {
             id: IgId::parse(id).unwrap(),
-            username: username.map(str::to_string),
+            username: username.map(Box::from),
         }))
     }
 

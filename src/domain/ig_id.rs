@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// integer (read as `u64`, exactly) and never anything fractional.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct IgId(String);
+pub struct IgId(Box<str>);
 
 /// Longer than any 64-bit id, short enough to bound what we store and log.
 const MAX_DIGITS: usize = 32;
@@ -25,7 +25,7 @@ impl IgId {
                 "must be the numeric Instagram user id (at most {MAX_DIGITS} decimal digits)"
             ));
         }
-        Ok(IgId(s.to_string()))
+        Ok(IgId(s.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,11 +54,11 @@ impl<'de> Deserialize<'de> for IgId {
                 f.write_str("an id: a string of digits or a non-negative integer")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<IgId, E> {
-                Ok(IgId(v.to_string()))
+                Ok(IgId(v.to_string().into()))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<IgId, E> {
                 u64::try_from(v)
-                    .map(|v| IgId(v.to_string()))
+                    .map(|v| IgId(v.to_string().into()))
                     .map_err(|_| E::custom("id must not be negative"))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<IgId, E> {

@@ -2,11 +2,12 @@ use std::sync::Arc;
 
 use super::IgId;
 
-/// Who Instagram's `/me` says a token belongs to.
+/// Who Instagram's `/me` says a token belongs to. Held by every cached verdict, so its text is
+/// boxed (no spare capacity): 100,000 cached owners are a memory budget, not a rounding error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenOwner {
     pub id: IgId,
-    pub username: Option<String>,
+    pub username: Option<Box<str>>,
 }
 
 /// Why Instagram (or the comparison with its answer) refused a claim.

@@ -72,7 +72,7 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
         ))?;
         return Ok(Lookup::Owner(std::sync::Arc::new(TokenOwner {
             id,
-            username: me.username,
+            username: me.username.map(String::into_boxed_str),
         })));
     }
     match graph_error(body) {

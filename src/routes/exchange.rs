@@ -171,7 +171,7 @@ pub async fn perform(
         access_token: token.clone(),
         user_id: grant.user_id.as_str().to_string(),
         id: owner.id.as_str().to_string(),
-        username: owner.username.clone(),
+        username: owner.username.as_deref().map(str::to_string),
         permissions: grant.permissions,
         expires_in,
         auth_data: AuthDataOut {
