@@ -58,28 +58,75 @@ impl<'de> Deserialize<'de> for RawToken {
     }
 }
 
+/// Where in the accepted shapes a [`Raw`] was found; each level allows one kind of wrapper.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The body itself: `{id, access_token}` or `{"authData": ...}`.
+    Body,
+    /// Inside `authData`: `{id, access_token}` or `{"instagram": {...}}`.
+    AuthData,
+    /// The Instagram authData itself: only `{id, access_token}`.
+    Instagram,
+}
+
+impl Level {
+    fn path(self) -> &'static str {
+        match self {
+            Level::Body => "",
+            Level::AuthData => "authData.",
+            Level::Instagram => "authData.instagram.",
+        }
+    }
+}
+
 impl AuthData {
     /// Parses a request body in any of the accepted shapes.
     pub fn from_json(body: &[u8]) -> Result<AuthData, AuthDataError> {
-        let raw: Raw = serde_json::from_slice(body)
-            .map_err(|e| AuthDataError(format!("body is not a valid authData object: {e}")))?;
-        AuthData::from_raw(raw, "")
+        let raw: Raw = serde_json::from_slice(body).map_err(|e| {
+            AuthDataError(format!(
+                "body is not a valid authData object: {}",
+                describe(&e)
+            ))
+        })?;
+        AuthData::from_raw(raw, Level::Body)
     }
 
-    /// Parses an already-extracted JSON value (a webhook's `params` or `authData.instagram`).
+    /// Parses a webhook's `params`, in the same shapes as a request body.
     pub fn from_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
         let raw = Raw::deserialize(value)
-            .map_err(|e| AuthDataError(format!("authData is not valid: {e}")))?;
-        AuthData::from_raw(raw, "")
+            .map_err(|e| AuthDataError(format!("authData is not valid: {}", describe(&e))))?;
+        AuthData::from_raw(raw, Level::Body)
     }
 
-    fn from_raw(raw: Raw, path: &str) -> Result<AuthData, AuthDataError> {
-        // A wrapper wins over loose fields: `{"authData": {...}}` means what is inside.
-        if let Some(inner) = raw.auth_data {
-            return AuthData::from_raw(*inner, "authData.");
-        }
-        if let (Some(inner), true) = (raw.instagram, path == "authData.") {
-            return AuthData::from_raw(*inner, "authData.instagram.");
+    /// Parses `authData.instagram` itself: `{id, access_token}` and nothing wrapped.
+    pub fn from_instagram_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
+        let raw = Raw::deserialize(value)
+            .map_err(|e| AuthDataError(format!("authData is not valid: {}", describe(&e))))?;
+        AuthData::from_raw(raw, Level::Instagram)
+    }
+
+    /// Exactly one claim per body: a wrapper next to loose `id`/`access_token` is refused, never
+    /// resolved, because a caller that checks one pair while Parse stores the other would be
+    /// told "yes" for somebody else's id.
+    fn from_raw(raw: Raw, level: Level) -> Result<AuthData, AuthDataError> {
+        let path = level.path();
+        let loose = raw.id.is_some() || raw.access_token.is_some();
+        let wrapper = match level {
+            Level::Body => raw
+                .auth_data
+                .map(|inner| ("authData", inner, Level::AuthData)),
+            Level::AuthData => raw
+                .instagram
+                .map(|inner| ("instagram", inner, Level::Instagram)),
+            Level::Instagram => None,
+        };
+        if let Some((name, inner, next)) = wrapper {
+            if loose {
+                return Err(AuthDataError(format!(
+                    "{path}{name} must not stand next to id or access_token: send one authData"
+                )));
+            }
+            return AuthData::from_raw(*inner, next);
         }
         let id = raw.id.ok_or_else(|| {
             AuthDataError(format!(
@@ -93,6 +140,16 @@ impl AuthData {
             .map_err(|e| AuthDataError(format!("{path}access_token {e}")))?;
         Ok(AuthData { id, access_token })
     }
+}
+
+/// serde's message without the offending value: serde quotes strings it could not use
+/// (`invalid type: string "IGAA..."`), and that string may be a token.
+fn describe(e: &serde_json::Error) -> String {
+    let mut out = String::new();
+    for (i, part) in e.to_string().split('"').enumerate() {
+        out.push_str(if i % 2 == 1 { "\"…\"" } else { part });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -114,6 +171,32 @@ mod tests {
             assert_eq!(a.id.as_str(), "17841405793187219");
             assert_eq!(a.access_token.expose(), "IGT");
         }
+    }
+
+    #[test]
+    fn a_wrapper_next_to_loose_fields_is_refused() {
+        for body in [
+            r#"{"id":"111","access_token":"junk","authData":{"id":"222","access_token":"IGT"}}"#,
+            r#"{"authData":{"id":"111","instagram":{"id":"222","access_token":"IGT"}}}"#,
+        ] {
+            let err = parse(body).unwrap_err().0;
+            assert!(err.contains("must not stand next to"), "{body}: {err}");
+        }
+        let nested = serde_json::json!({"id": "1", "access_token": "x", "authData": {}});
+        assert!(
+            AuthData::from_instagram_value(&nested).is_ok(),
+            "no wrapper at this level"
+        );
+        let wrapped = serde_json::json!({"authData": {"id": "1", "access_token": "x"}});
+        assert!(AuthData::from_instagram_value(&wrapped).is_err());
+    }
+
+    #[test]
+    fn error_messages_do_not_echo_values() {
+        let err = parse(r#"{"id":"1","access_token":"x","authData":"IGAA-SECRET"}"#)
+            .unwrap_err()
+            .0;
+        assert!(!err.contains("IGAA-SECRET"), "{err}");
     }
 
     #[test]

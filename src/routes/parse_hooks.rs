@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::exchange::{self, ExchangeRequest};
 use super::validate::ValidateAnswer;
 use super::{keys_match, read_body};
-use crate::domain::{AuthData, Verdict};
+use crate::domain::{AuthData, RejectReason, Verdict};
 use crate::error::ApiError;
 use crate::instagram::InstagramClient;
 use crate::startup::AppState;
@@ -43,6 +43,16 @@ async fn webhook_body(
     state: &AppState,
 ) -> Result<web::Bytes, String> {
     let expected = &state.settings.parse.webhook_key;
+    if !expected.is_set() && state.settings.server.api_key.is_set() {
+        // The API key protects /v1/validate; open webhooks beside it would be a way around it
+        // (and a public, unthrottled code exchange). Parse cannot send our API key, so it must
+        // send its webhook key.
+        return Err(
+            "Webhooks are disabled: this server has an API key but no webhook key; \
+             set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey."
+                .into(),
+        );
+    }
     if expected.is_set() {
         let given = req
             .headers()
@@ -92,8 +102,11 @@ pub async fn validate_function(
         let params = params(&webhook_body(&req, payload, &state).await?)?;
         let auth = AuthData::from_value(&params).map_err(|e| format!("Invalid request: {e}"))?;
         match state.validator.validate(&client, &auth).await {
+            // Never `{"success": null}`: Parse crashes on it. Serializing this answer cannot
+            // fail, and if it did the caller would get an error, not a success.
             Ok(verdict @ Verdict::Valid(_)) => {
-                Ok(ValidateAnswer::from_verdict(&verdict).into_json())
+                serde_json::to_value(ValidateAnswer::from_verdict(&verdict))
+                    .map_err(|e| format!("Could not write the answer: {e}"))
             }
             Ok(Verdict::Rejected(_)) => Err(INVALID_AUTH.to_string()),
             Err(e) => Err(undecided(&e.into())),
@@ -121,8 +134,11 @@ pub async fn exchange_function(
 
 #[derive(Deserialize)]
 struct TriggerCall<'a> {
+    #[serde(rename = "triggerName")]
+    trigger_name: Option<String>,
     #[serde(borrow)]
     object: Option<&'a RawValue>,
+    original: Option<UserView>,
 }
 
 #[derive(Deserialize)]
@@ -136,10 +152,26 @@ struct AuthDataView {
     instagram: Option<Value>,
 }
 
+impl UserView {
+    /// The Instagram authData, if any (`null` is how Parse unlinks it).
+    fn instagram(self) -> Option<Value> {
+        self.auth_data
+            .and_then(|a| a.instagram)
+            .filter(|v| !v.is_null())
+    }
+}
+
 /// `POST /v1/parse/triggers/user`: `beforeSave` / `beforeLogin` on `_User`.
 ///
 /// Parse REPLACES the object being written with `success`, so a pass answers with the object
 /// byte for byte as received (custom fields, large numbers and all); `{}` would wipe the write.
+///
+/// What is checked follows what Parse sends. On `beforeSave`, Instagram authData that is new or
+/// changed (signup, link) must be valid; authData carried along unchanged by a profile edit was
+/// checked when it was written, and its short-lived token may have expired since. On
+/// `beforeLogin`, Parse sends the user as stored (before it looks at the login's own authData),
+/// so only what an expired token cannot explain is refused: a stored token that belongs to
+/// another user.
 pub async fn user_trigger(
     req: HttpRequest,
     payload: web::Payload,
@@ -150,24 +182,29 @@ pub async fn user_trigger(
         Ok(body) => body,
         Err(message) => return failure(message),
     };
-    let Some(object) = serde_json::from_slice::<TriggerCall>(&body)
-        .ok()
-        .and_then(|call| call.object)
+    let Ok(TriggerCall {
+        trigger_name,
+        object: Some(object),
+        original,
+    }) = serde_json::from_slice::<TriggerCall>(&body)
     else {
         return failure("The trigger body must be a JSON object with an object.");
     };
     let instagram = match serde_json::from_str::<UserView>(object.get()) {
-        Ok(view) => view.auth_data.and_then(|a| a.instagram),
+        Ok(view) => view.instagram(),
         Err(_) => return failure("The trigger's object must be a JSON object."),
     };
-    // No Instagram authData (or `null`, which is how Parse unlinks it): nothing to check.
-    if let Some(instagram) = instagram.filter(|v| !v.is_null()) {
-        let auth = match AuthData::from_value(&instagram) {
+    let login = trigger_name.as_deref() == Some("beforeLogin");
+    let unchanged = original.and_then(UserView::instagram) == instagram;
+    if let Some(instagram) = instagram.filter(|_| login || !unchanged) {
+        let auth = match AuthData::from_instagram_value(&instagram) {
             Ok(auth) => auth,
             Err(e) => return failure(format!("Invalid Instagram authData: {e}")),
         };
         match state.validator.validate(&client, &auth).await {
             Ok(Verdict::Valid(_)) => {}
+            Ok(Verdict::Rejected(RejectReason::IdMismatch)) => return failure(INVALID_AUTH),
+            Ok(Verdict::Rejected(_)) if login => {}
             Ok(Verdict::Rejected(_)) => return failure(INVALID_AUTH),
             Err(e) => return failure(undecided(&e.into())),
         }

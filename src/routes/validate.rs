@@ -27,11 +27,6 @@ pub enum ValidateAnswer<'a> {
 }
 
 impl<'a> ValidateAnswer<'a> {
-    /// The answer as a JSON value, for embedding in another protocol's envelope.
-    pub fn into_json(self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-
     pub fn from_verdict(verdict: &'a Verdict) -> ValidateAnswer<'a> {
         match verdict {
             Verdict::Valid(owner) => ValidateAnswer::Valid {

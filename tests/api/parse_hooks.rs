@@ -448,8 +448,10 @@ async fn before_login_with_valid_instagram_answers_the_object() {
     me.assert_async().await;
 }
 
+/// beforeLogin sees the user as stored: an expired stored token is what every returning user
+/// has after an hour, and Parse checks the login's own authData itself, so it passes.
 #[actix_web::test]
-async fn before_login_with_a_rejected_token_is_an_error() {
+async fn before_login_with_an_expired_stored_token_passes() {
     let mut app = spawn_app().await;
     let me = app.mock_me("IGT-48", 400, EXPIRED_TOKEN_BODY).await;
     let object = format!(
@@ -458,6 +460,105 @@ async fn before_login_with_a_rejected_token_is_an_error() {
     let answer = app
         .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
         .await;
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    me.assert_async().await;
+}
+
+/// A stored token that belongs to someone else cannot be explained by expiry: refused.
+#[actix_web::test]
+async fn before_login_with_a_stored_token_of_another_user_is_an_error() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-49", 200, &me_body("42", "other")).await;
+    let object = format!(
+        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-49"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
+        .await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
+}
+
+/// A profile edit carries the stored authData along unchanged; it was checked when written.
+#[actix_web::test]
+async fn before_save_with_unchanged_authdata_passes_without_asking_instagram() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let instagram = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-expired-long-ago"}}"#);
+    let object = format!(
+        r#"{{"nickname":"new name","authData":{{"instagram":{instagram}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let body = format!(
+        r#"{{"triggerName":"beforeSave","object":{object},"original":{{"nickname":"old","authData":{{"instagram":{instagram}}},"objectId":"Abc123","className":"_User"}},"master":false}}"#
+    );
+    let answer = app.webhook(USER_TRIGGER, &body).await;
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    assert_all(&never).await;
+}
+
+/// Linking a new Instagram account in a save is checked, original or not.
+#[actix_web::test]
+async fn before_save_with_changed_authdata_is_checked() {
+    let mut app = spawn_app().await;
+    let me = app.mock_me("IGT-new", 400, INVALID_TOKEN_BODY).await;
+    let object = format!(
+        r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-new"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let body = format!(
+        r#"{{"triggerName":"beforeSave","object":{object},"original":{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-old"}}}},"objectId":"Abc123","className":"_User"}}}}"#
+    );
+    let answer = app.webhook(USER_TRIGGER, &body).await;
+    assert_eq!(error_message(&answer), INVALID);
+    me.assert_async().await;
+}
+
+/// A wrapper inside authData.instagram would let a caller check one pair while Parse stores
+/// another: refused.
+#[actix_web::test]
+async fn user_trigger_refuses_wrapped_instagram_authdata() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let object = format!(
+        r#"{{"authData":{{"instagram":{{"authData":{{"id":"222","access_token":"IGT-attacker"}}}}}},"className":"_User"}}"#
+    );
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
+        .await;
+    assert!(
+        error_message(&answer).contains("Invalid Instagram authData"),
+        "{}",
+        answer.text
+    );
+    assert_all(&never).await;
+}
+
+/// With an API key but no webhook key, open webhooks would be a way around the key (and a
+/// public, unthrottled code exchange): they refuse until Parse's webhookKey is configured.
+#[actix_web::test]
+async fn webhooks_refuse_when_an_api_key_is_set_but_no_webhook_key() {
+    let mut app = spawn_app_with(&[("IGAUTH_PARSE__WEBHOOK_KEY", "")]).await;
+    let never = app.instagram_never_called().await;
+    let params = format!(r#"{{"params":{{"id":"{BIG_ID}","access_token":"IGT-1"}}}}"#);
+    let answer = app.webhook("/v1/parse/functions/validate", &params).await;
+    assert!(
+        error_message(&answer).contains("IGAUTH_PARSE__WEBHOOK_KEY"),
+        "{}",
+        answer.text
+    );
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
+async fn validate_refuses_a_wrapper_next_to_loose_fields() {
+    let mut app = spawn_app().await;
+    let never = app.instagram_never_called().await;
+    let answer = app
+        .post_json(
+            "/v1/validate",
+            r#"{"id":"111","access_token":"junk","authData":{"id":"222","access_token":"IGT-attacker"}}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.error_code(), "invalid_request");
+    assert_all(&never).await;
 }

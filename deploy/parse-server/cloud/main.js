@@ -42,7 +42,8 @@ async function igauthVerdict(instagram) {
     response = await fetch(`${base.replace(/\/+$/, '')}/v1/validate`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(instagram),
+      // Only the pair Parse stores: anything else in the object is not what is being checked.
+      body: JSON.stringify({ id: instagram.id, access_token: instagram.access_token }),
       signal: AbortSignal.timeout(IGAUTH_TIMEOUT_MS),
     });
   } catch (e) {
@@ -53,6 +54,10 @@ async function igauthVerdict(instagram) {
   if (!response.ok) throw unverifiable(`igauth answered HTTP ${response.status}.`);
   const verdict = await response.json().catch(() => null);
   if (!verdict || typeof verdict.valid !== 'boolean') throw unverifiable('igauth sent an unexpected answer.');
+  // A yes counts only for the id Parse stores.
+  if (verdict.valid && String(verdict.id) !== String(instagram.id)) {
+    return { valid: false, reason: 'id_mismatch' };
+  }
   return verdict;
 }
 
