@@ -131,7 +131,7 @@ impl ApiError {
                 UpstreamError::Connect => {
                     "Could not reach Instagram; nothing was decided. Retry later.".into()
                 }
-                UpstreamError::Unusable(what) => {
+                UpstreamError::Unusable(what) | UpstreamError::Unexpected(what) => {
                     format!("Instagram gave an unusable answer ({what}); nothing was decided.")
                 }
             },

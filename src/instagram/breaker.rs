@@ -3,9 +3,11 @@
 //! breaker or opens it for another cool-down.
 //!
 //! When Instagram is down this keeps us from stacking thousands of requests on a dead host, and
-//! answers callers at once with a `Retry-After` instead of after a full timeout.
+//! answers callers at once with a `Retry-After` instead of after a full timeout. The probe holds
+//! a lease, not a flag: a probe whose request is dropped (its client hung up) never reports
+//! back, and a flag would then keep the breaker open until restart.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct Breaker {
@@ -14,7 +16,10 @@ pub struct Breaker {
     failures: AtomicU32,
     /// Milliseconds since `epoch` until which the breaker is open.
     open_until_ms: AtomicU64,
-    probing: AtomicBool,
+    /// Milliseconds since `epoch` until which the current probe owns the half-open breaker.
+    probe_until_ms: AtomicU64,
+    /// How long a probe may take before another one is let through.
+    probe_lease: Duration,
     epoch: Instant,
 }
 
@@ -34,13 +39,15 @@ pub enum BreakerState {
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+    /// `probe_lease` should cover one upstream call (its total timeout).
+    pub fn new(threshold: u32, cooldown: Duration, probe_lease: Duration) -> Breaker {
         Breaker {
             threshold: threshold.max(1),
             cooldown,
             failures: AtomicU32::new(0),
             open_until_ms: AtomicU64::new(0),
-            probing: AtomicBool::new(false),
+            probe_until_ms: AtomicU64::new(0),
+            probe_lease,
             epoch: Instant::now(),
         }
     }
@@ -58,12 +65,19 @@ impl Breaker {
         if now < until {
             return Permit::Wait((until - now).div_ceil(1000).max(1));
         }
-        // Cool-down over: one probe at a time decides.
-        if self
-            .probing
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        // Cool-down over: one probe at a time decides, each for at most its lease.
+        let lease = self.probe_until_ms.load(Ordering::Acquire);
+        let taken = now >= lease
+            && self
+                .probe_until_ms
+                .compare_exchange(
+                    lease,
+                    now + self.probe_lease.as_millis() as u64,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok();
+        if taken {
             Permit::Go
         } else {
             Permit::Wait(1)
@@ -72,7 +86,7 @@ impl Breaker {
 
     pub fn record_success(&self) {
         self.failures.store(0, Ordering::Release);
-        self.probing.store(false, Ordering::Release);
+        self.probe_until_ms.store(0, Ordering::Release);
     }
 
     pub fn record_failure(&self) {
@@ -84,12 +98,12 @@ impl Breaker {
             let until = self.now_ms() + self.cooldown.as_millis() as u64;
             self.open_until_ms.store(until, Ordering::Release);
         }
-        self.probing.store(false, Ordering::Release);
+        self.probe_until_ms.store(0, Ordering::Release);
     }
 
     /// An outcome that says nothing about Instagram's health (e.g. throttling): frees the probe.
     pub fn record_neutral(&self) {
-        self.probing.store(false, Ordering::Release);
+        self.probe_until_ms.store(0, Ordering::Release);
     }
 
     pub fn state(&self) -> BreakerState {
@@ -107,9 +121,11 @@ impl Breaker {
 mod tests {
     use super::*;
 
+    const LEASE: Duration = Duration::from_secs(5);
+
     #[test]
     fn opens_after_threshold_and_lets_one_probe_through() {
-        let b = Breaker::new(2, Duration::from_millis(0));
+        let b = Breaker::new(2, Duration::from_millis(0), LEASE);
         b.record_failure();
         assert_eq!(b.permit(), Permit::Go);
         b.record_failure();
@@ -123,8 +139,18 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_that_never_reports_back_loses_its_lease() {
+        let b = Breaker::new(1, Duration::from_millis(0), Duration::from_millis(0));
+        b.record_failure();
+        assert_eq!(b.permit(), Permit::Go, "the probe");
+        // That probe's request was dropped: no record_* call ever comes. With its lease over,
+        // the next caller probes instead of the breaker staying open forever.
+        assert_eq!(b.permit(), Permit::Go);
+    }
+
+    #[test]
     fn open_breaker_fails_fast_with_retry_after() {
-        let b = Breaker::new(1, Duration::from_secs(10));
+        let b = Breaker::new(1, Duration::from_secs(10), LEASE);
         b.record_failure();
         assert_eq!(b.state(), BreakerState::Open);
         assert!(matches!(b.permit(), Permit::Wait(s) if (1..=10).contains(&s)));

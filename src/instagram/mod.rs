@@ -40,8 +40,12 @@ pub enum UpstreamError {
     Connect,
     /// Instagram answered 5xx.
     ServerError(u16),
-    /// An answer we cannot read as a verdict (HTML, truncated JSON, unexpected error).
+    /// An answer we cannot read as a verdict (HTML or truncated JSON on a 200).
     Unusable(&'static str),
+    /// Instagram answered a 4xx error that is neither a verdict nor throttling. Instagram is up,
+    /// so this does not count toward the breaker (a caller could otherwise open it for everyone
+    /// with tokens that draw such errors), but nothing was decided.
+    Unexpected(&'static str),
     /// Instagram's throttling codes (4, 17, 32, 613).
     RateLimited,
     /// The breaker is open: we did not call; retry after this many seconds.
@@ -72,6 +76,7 @@ impl UpstreamError {
             UpstreamError::Connect => "connect_error",
             UpstreamError::ServerError(_) => "server_error",
             UpstreamError::Unusable(_) => "unusable",
+            UpstreamError::Unexpected(_) => "unexpected",
             UpstreamError::RateLimited => "rate_limited",
             UpstreamError::CircuitOpen(_) => "circuit_open",
             UpstreamError::Misconfigured => "misconfigured",
@@ -120,6 +125,8 @@ impl Upstream {
             breaker: Breaker::new(
                 ig.breaker_threshold,
                 Duration::from_secs(ig.breaker_cooldown_secs),
+                // One probe call, plus a little for the request around it.
+                settings.upstream_timeout() + Duration::from_secs(1),
             ),
             metrics,
         }

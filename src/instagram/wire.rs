@@ -85,7 +85,7 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
             },
         )),
         _ if status >= 500 => Err(UpstreamError::ServerError(status)),
-        _ => Err(UpstreamError::Unusable(
+        _ => Err(UpstreamError::Unexpected(
             "/me answered an error that is not about the token",
         )),
     }
@@ -159,6 +159,7 @@ enum GrantShape {
 /// The OAuth host's error shape: `{"error_type":"OAuthException","code":400,"error_message":...}`.
 #[derive(Deserialize)]
 struct OAuthError {
+    code: Option<i64>,
     error_type: Option<String>,
     error_message: Option<String>,
 }
@@ -207,6 +208,8 @@ fn read_grant_error(status: u16, body: &[u8]) -> GrantError {
         return UpstreamError::ServerError(status).into();
     }
     match serde_json::from_slice::<OAuthError>(body) {
+        // Throttling in the OAuth host's flat shape is still not a verdict on the code.
+        Ok(OAuthError { code, .. }) if is_throttled(code) => UpstreamError::RateLimited.into(),
         Ok(OAuthError {
             error_message: Some(message),
             ..
@@ -214,8 +217,9 @@ fn read_grant_error(status: u16, body: &[u8]) -> GrantError {
         Ok(OAuthError {
             error_type: Some(_),
             error_message: Some(message),
+            ..
         }) => GrantError::Refused(message),
-        _ => UpstreamError::Unusable("Instagram answered an error it did not explain").into(),
+        _ => UpstreamError::Unexpected("Instagram answered an error it did not explain").into(),
     }
 }
 
@@ -295,6 +299,15 @@ mod tests {
         let g = read_code_grant(200, wrapped).unwrap();
         assert_eq!(g.user_id.as_str(), "27640875392278831");
         assert_eq!(g.permissions.len(), 2);
+    }
+
+    #[test]
+    fn throttling_in_the_flat_oauth_shape_is_not_a_refused_code() {
+        let throttled = br#"{"error_type":"OAuthException","code":4,"error_message":"Application request limit reached"}"#;
+        assert!(matches!(
+            read_code_grant(400, throttled),
+            Err(GrantError::Upstream(UpstreamError::RateLimited))
+        ));
     }
 
     #[test]

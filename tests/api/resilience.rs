@@ -674,3 +674,24 @@ fn texts(answers: &[Answer]) -> Vec<String> {
 async fn validate_as(app: &TestApp, token: String) -> Answer {
     app.validate(BIG_ID, &token).await
 }
+
+/// A 4xx from Instagram that is not about the token (here Graph error 100) is no verdict, but
+/// Instagram answered: it must not count toward the breaker, or anyone could open it for
+/// everyone with tokens that draw such errors.
+#[actix_web::test]
+async fn unexplained_4xx_answers_do_not_open_the_breaker() {
+    let mut app = spawn_app_with(&[("IGAUTH_INSTAGRAM__BREAKER_THRESHOLD", "2")]).await;
+    let _odd = app
+        .mock_me("IGT-odd", 400, r#"{"error":{"message":"Unsupported get request","type":"GraphMethodException","code":100}}"#)
+        .await;
+    for _ in 0..3 {
+        let answer = app.validate(BIG_ID, "IGT-odd").await;
+        assert_eq!(answer.status, 502, "{}", answer.text);
+        assert_eq!(answer.error_code(), "upstream_error");
+    }
+    let good = app.mock_me("IGT-good", 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app.validate(BIG_ID, "IGT-good").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true);
+    good.assert_async().await;
+}
