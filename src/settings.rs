@@ -135,6 +135,9 @@ pub struct LimitSettings {
     pub trusted_proxies: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest webhook body: Parse sends the whole user, its original, request headers and
+    /// log context, far more than an authData.
+    pub webhook_max_body_bytes: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -212,6 +215,7 @@ exchange_per_minute = 30
 exchange_burst = 10
 trusted_proxies = ""
 max_body_bytes = 8192
+webhook_max_body_bytes = 1048576
 
 [log]
 format = "text"
@@ -277,6 +281,40 @@ impl Settings {
                 "IGAUTH_INSTAGRAM__GRAPH_VERSION must look like v25.0, got {version:?}"
             ));
         }
+        // Bounded so no deadline or expiry computed from them can overflow, and because larger
+        // values are mistakes (a minute-long upstream call, a week-long negative answer).
+        for (var, value, max) in [
+            (
+                "IGAUTH_INSTAGRAM__TIMEOUT_MS",
+                self.instagram.timeout_ms,
+                120_000,
+            ),
+            (
+                "IGAUTH_INSTAGRAM__CONNECT_TIMEOUT_MS",
+                self.instagram.connect_timeout_ms,
+                120_000,
+            ),
+            (
+                "IGAUTH_INSTAGRAM__BREAKER_COOLDOWN_SECS",
+                self.instagram.breaker_cooldown_secs,
+                3_600,
+            ),
+            ("IGAUTH_CACHE__TTL_SECS", self.cache.ttl_secs, 30 * 86_400),
+            (
+                "IGAUTH_CACHE__NEGATIVE_TTL_SECS",
+                self.cache.negative_ttl_secs,
+                86_400,
+            ),
+            (
+                "IGAUTH_SERVER__SHUTDOWN_GRACE_SECS",
+                self.server.shutdown_grace_secs,
+                3_600,
+            ),
+        ] {
+            if value > max {
+                return Err(format!("{var} must be at most {max}, got {value}"));
+            }
+        }
         if self.instagram.timeout_ms == 0 {
             return Err("IGAUTH_INSTAGRAM__TIMEOUT_MS must be greater than 0".into());
         }
@@ -288,6 +326,9 @@ impl Settings {
         }
         if self.limits.max_body_bytes < 256 {
             return Err("IGAUTH_LIMITS__MAX_BODY_BYTES must be at least 256".into());
+        }
+        if self.limits.webhook_max_body_bytes < 1024 {
+            return Err("IGAUTH_LIMITS__WEBHOOK_MAX_BODY_BYTES must be at least 1024".into());
         }
         for proxy in &self.limits.trusted_proxies {
             proxy.parse::<IpAddr>().map_err(|_| {
@@ -516,6 +557,18 @@ mod tests {
         assert!(err.contains("IGAUTH_INSTAGRAM__TIMEOUT_MS"), "{err}");
         let err = with_env(&[("IGAUTH_SERVER__BIND", "nowhere")]).unwrap_err();
         assert!(err.contains("IGAUTH_SERVER__BIND"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        let err =
+            with_env(&[("IGAUTH_INSTAGRAM__TIMEOUT_MS", "18446744073709551615")]).unwrap_err();
+        assert!(
+            err.contains("IGAUTH_INSTAGRAM__TIMEOUT_MS must be at most"),
+            "{err}"
+        );
+        let err = with_env(&[("IGAUTH_CACHE__TTL_SECS", "99999999999")]).unwrap_err();
+        assert!(err.contains("IGAUTH_CACHE__TTL_SECS"), "{err}");
     }
 
     #[test]

@@ -199,6 +199,10 @@ pub async fn exchange(
     client: web::Data<InstagramClient>,
 ) -> Result<HttpResponse, ApiError> {
     state.limit_client(&req, "exchange")?;
+    // Say so before judging the body: no body can make an unconfigured exchange work.
+    if !state.settings.exchange_configured() {
+        return Err(not_configured());
+    }
     let kind = body_kind(&req, &[BodyKind::Json, BodyKind::Form])?;
     let body = read_body(&req, payload, state.settings.limits.max_body_bytes).await?;
     let request = match kind {

@@ -66,7 +66,7 @@ async fn webhook_body(
             );
         }
     }
-    read_body(req, payload, state.settings.limits.max_body_bytes)
+    read_body(req, payload, state.settings.limits.webhook_max_body_bytes)
         .await
         .map_err(|e| e.message())
 }

@@ -203,7 +203,11 @@ async fn forwarded_for_from_a_trusted_proxy_gives_each_client_its_bucket() {
 
 #[actix_web::test]
 async fn bodies_over_the_limit_get_413() {
-    let app = spawn_app_with(&[("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0")]).await;
+    let app = spawn_app_with(&[
+        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0"),
+        ("IGAUTH_LIMITS__WEBHOOK_MAX_BODY_BYTES", "8192"),
+    ])
+    .await;
     let padding = "x".repeat(9000);
     let json = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT","pad":"{padding}"}}"#);
     for answer in [
@@ -469,4 +473,23 @@ async fn the_request_body_limit_is_configurable() {
     let answer = app.post_json("/v1/validate", &body).await;
     assert_eq!(answer.status, 413, "{}", answer.text);
     assert_eq!(answer.error_code(), "payload_too_large");
+}
+
+/// Parse's trigger payloads carry the whole user, its original, headers and log context: far
+/// over the 8 KiB that an authData body may take, and still accepted by default.
+#[actix_web::test]
+async fn webhooks_accept_parse_sized_payloads() {
+    let app = spawn_app().await;
+    let object = format!(
+        r#"{{"nickname":"{}","className":"_User"}}"#,
+        "n".repeat(40_000)
+    );
+    let body = format!(r#"{{"triggerName":"beforeSave","object":{object}}}"#);
+    let req = app
+        .http
+        .post(app.url("/v1/parse/triggers/user"))
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY));
+    let answer = Answer::read(req.send_body(body).await.unwrap()).await;
+    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
 }
