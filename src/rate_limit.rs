@@ -55,7 +55,7 @@ impl ClientLimiter {
         let Some(ip) = self.client_ip(req) else {
             return Ok(());
         };
-        limiter.check_key(&ip).map_err(|not_until| {
+        limiter.check_key(&bucket(ip)).map_err(|not_until| {
             not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
@@ -78,12 +78,57 @@ impl ClientLimiter {
             .map(str::trim)
             .collect::<Vec<_>>();
         for hop in forwarded.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
-                Ok(ip) => return Some(ip),
-                Err(_) => break,
+            match parse_hop(hop) {
+                Some(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Some(ip) => return Some(ip),
+                None => break,
             }
         }
         Some(peer)
+    }
+}
+
+/// An `X-Forwarded-For` hop: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:80`),
+/// which some proxies add.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// The bucket an address counts against. One IPv6 client usually holds a whole /64, so a
+/// bucket per /128 would be one per request for anyone who wants it.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hops_with_ports_are_read() {
+        assert_eq!(parse_hop("203.0.113.7:5678"), "203.0.113.7".parse().ok());
+        assert_eq!(parse_hop("[2001:db8::1]:80"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_hop("unknown"), None);
+    }
+
+    #[test]
+    fn one_ipv6_64_is_one_bucket() {
+        let a = bucket("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = bucket("2001:db8:1:2:bbbb::2".parse().unwrap());
+        let other = bucket("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(
+            bucket("::ffff:203.0.113.7".parse().unwrap()),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
     }
 }
