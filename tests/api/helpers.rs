@@ -38,7 +38,18 @@ pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
 /// Starts the app with the base settings plus `overrides` (later entries win).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let instagram = mockito::Server::new_async().await;
-    let mut env = base_env(&instagram.url());
+    let instagram_url = instagram.url();
+    start_app(instagram, &instagram_url, overrides)
+}
+
+/// Builds and runs the app against `instagram_url` with the base settings plus `overrides`;
+/// `instagram` becomes the returned app's mock server.
+fn start_app(
+    instagram: mockito::ServerGuard,
+    instagram_url: &str,
+    overrides: &[(&str, &str)],
+) -> TestApp {
+    let mut env = base_env(instagram_url);
     env.extend(
         overrides
             .iter()
@@ -249,27 +260,7 @@ impl TestApp {
 /// placeholder nothing calls.
 pub async fn spawn_app_on(instagram_url: &str, overrides: &[(&str, &str)]) -> TestApp {
     let placeholder = mockito::Server::new_async().await;
-    let mut env = base_env(instagram_url);
-    env.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    let settings = Settings::from_sources(Sources {
-        file: None,
-        env: Some(env),
-    })
-    .expect("test settings are valid");
-    let app = Application::build(settings).expect("the app binds port 0");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        instagram: placeholder,
-        http: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .finish(),
-    }
+    start_app(placeholder, instagram_url, overrides)
 }
 
 impl TestApp {
