@@ -37,21 +37,13 @@ async fn me_counted(
     delay: Duration,
 ) -> CountedMe {
     let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let body = body.to_string();
     let mock = app
         .instagram
         .mock("GET", "/me")
         .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
         .with_status(status)
         .with_header("content-type", "application/json")
-        .with_chunked_body(move |w| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if !delay.is_zero() {
-                std::thread::sleep(delay);
-            }
-            w.write_all(body.as_bytes())
-        })
+        .with_chunked_body(counted_body(&hits, body, delay))
         .create_async()
         .await;
     CountedMe { hits, _mock: mock }

@@ -283,3 +283,21 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
             (name == series).then(|| value.parse().expect("a number"))
         })
 }
+
+/// A chunked mock body that counts each answer in `hits`, waits `delay` (real time on the wire,
+/// so concurrent callers overlap) and then writes `body`.
+pub fn counted_body(
+    hits: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: &str,
+    delay: std::time::Duration,
+) -> impl Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Send + Sync + 'static {
+    let counter = hits.clone();
+    let body = body.to_string();
+    move |w| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        w.write_all(body.as_bytes())
+    }
+}

@@ -149,21 +149,13 @@ async fn mock_everything(
     let hits = Arc::new(AtomicUsize::new(0));
     let mut mocks = Vec::new();
     for method in ["GET", "POST"] {
-        let counter = hits.clone();
-        let body = body.to_string();
         mocks.push(
             app.instagram
                 .mock(method, Matcher::Any)
                 .match_query(Matcher::Any)
                 .with_status(status)
                 .with_header("content-type", content_type)
-                .with_chunked_body(move |w| {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    if !delay.is_zero() {
-                        std::thread::sleep(delay);
-                    }
-                    w.write_all(body.as_bytes())
-                })
+                .with_chunked_body(counted_body(&hits, body, delay))
                 .create_async()
                 .await,
         );

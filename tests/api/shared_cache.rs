@@ -186,17 +186,12 @@ async fn mock_me_on(
     expect: usize,
 ) -> Me {
     let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let body = body.to_string();
     let mock = ig
         .mock("GET", "/me")
         .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
         .with_status(status)
         .with_header("content-type", "application/json")
-        .with_chunked_body(move |w| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            w.write_all(body.as_bytes())
-        })
+        .with_chunked_body(counted_body(&hits, body, Duration::ZERO))
         .expect(expect)
         .create_async()
         .await;
