@@ -284,10 +284,13 @@ impl LoginStates {
 
     /// Uses the state: of two concurrent spends of one state exactly one succeeds.
     pub async fn spend(&self, opened: OpenedState) -> Result<VerifiedState, StateError> {
+        // Not `or_insert`: moka implements that as get-then-insert, so two threads can both see
+        // a fresh entry. `or_insert_with` goes through moka's single-flight initializer, where
+        // exactly one caller's future runs and is told its entry is fresh.
         let first_use = self
             .spent
             .entry(opened.nonce)
-            .or_insert(())
+            .or_insert_with(std::future::ready(()))
             .await
             .is_fresh();
         if !first_use {
@@ -504,6 +507,35 @@ mod tests {
             states.open_at(&issued.value, NOW),
             Err(StateError::Replayed { .. })
         ));
+    }
+
+    #[test]
+    fn of_concurrent_spends_on_many_threads_exactly_one_wins() {
+        // Workers are threads: a check-then-insert would let two of them spend one state.
+        let states = std::sync::Arc::new(states());
+        for _ in 0..100 {
+            let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let (states, start) = (states.clone(), start.clone());
+                    let opened = states.open_at(&issued.value, NOW).unwrap();
+                    std::thread::spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .unwrap();
+                        start.wait();
+                        runtime.block_on(states.spend(opened)).is_ok()
+                    })
+                })
+                .collect();
+            let won = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&won| won)
+                .count();
+            assert_eq!(won, 1);
+        }
     }
 
     #[actix_web::test]
