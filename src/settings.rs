@@ -449,7 +449,7 @@ impl Settings {
         }
         if self.cache.backend == CacheBackend::Redis && self.cache.ttl_secs == 0 {
             out.push(
-                "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: Redis would never be used"
+                "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: Redis only keeps login states single-use"
                     .into(),
             );
         }

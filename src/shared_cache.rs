@@ -1,5 +1,6 @@
 //! The shared verdict cache: what Instagram's `/me` said about a token, kept in Redis so that a
-//! fleet of replicas asks Instagram once per token instead of once per replica.
+//! fleet of replicas asks Instagram once per token instead of once per replica. The same Redis
+//! also makes login states single-use across the fleet ([`SharedCache::claim`]).
 //!
 //! It sits behind each replica's in-process cache (see [`crate::validator`]): local, then Redis,
 //! then `/me`. Keys are `igauth:v1:` + the hex SHA-256 of the token, never the token; values are a
@@ -49,6 +50,12 @@ pub fn redis_key(key: &TokenKey) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The Redis key that marks a login state as used, by its nonce id (random, not a secret: it
+/// already names the browser-binding cookie).
+pub fn state_key(nonce_id: &str) -> String {
+    format!("{KEY_PREFIX}state:{nonce_id}")
+}
+
 /// The stored form of a lookup: `o:<id>` (owner, no username), `o:<id>:<username>`, or
 /// `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so the first `:` after the id
 /// ends it and the username may contain anything.
@@ -93,6 +100,7 @@ pub fn decode(value: &[u8]) -> Option<Lookup> {
 const OP_GET: &str = "get";
 const OP_SET: &str = "set";
 const OP_CONNECT: &str = "connect";
+const OP_CLAIM: &str = "claim";
 
 /// Pause after the first failure, doubled per further failure up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
@@ -153,25 +161,12 @@ impl SharedCache {
         let name = redis_key(key);
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
-        let answer = actix_web::rt::time::timeout(
-            self.inner.budget,
-            pipe.query_async::<(Option<Vec<u8>>, i64)>(&mut conn),
-        )
-        .await;
-        let (value, pttl) = match answer {
-            Ok(Ok(answer)) => {
-                self.inner.health.succeeded();
-                answer
-            }
-            Ok(Err(e)) => {
-                self.inner.failed(OP_GET, &e.to_string());
-                return None;
-            }
-            Err(_) => {
-                self.inner.failed(OP_GET, "timed out");
-                return None;
-            }
-        };
+        let (value, pttl) = self
+            .within_budget(
+                OP_GET,
+                pipe.query_async::<(Option<Vec<u8>>, i64)>(&mut conn),
+            )
+            .await?;
         let value = value?;
         let Some(lookup) = decode(&value) else {
             // Not something we wrote (or a future encoding under our prefix): ignore it.
@@ -220,6 +215,47 @@ impl SharedCache {
                 Err(_) => inner.failed(OP_SET, "timed out"),
             }
         });
+    }
+
+    /// Marks `key` as used for `ttl`, for the whole fleet (`SET NX`): `Some(true)` when this call
+    /// was the first, `Some(false)` when a replica already had, `None` when Redis cannot say
+    /// right now (counted under `op="claim"`).
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Option<bool> {
+        let mut conn = self.usable_connection(OP_CLAIM)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key)
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        // Redis answers OK when it set the key, nil when the key was there.
+        let set = self
+            .within_budget(OP_CLAIM, cmd.query_async::<Option<String>>(&mut conn))
+            .await?;
+        Some(set.is_some())
+    }
+
+    /// Runs one Redis round trip within the budget, keeping the health record: `None` (counted
+    /// and maybe logged for `op`) on an error or timeout.
+    async fn within_budget<T>(
+        &self,
+        op: &str,
+        query: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match actix_web::rt::time::timeout(self.inner.budget, query).await {
+            Ok(Ok(answer)) => {
+                self.inner.health.succeeded();
+                Some(answer)
+            }
+            Ok(Err(e)) => {
+                self.inner.failed(op, &e.to_string());
+                None
+            }
+            Err(_) => {
+                self.inner.failed(op, "timed out");
+                None
+            }
+        }
     }
 
     /// The connection when Redis may be tried now; otherwise counts a fallback for `op`.

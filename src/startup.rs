@@ -19,7 +19,8 @@ use crate::logging;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientLimiter;
 use crate::routes::{exchange, health, introspect, oauth_flow, parse_hooks, validate};
-use crate::settings::Settings;
+use crate::settings::{CacheBackend, Settings};
+use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
 
 /// What every worker shares. Each worker also has its own [`InstagramClient`].
@@ -31,13 +32,23 @@ pub struct AppState {
     pub limiter: ClientLimiter,
     /// Login flow (issue 7): signs `state` and remembers spent ones.
     pub login_states: LoginStates,
+    /// Redis (`cache.backend = redis`): verdicts behind the validator's cache, and spent states.
+    pub shared: Option<SharedCache>,
 }
 
 impl AppState {
     pub fn new(settings: Settings) -> AppState {
         let metrics = Arc::new(Metrics::new());
+        // Starts connecting in the background when called inside the server's runtime.
+        let shared = (settings.cache.backend == CacheBackend::Redis)
+            .then(|| SharedCache::new(&settings.cache, metrics.clone()))
+            .and_then(|made| {
+                made.map_err(|e| log::error!("shared cache disabled: {e}"))
+                    .ok()
+            });
         AppState {
-            validator: Validator::new(&settings.cache, metrics.clone()),
+            validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
+            shared,
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
             login_states: LoginStates::new(&settings.server.state_secret),

@@ -25,7 +25,7 @@ use moka::Expiry;
 use crate::domain::{AccessToken, AuthData, Lookup, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::Metrics;
-use crate::settings::{CacheBackend, CacheSettings};
+use crate::settings::CacheSettings;
 use crate::shared_cache::SharedCache;
 
 /// SHA-256 of the token.
@@ -73,21 +73,19 @@ pub struct Validator {
 }
 
 impl Validator {
-    /// Builds the local cache and, for the redis backend, the shared cache (which starts
-    /// connecting in the background when called inside the server's runtime).
-    pub fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Validator {
+    /// Builds the local cache; `shared` (the redis backend) is used behind it when it is on.
+    pub fn new(
+        settings: &CacheSettings,
+        shared: Option<SharedCache>,
+        metrics: Arc<Metrics>,
+    ) -> Validator {
         let cache = (settings.ttl_secs > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.max_entries)
                 .expire_after(CachedExpiry)
                 .build()
         });
-        let shared = (cache.is_some() && settings.backend == CacheBackend::Redis)
-            .then(|| SharedCache::new(settings, metrics.clone()))
-            .and_then(|made| {
-                made.map_err(|e| log::error!("shared cache disabled: {e}"))
-                    .ok()
-            });
+        let shared = shared.filter(|_| cache.is_some());
         Validator {
             cache,
             shared,

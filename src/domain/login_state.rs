@@ -170,6 +170,11 @@ pub enum StateError {
     Replayed { return_to: String },
 }
 
+/// A state's lifetime plus a margin for clocks and slow requests.
+fn remembered_for(ttl: Duration) -> Duration {
+    ttl + Duration::from_secs(5)
+}
+
 /// Issues and verifies states; remembers spent nonces. One per process, shared by all workers.
 pub struct LoginStates {
     key: Option<hmac::Key>,
@@ -192,13 +197,17 @@ impl LoginStates {
             ttl,
             spent: Cache::builder()
                 .max_capacity(MAX_SPENT)
-                // A nonce only needs remembering while its state could still verify.
-                .time_to_live(ttl + Duration::from_secs(5))
+                .time_to_live(remembered_for(ttl))
                 // LRU admits every insert; the default TinyLFU may decline a new (spent) nonce.
                 .eviction_policy(EvictionPolicy::lru())
                 .build(),
             rng: SystemRandom::new(),
         }
+    }
+
+    /// How long a spent nonce must be remembered: while its state could still verify.
+    pub fn remembered_for(&self) -> Duration {
+        remembered_for(self.ttl)
     }
 
     pub fn is_configured(&self) -> bool {

@@ -30,12 +30,13 @@ use serde_json::Value;
 
 use super::exchange::{perform, ExchangeRequest};
 use super::{body_kind, read_body, BodyKind};
-use crate::domain::login_state::{b64url_encode, Nonce, STATE_TTL};
+use crate::domain::login_state::{b64url_encode, Nonce, OpenedState, VerifiedState, STATE_TTL};
 use crate::domain::{AccessToken, ReturnTo, ReturnToError, StateError};
 use crate::error::ApiError;
 use crate::instagram::InstagramClient;
 use crate::logging;
 use crate::settings::Settings;
+use crate::shared_cache;
 use crate::startup::AppState;
 
 const DEMO_HTML: &str = include_str!("demo.html");
@@ -327,9 +328,9 @@ pub async fn callback(
         );
     }
     let clear_cookie = binding_cookie(settings, &opened.nonce, 0);
-    let mut answer = match state.login_states.spend(opened).await {
+    let mut answer = match spend(&state, opened).await {
         Ok(_) => finish(&state, &client, &target, &pairs).await,
-        // Lost a race with a concurrent use of the same state.
+        // Lost a race with a concurrent use of the same state, here or on another replica.
         Err(_) => to_app_with_error(
             settings,
             target.as_str(),
@@ -341,6 +342,27 @@ pub async fn callback(
         answer.headers_mut().append(header::SET_COOKIE, value);
     }
     answer
+}
+
+/// Uses up a state: in this process, then (with Redis) for the whole fleet. When Redis cannot
+/// answer, the login goes on rather than failing: the state is still signed, in time and bound to
+/// this browser, and the code in it is single-use at Instagram, so a replay to another replica
+/// gains nothing; Redis stays an optimisation, never a dependency.
+async fn spend(state: &AppState, opened: OpenedState) -> Result<VerifiedState, StateError> {
+    let verified = state.login_states.spend(opened).await?;
+    if let Some(shared) = &state.shared {
+        let key = shared_cache::state_key(&verified.nonce.id());
+        if shared
+            .claim(&key, state.login_states.remembered_for())
+            .await
+            == Some(false)
+        {
+            return Err(StateError::Replayed {
+                return_to: verified.return_to,
+            });
+        }
+    }
+    Ok(verified)
 }
 
 /// The callback after the state checked out: consent error, or code exchange and `/me`.

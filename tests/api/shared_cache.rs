@@ -503,8 +503,146 @@ async fn a_stalled_redis_costs_at_most_the_default_budget() {
     redis.signal("CONT");
 }
 
+/// A replica set up for the login flow (see oauth_flow.rs for the flow on its own).
+async fn spawn_login_replica(ig: &ServerGuard, redis_url: &str) -> TestApp {
+    let mut env = replica_env(redis_url, Some("250"));
+    env.extend([
+        (
+            "IGAUTH_SERVER__STATE_SECRET",
+            "test-state-secret-0123456789abcdef0123".to_string(),
+        ),
+        (
+            "IGAUTH_INSTAGRAM__CALLBACK_URL",
+            "https://igauth.example/v1/callback".to_string(),
+        ),
+        ("IGAUTH_INSTAGRAM__RETURN_URLS", "myapp://auth".to_string()),
+    ]);
+    spawn_replica(ig, &env).await
+}
+
+/// Code exchange and `/me` for one login with `token`, each expected once.
+async fn mock_one_login(ig: &mut ServerGuard, token: &str) -> (mockito::Mock, Me) {
+    let exchange = ig
+        .mock("POST", "/oauth/access_token")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(format!(
+            r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
+        ))
+        .expect(1)
+        .create_async()
+        .await;
+    (exchange, valid_me(ig, token, 1).await)
+}
+
+/// Starts a login on `app`: `(callback path with code and state, binding cookie)`.
+async fn start_login(app: &TestApp) -> (String, String) {
+    let answer = browser()
+        .get(app.url("/v1/authorize?return_to=myapp%3A%2F%2Fauth"))
+        .send()
+        .await
+        .expect("app answers");
+    let answer = Answer::read(answer).await;
+    assert_eq!(answer.status, 302, "{}", answer.text);
+    let location = answer.header("location").expect("a Location");
+    let state = location
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("state="))
+        .expect("a state");
+    let cookie = answer.header("set-cookie").expect("a binding cookie");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    (
+        format!("/v1/callback?code=AQB-fleet-code&state={state}"),
+        cookie,
+    )
+}
+
+/// The `Location` the callback at `path` on `app` redirects to.
+async fn finish_login(app: &TestApp, path: &str, cookie: &str) -> String {
+    let answer = browser()
+        .get(app.url(path))
+        .insert_header(("Cookie", cookie))
+        .send()
+        .await
+        .expect("app answers");
+    let answer = Answer::read(answer).await;
+    assert_eq!(answer.status, 302, "{}", answer.text);
+    answer.header("location").expect("a Location").to_string()
+}
+
+fn browser() -> awc::Client {
+    awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(10))
+        .finish()
+}
+
+#[actix_web::test]
+async fn a_login_state_used_on_one_replica_is_refused_by_the_others() {
+    let redis = Redis::start().await;
+    let mut ig = mockito::Server::new_async().await;
+    let a = spawn_login_replica(&ig, &redis.url()).await;
+    let b = spawn_login_replica(&ig, &redis.url()).await;
+    until_shared(&a, &b, &mut ig, &redis, "login").await;
+    let (exchange, me) = mock_one_login(&mut ig, "IGT-fleet-login").await;
+
+    let (callback, cookie) = start_login(&a).await;
+    let landed = finish_login(&a, &callback, &cookie).await;
+    assert!(
+        landed.starts_with("myapp://auth#") && landed.contains("access_token=IGT-fleet-login"),
+        "{landed}"
+    );
+    // Marked used in Redis under the nonce id, which also names the cookie.
+    let nonce_id = cookie
+        .split_once('=')
+        .and_then(|(name, _)| name.strip_prefix("__Host-igauth-login-"))
+        .unwrap_or_else(|| panic!("a binding cookie: {cookie}"));
+    assert!(
+        redis
+            .wait_for(
+                &format!("igauth:v1:state:{nonce_id}"),
+                Duration::from_secs(5)
+            )
+            .await
+    );
+
+    // The same callback replayed to the other replica: refused there, the code not exchanged again.
+    let replayed = finish_login(&b, &callback, &cookie).await;
+    assert!(
+        replayed.starts_with("myapp://auth#error=invalid_state"),
+        "{replayed}"
+    );
+    assert!(!replayed.contains("IGT-fleet-login"), "{replayed}");
+    exchange.assert_async().await;
+    assert_eq!(me.hits(), 1);
+}
+
+#[actix_web::test]
+async fn a_login_completes_while_redis_is_down_and_stays_single_use_per_replica() {
+    let redis = Redis::not_started(Redis::free_port());
+    let mut ig = mockito::Server::new_async().await;
+    let app = spawn_login_replica(&ig, &redis.url()).await;
+    let (exchange, me) = mock_one_login(&mut ig, "IGT-login-no-redis").await;
+
+    let (callback, cookie) = start_login(&app).await;
+    let landed = finish_login(&app, &callback, &cookie).await;
+    assert!(
+        landed.contains("access_token=IGT-login-no-redis"),
+        "{landed}"
+    );
+    let replayed = finish_login(&app, &callback, &cookie).await;
+    assert!(replayed.contains("error=invalid_state"), "{replayed}");
+    exchange.assert_async().await;
+    assert_eq!(me.hits(), 1);
+    let text = app.scrape().await;
+    assert!(
+        series(&text, r#"igauth_shared_cache_errors_total{op="claim"}"#) >= 1.0,
+        "{text}"
+    );
+}
+
 /// `igauth check-config` with the Redis settings: exit 0 and the URL redacted when usable, 1 when
-/// Redis would never be used, 2 (like `serve`) when the URL cannot work.
+/// Redis only keeps login states single-use, 2 (like `serve`) when the URL cannot work.
 #[test]
 fn check_config_reports_redis_settings_without_their_password() {
     let run = |vars: &[(&str, &str)]| {
@@ -536,7 +674,10 @@ fn check_config_reports_redis_settings_without_their_password() {
         ("IGAUTH_CACHE__TTL_SECS", "0"),
     ]);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("Redis would never be used"), "{text}");
+    assert!(
+        text.contains("Redis only keeps login states single-use"),
+        "{text}"
+    );
 
     let (code, text) = run(&[
         ("IGAUTH_CACHE__BACKEND", "redis"),
