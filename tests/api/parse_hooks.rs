@@ -518,11 +518,9 @@ async fn before_save_with_changed_authdata_is_checked() {
 async fn user_trigger_refuses_wrapped_instagram_authdata() {
     let mut app = spawn_app().await;
     let never = app.instagram_never_called().await;
-    let object = format!(
-        r#"{{"authData":{{"instagram":{{"authData":{{"id":"222","access_token":"IGT-attacker"}}}}}},"className":"_User"}}"#
-    );
+    let object = r#"{"authData":{"instagram":{"authData":{"id":"222","access_token":"IGT-attacker"}}},"className":"_User"}"#;
     let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
+        .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
         .await;
     assert!(
         error_message(&answer).contains("Invalid Instagram authData"),
