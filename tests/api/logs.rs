@@ -3,14 +3,11 @@
 //! (method, path, status), and SIGTERM ends it with exit code 0.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mockito::Matcher;
 
-use crate::helpers::{me_body, BIG_ID, INVALID_TOKEN_BODY};
+use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY};
 
 const CLIENT_ID: &str = "1234567890";
 const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
@@ -114,70 +111,6 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
     mocks
 }
 
-/// The child's output, collected by reader threads until it closes its pipes.
-struct Output {
-    lines: mpsc::Receiver<String>,
-    stderr: std::thread::JoinHandle<String>,
-    stdout: std::thread::JoinHandle<String>,
-}
-
-fn collect_output(child: &mut Child) -> Output {
-    let (tx, lines) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let stderr = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let stdout = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = stdout.read_to_string(&mut all);
-        all
-    });
-    Output {
-        lines,
-        stderr,
-        stdout,
-    }
-}
-
-/// The port from the startup line (we bind port 0), then `/readyz` polled until it answers 200.
-async fn wait_until_ready(output: &Output, http: &awc::Client) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let port = loop {
-        assert!(
-            Instant::now() < deadline,
-            "igauth never said it was listening"
-        );
-        match output.lines.try_recv() {
-            Ok(line) => {
-                if let Some((_, port)) = line.split_once("listening on port ") {
-                    break port.trim().parse::<u16>().expect("a port number");
-                }
-            }
-            Err(mpsc::TryRecvError::Empty) => {
-                actix_web::rt::time::sleep(Duration::from_millis(10)).await
-            }
-            Err(mpsc::TryRecvError::Disconnected) => panic!("igauth exited before listening"),
-        }
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    loop {
-        assert!(Instant::now() < deadline, "/readyz never answered 200");
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return base;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn send(req: awc::ClientRequest, body: String) -> u16 {
     let mut res = req.send_body(body).await.expect("igauth answers");
     let _ = res.body().await;
@@ -189,28 +122,24 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     let mut ig = mockito::Server::new_async().await;
     let mocks = fake_instagram(&mut ig).await;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_igauth"))
-        .env_clear()
-        .env("RUST_LOG", "trace")
-        .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
-        .env("IGAUTH_SERVER__WORKERS", "2")
-        .env("IGAUTH_SERVER__API_KEY", API_KEY)
-        .env("IGAUTH_PARSE__WEBHOOK_KEY", WEBHOOK_KEY)
-        .env("IGAUTH_INSTAGRAM__API_URL", ig.url())
-        .env("IGAUTH_INSTAGRAM__GRAPH_URL", ig.url())
-        .env("IGAUTH_INSTAGRAM__CLIENT_ID", CLIENT_ID)
-        .env("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET)
-        .env("IGAUTH_INSTAGRAM__REDIRECT_URIS", REDIRECT_URI)
-        .env("IGAUTH_INSTAGRAM__TIMEOUT_MS", "3000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the igauth binary starts");
-    let output = collect_output(&mut child);
+    let url = ig.url();
+    let app = ChildApp::spawn(&[
+        ("RUST_LOG", "trace"),
+        ("IGAUTH_SERVER__WORKERS", "2"),
+        ("IGAUTH_SERVER__API_KEY", API_KEY),
+        ("IGAUTH_PARSE__WEBHOOK_KEY", WEBHOOK_KEY),
+        ("IGAUTH_INSTAGRAM__API_URL", &url),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &url),
+        ("IGAUTH_INSTAGRAM__CLIENT_ID", CLIENT_ID),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_INSTAGRAM__REDIRECT_URIS", REDIRECT_URI),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "3000"),
+    ])
+    .await;
     let http = awc::Client::builder()
         .timeout(Duration::from_secs(10))
         .finish();
-    let base = wait_until_ready(&output, &http).await;
+    let base = app.url("");
 
     let bearer = format!("Bearer {API_KEY}");
     let json = |path: &str| {
@@ -294,26 +223,13 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     .await;
     expect("GET", "/nope", s, 404);
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "igauth still running 30 s after SIGTERM"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    };
+    let Exited {
+        status,
+        stdout,
+        stderr,
+    } = app.terminate().await;
     assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
 
-    let stderr = output.stderr.join().unwrap();
-    let stdout = output.stdout.join().unwrap();
     for secret in SECRETS {
         assert!(
             !stderr.contains(secret) && !stdout.contains(secret),

@@ -2,10 +2,7 @@
 //! and `IGAUTH_LOG__FORMAT=json` gives one JSON object per line carrying the request id that the
 //! answer echoes and error envelopes repeat.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mockito::Matcher;
 
@@ -171,38 +168,6 @@ async fn metrics_move_exactly_by_the_traffic_sent() {
     assert_all(&[valid, invalid, issued, grant]).await;
 }
 
-/// Stderr lines as they come (for the startup line) and all of them at exit.
-struct Stderr {
-    lines: mpsc::Receiver<String>,
-    all: std::thread::JoinHandle<Vec<String>>,
-}
-
-fn read_stderr(child: &mut Child) -> Stderr {
-    let (tx, lines) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
-    let all = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push(line);
-        }
-        all
-    });
-    Stderr { lines, all }
-}
-
-/// Kills the child if a failing assertion leaves it running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[actix_web::test]
 async fn json_logs_are_one_object_per_line_with_the_request_id() {
     let mut ig = mockito::Server::new_async().await;
@@ -215,59 +180,19 @@ async fn json_logs_are_one_object_per_line_with_the_request_id() {
         .expect(1)
         .create_async()
         .await;
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_igauth"))
-            .env_clear()
-            .env("IGAUTH_LOG__FORMAT", "json")
-            .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
-            .env("IGAUTH_SERVER__WORKERS", "1")
-            .env("IGAUTH_SERVER__API_KEY", API_KEY)
-            .env("IGAUTH_INSTAGRAM__API_URL", ig.url())
-            .env("IGAUTH_INSTAGRAM__GRAPH_URL", ig.url())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the igauth binary starts"),
-    );
-    let stderr = read_stderr(&mut child.0);
+    let url = ig.url();
+    let app = ChildApp::spawn(&[
+        ("IGAUTH_LOG__FORMAT", "json"),
+        ("IGAUTH_SERVER__WORKERS", "1"),
+        ("IGAUTH_SERVER__API_KEY", API_KEY),
+        ("IGAUTH_INSTAGRAM__API_URL", &url),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &url),
+    ])
+    .await;
     let http = awc::Client::builder()
         .timeout(Duration::from_secs(10))
         .finish();
-
-    // The port from the (JSON) startup line, then /readyz polled until it answers 200.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let port = loop {
-        assert!(
-            Instant::now() < deadline,
-            "igauth never said it was listening"
-        );
-        match stderr.lines.try_recv() {
-            Ok(line) => {
-                let json: serde_json::Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-                if let Some(port) = json["message"]
-                    .as_str()
-                    .and_then(|m| m.strip_prefix("igauth listening on port "))
-                {
-                    break port.parse::<u16>().expect("a port number");
-                }
-            }
-            Err(mpsc::TryRecvError::Empty) => {
-                actix_web::rt::time::sleep(Duration::from_millis(10)).await
-            }
-            Err(mpsc::TryRecvError::Disconnected) => panic!("igauth exited before listening"),
-        }
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    loop {
-        assert!(Instant::now() < deadline, "/readyz never answered 200");
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                break;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
+    let base = app.url("");
 
     // A validation with our request id: echoed on the answer.
     let res = http
@@ -318,25 +243,10 @@ async fn json_logs_are_one_object_per_line_with_the_request_id() {
         not_found.text
     );
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("waitable") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "igauth still running after SIGTERM"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+    let exited = app.terminate().await;
+    assert_eq!(exited.status.code(), Some(0), "SIGTERM exits 0");
 
-    let lines = stderr.all.join().expect("the reader thread ends");
+    let lines: Vec<&str> = exited.stderr.lines().collect();
     assert!(!lines.is_empty());
     let mut ours = Vec::new();
     for line in &lines {

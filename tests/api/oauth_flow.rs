@@ -6,16 +6,15 @@
 //! redirect to their own app.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use igauth::domain::{LoginStates, ReturnTo};
 use igauth::settings::Secret;
 use mockito::Matcher;
 
-use crate::helpers::{me_body, spawn_app_with, Answer, TestApp, BIG_ID, CLIENT_SECRET};
+use crate::helpers::{
+    me_body, spawn_app_with, Answer, ChildApp, Exited, TestApp, BIG_ID, CLIENT_SECRET,
+};
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -1131,28 +1130,25 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
             .await,
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_igauth"))
-        .env_clear()
-        .env("RUST_LOG", "trace")
-        .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
-        .env("IGAUTH_SERVER__WORKERS", "1")
-        .env("IGAUTH_INSTAGRAM__API_URL", ig.url())
-        .env("IGAUTH_INSTAGRAM__GRAPH_URL", ig.url())
-        .env("IGAUTH_INSTAGRAM__CLIENT_ID", "1234567890")
-        .env("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET)
-        .env("IGAUTH_INSTAGRAM__CALLBACK_URL", CALLBACK_URL)
-        .env("IGAUTH_INSTAGRAM__AUTHORIZE_URL", AUTHORIZE_URL)
-        .env("IGAUTH_INSTAGRAM__RETURN_URLS", RETURN_URLS)
-        .env("IGAUTH_INSTAGRAM__LONG_LIVED", "true")
-        .env("IGAUTH_SERVER__STATE_SECRET", STATE_SECRET)
-        .env("IGAUTH_SERVER__DEMO", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the igauth binary starts");
-    let (lines, stderr, stdout) = collect_output(&mut child);
-    let base = wait_until_listening(&lines, &mut child).await;
-    let app = ChildApp { base };
+    let url = ig.url();
+    let child = ChildApp::spawn(&[
+        ("RUST_LOG", "trace"),
+        ("IGAUTH_SERVER__WORKERS", "1"),
+        ("IGAUTH_INSTAGRAM__API_URL", &url),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &url),
+        ("IGAUTH_INSTAGRAM__CLIENT_ID", "1234567890"),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_INSTAGRAM__CALLBACK_URL", CALLBACK_URL),
+        ("IGAUTH_INSTAGRAM__AUTHORIZE_URL", AUTHORIZE_URL),
+        ("IGAUTH_INSTAGRAM__RETURN_URLS", RETURN_URLS),
+        ("IGAUTH_INSTAGRAM__LONG_LIVED", "true"),
+        ("IGAUTH_SERVER__STATE_SECRET", STATE_SECRET),
+        ("IGAUTH_SERVER__DEMO", "true"),
+    ])
+    .await;
+    let app = Browser {
+        base: child.url(""),
+    };
 
     let mut secrets: Vec<String> = [
         CLIENT_SECRET,
@@ -1223,16 +1219,7 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
         assert!(status == 200 || status == 400, "{status}");
     }
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "igauth did not stop");
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    let stderr = stderr.join().unwrap();
-    let stdout = stdout.join().unwrap();
+    let Exited { stdout, stderr, .. } = child.terminate().await;
     for secret in &secrets {
         assert!(
             !stderr.contains(secret.as_str()) && !stdout.contains(secret.as_str()),
@@ -1253,11 +1240,12 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
     drop(mocks);
 }
 
-struct ChildApp {
+/// The app under [`ChildApp`], seen from a browser.
+struct Browser {
     base: String,
 }
 
-impl ChildApp {
+impl Browser {
     /// GET without following redirects: (status, Location, Set-Cookie).
     async fn get(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
         let mut req = browser().get(format!("{}{path}", self.base));
@@ -1289,54 +1277,5 @@ impl ChildApp {
             .expect("igauth answers");
         let _ = res.body().await;
         res.status().as_u16()
-    }
-}
-
-type Collected = (
-    mpsc::Receiver<String>,
-    std::thread::JoinHandle<String>,
-    std::thread::JoinHandle<String>,
-);
-
-fn collect_output(child: &mut Child) -> Collected {
-    let (tx, lines) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let stderr = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let stdout = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = stdout.read_to_string(&mut all);
-        all
-    });
-    (lines, stderr, stdout)
-}
-
-async fn wait_until_listening(lines: &mpsc::Receiver<String>, child: &mut Child) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("igauth never said it was listening");
-        }
-        match lines.try_recv() {
-            Ok(line) => {
-                if let Some((_, port)) = line.split_once("listening on port ") {
-                    let port: u16 = port.trim().parse().expect("a port number");
-                    return format!("http://127.0.0.1:{port}");
-                }
-            }
-            Err(mpsc::TryRecvError::Empty) => {
-                actix_web::rt::time::sleep(Duration::from_millis(10)).await
-            }
-            Err(mpsc::TryRecvError::Disconnected) => panic!("igauth exited before listening"),
-        }
     }
 }

@@ -2,15 +2,13 @@
 //! exits 0. Instagram is a raw TCP server here so the test knows exactly when each request is
 //! in flight and decides when it ends: no sleeps, no races.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::helpers::BIG_ID;
+use crate::helpers::{ChildApp, BIG_ID};
 
 const IN_FLIGHT: usize = 4;
 
@@ -55,36 +53,14 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let (release_tx, release_rx) = watch::channel(false);
     actix_web::rt::spawn(held_instagram(listener, seen_tx, release_rx));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_igauth"))
-        .env_clear()
-        .env("IGAUTH_SERVER__BIND", "127.0.0.1:0")
-        .env("IGAUTH_SERVER__SHUTDOWN_GRACE_SECS", "10")
-        .env("IGAUTH_INSTAGRAM__GRAPH_URL", &upstream)
-        .env("IGAUTH_INSTAGRAM__TIMEOUT_MS", "20000")
-        .env("IGAUTH_CACHE__TTL_SECS", "0")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let port = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "igauth exited before listening"
-        );
-        if let Some(port) = line
-            .trim()
-            .rsplit("listening on port ")
-            .next()
-            .filter(|_| line.contains("listening on port"))
-        {
-            break port.parse::<u16>().unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stderr.lines() {});
-    let base = format!("http://127.0.0.1:{port}");
+    let app = ChildApp::spawn(&[
+        ("IGAUTH_SERVER__SHUTDOWN_GRACE_SECS", "10"),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &upstream),
+        ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "20000"),
+        ("IGAUTH_CACHE__TTL_SECS", "0"),
+        ("RUST_LOG", "info"),
+    ])
+    .await;
 
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -92,7 +68,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let mut requests = Vec::new();
     for _ in 0..IN_FLIGHT {
         let req = client
-            .post(format!("{base}/v1/validate"))
+            .post(app.url("/v1/validate"))
             .insert_header(("Content-Type", "application/json"))
             .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-held"}}"#));
         requests.push(actix_web::rt::spawn(async move {
@@ -109,15 +85,11 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
             .expect("every request reaches Instagram");
     }
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
+    app.sigterm();
 
     // It stops accepting new connections while the held requests are still in flight.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+    while std::net::TcpStream::connect(("127.0.0.1", app.port)).is_ok() {
         assert!(
             Instant::now() < deadline,
             "still accepting 5 s after SIGTERM"
@@ -131,6 +103,11 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
         assert_eq!(status, 200, "{body}");
         assert!(body.contains(r#""valid":true"#), "{body}");
     }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+    let exited = app.exited().await;
+    assert_eq!(
+        exited.status.code(),
+        Some(0),
+        "graceful shutdown exits 0:\n{}",
+        exited.stderr
+    );
 }
