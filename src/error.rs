@@ -28,6 +28,8 @@ pub enum ApiError {
     InvalidToken(String),
     /// 400: the redirect_uri is not in the configured allow-list.
     RedirectUriNotAllowed,
+    /// 400: a cross-origin request CORS does not allow; carries the CORS layer's reason.
+    CorsNotAllowed(String),
     /// 401: missing or wrong service API key.
     Unauthorized,
     /// 404: no such route.
@@ -67,6 +69,7 @@ impl ApiError {
             ApiError::InvalidCode(_) => "invalid_code",
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+            ApiError::CorsNotAllowed(_) => "cors_not_allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -95,6 +98,11 @@ impl ApiError {
                  configured in IGAUTH_INSTAGRAM__REDIRECT_URIS; send the exact URI your app \
                  used for the Instagram login."
                 .into(),
+            ApiError::CorsNotAllowed(reason) => format!(
+                "Cross-origin request refused: {reason}. Allowed origins are listed in \
+                 IGAUTH_SERVER__CORS_ORIGINS; only GET and POST with Content-Type and \
+                 Authorization headers are allowed."
+            ),
             ApiError::Unauthorized => {
                 "Send the service API key as 'Authorization: Bearer <key>'.".into()
             }
@@ -173,7 +181,8 @@ impl ResponseError for ApiError {
             ApiError::InvalidRequest(_)
             | ApiError::InvalidCode(_)
             | ApiError::InvalidToken(_)
-            | ApiError::RedirectUriNotAllowed => StatusCode::BAD_REQUEST,
+            | ApiError::RedirectUriNotAllowed
+            | ApiError::CorsNotAllowed(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

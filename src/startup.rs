@@ -5,11 +5,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_cors::Cors;
-use actix_web::dev::{Server, Service};
+use actix_cors::{Cors, CorsError};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
-use actix_web::middleware::{Condition, DefaultHeaders};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Route};
 
 use crate::domain::LoginStates;
@@ -114,6 +115,10 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
             .wrap(Condition::new(
                 !state.settings.server.cors_origins.is_empty(),
                 cors(&state.settings.server.cors_origins),
+            ))
+            .wrap(Condition::new(
+                !state.settings.server.cors_origins.is_empty(),
+                from_fn(cors_refusal_in_our_envelope),
             ))
             .wrap(security_headers())
             .wrap_fn({
@@ -268,6 +273,25 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_methods(["GET", "POST"])
         .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .max_age(600)
+}
+
+/// actix-cors answers its refusals in plain text; callers get our envelope, with its reason.
+async fn cors_refusal_in_our_envelope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let refusal = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<CorsError>())
+        .map(|e| e.to_string().trim_end_matches('.').to_string());
+    Ok(match refusal {
+        Some(reason) => res
+            .into_response(ApiError::CorsNotAllowed(reason).error_answer())
+            .map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
 }
 
 /// Grace period helper for callers that want to stop the server themselves.

@@ -464,6 +464,38 @@ async fn cors_echoes_only_a_listed_origin() {
 }
 
 #[actix_web::test]
+async fn cors_refusals_answer_in_the_error_envelope() {
+    let mut app = spawn_app_with(&[("IGAUTH_SERVER__CORS_ORIGINS", APP_ORIGIN)]).await;
+    let never = app.instagram_never_called().await;
+    let forbidden_header = app
+        .http
+        .request(Method::OPTIONS, app.url("/v1/exchange"))
+        .insert_header(("Origin", APP_ORIGIN))
+        .insert_header(("Access-Control-Request-Method", "POST"))
+        .insert_header(("Access-Control-Request-Headers", "x-custom"));
+    let forbidden_header = Answer::read(forbidden_header.send().await.expect("app answers")).await;
+    for (answer, reason) in [
+        (preflight(&app, EVIL_ORIGIN).await, "origin"),
+        (forbidden_header, "header"),
+    ] {
+        assert_eq!(answer.status, 400, "{}", answer.text);
+        assert_eq!(answer.error_code(), "cors_not_allowed", "{}", answer.text);
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.to_ascii_lowercase().contains(reason)
+                && message.contains("IGAUTH_SERVER__CORS_ORIGINS"),
+            "{message}"
+        );
+        assert!(answer.header("access-control-allow-origin").is_none());
+        assert_security_headers(&answer);
+    }
+    assert_all(&never).await;
+}
+
+#[actix_web::test]
 async fn the_request_body_limit_is_configurable() {
     let app = spawn_app_with(&[("IGAUTH_LIMITS__MAX_BODY_BYTES", "512")]).await;
     let body = format!(
