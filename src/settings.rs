@@ -370,6 +370,14 @@ impl Settings {
         !self.instagram.client_id.is_empty() && self.instagram.client_secret.is_set()
     }
 
+    /// Whether Redis has a use: shared verdicts (the cache is on) or used login states (states
+    /// can be signed).
+    pub fn uses_redis(&self) -> bool {
+        self.cache.backend == CacheBackend::Redis
+            && (self.cache.ttl_secs > 0
+                || self.server.state_secret.expose().len() >= MIN_SECRET_LEN)
+    }
+
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.instagram.timeout_ms)
     }
@@ -448,10 +456,14 @@ impl Settings {
             ));
         }
         if self.cache.backend == CacheBackend::Redis && self.cache.ttl_secs == 0 {
-            out.push(
-                "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: Redis only keeps login states single-use"
-                    .into(),
-            );
+            out.push(format!(
+                "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: {}",
+                if self.uses_redis() {
+                    "Redis only keeps login states single-use"
+                } else {
+                    "Redis would never be used"
+                }
+            ));
         }
         out
     }

@@ -9,10 +9,14 @@
 //! finds a verdict in Redis keeps it locally only for what is left of its Redis lifetime, so a
 //! verdict lives at most `ttl` after `/me` gave it, fleet-wide.
 //!
+//! Used login states are keys `igauth:state:` + the state's nonce id, set with `SET NX` for the
+//! state's lifetime: the first replica to set one wins, the others refuse the state.
+//!
 //! Redis is an optimisation, never a dependency:
 //! - every read and write has a short budget (`IGAUTH_CACHE__REDIS_TIMEOUT_MS`); an error, a
-//!   timeout or no connection yet means "not in Redis", the validator asks Instagram, and the
-//!   fallback is counted in `igauth_shared_cache_errors_total{op="get"|"set"}`;
+//!   timeout or no connection yet means "not in Redis", the validator asks Instagram (or the
+//!   login goes on with this replica's own memory of used states), and the fallback is counted in
+//!   `igauth_shared_cache_errors_total{op="get"|"set"|"claim"}`;
 //! - after a failure Redis is left alone for a short pause that grows while it keeps failing
 //!   (250 ms up to 2 s); when the pause is over, one request probes it while the others keep
 //!   skipping it, so an outage costs one budget per pause per replica, not one per request;
@@ -51,9 +55,10 @@ pub fn redis_key(key: &TokenKey) -> String {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The Redis key that marks a login state as used, by its nonce id (random, not a secret: it
-/// already names the browser-binding cookie).
+/// already names the browser-binding cookie). Not under [`KEY_PREFIX`]: bumping that for a new
+/// verdict encoding must not let old and new replicas accept each other's used states.
 pub fn state_key(nonce_id: &str) -> String {
-    format!("{KEY_PREFIX}state:{nonce_id}")
+    format!("igauth:state:{nonce_id}")
 }
 
 /// The stored form of a lookup: `o:<id>` (owner, no username), `o:<id>:<username>`, or

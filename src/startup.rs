@@ -20,7 +20,7 @@ use crate::logging;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientLimiter;
 use crate::routes::{exchange, health, introspect, oauth_flow, parse_hooks, validate};
-use crate::settings::{CacheBackend, Settings};
+use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
 
@@ -41,7 +41,8 @@ impl AppState {
     pub fn new(settings: Settings) -> AppState {
         let metrics = Arc::new(Metrics::new());
         // Starts connecting in the background when called inside the server's runtime.
-        let shared = (settings.cache.backend == CacheBackend::Redis)
+        let shared = settings
+            .uses_redis()
             .then(|| SharedCache::new(&settings.cache, metrics.clone()))
             .and_then(|made| {
                 made.map_err(|e| log::error!("shared cache disabled: {e}"))

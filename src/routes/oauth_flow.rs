@@ -346,8 +346,8 @@ pub async fn callback(
 
 /// Uses up a state: in this process, then (with Redis) for the whole fleet. When Redis cannot
 /// answer, the login goes on rather than failing: the state is still signed, in time and bound to
-/// this browser, and the code in it is single-use at Instagram, so a replay to another replica
-/// gains nothing; Redis stays an optimisation, never a dependency.
+/// this browser, and the code that comes with it is single-use at Instagram, so a replay to
+/// another replica gains nothing; Redis stays an optimisation, never a dependency.
 async fn spend(state: &AppState, opened: OpenedState) -> Result<VerifiedState, StateError> {
     let verified = state.login_states.spend(opened).await?;
     if let Some(shared) = &state.shared {

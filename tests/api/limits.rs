@@ -491,6 +491,8 @@ async fn cors_refusals_answer_in_the_error_envelope() {
         );
         assert!(answer.header("access-control-allow-origin").is_none());
         assert_security_headers(&answer);
+        let request_id = answer.header("x-request-id").expect("an X-Request-Id");
+        assert_eq!(answer.json()["error"]["request_id"], request_id);
     }
     assert_all(&never).await;
 }

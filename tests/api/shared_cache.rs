@@ -503,10 +503,13 @@ async fn a_stalled_redis_costs_at_most_the_default_budget() {
     redis.signal("CONT");
 }
 
-/// A replica set up for the login flow (see oauth_flow.rs for the flow on its own).
-async fn spawn_login_replica(ig: &ServerGuard, redis_url: &str) -> TestApp {
-    let mut env = replica_env(redis_url, Some("250"));
+/// A replica set up for the login flow (see oauth_flow.rs for the flow on its own), with the
+/// verdict cache's TTL `cache_ttl`. A claim past its Redis budget is (rightly) skipped, so the
+/// budget leaves a loaded CI machine room.
+async fn spawn_login_replica(ig: &ServerGuard, redis_url: &str, cache_ttl: &str) -> TestApp {
+    let mut env = replica_env(redis_url, Some("2000"));
     env.extend([
+        ("IGAUTH_CACHE__TTL_SECS", cache_ttl.to_string()),
         (
             "IGAUTH_SERVER__STATE_SECRET",
             "test-state-secret-0123456789abcdef0123".to_string(),
@@ -516,27 +519,36 @@ async fn spawn_login_replica(ig: &ServerGuard, redis_url: &str) -> TestApp {
             "https://igauth.example/v1/callback".to_string(),
         ),
         ("IGAUTH_INSTAGRAM__RETURN_URLS", "myapp://auth".to_string()),
+        // Per-IP limits off: every login here comes from one address.
+        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0".to_string()),
     ]);
     spawn_replica(ig, &env).await
 }
 
-/// Code exchange and `/me` for one login with `token`, each expected once.
-async fn mock_one_login(ig: &mut ServerGuard, token: &str) -> (mockito::Mock, Me) {
+/// Instagram's side of one login: `code` exchanged for `token`, and `/me` for that token.
+/// `expect` calls of each (asserted by the tests that care).
+async fn mock_login(
+    ig: &mut ServerGuard,
+    code: &str,
+    token: &str,
+    expect: usize,
+) -> (mockito::Mock, Me) {
     let exchange = ig
         .mock("POST", "/oauth/access_token")
+        .match_body(Matcher::UrlEncoded("code".into(), code.into()))
         .with_status(200)
         .with_header("content-type", "application/json")
         .with_body(format!(
             r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
         ))
-        .expect(1)
+        .expect(expect)
         .create_async()
         .await;
-    (exchange, valid_me(ig, token, 1).await)
+    (exchange, valid_me(ig, token, expect).await)
 }
 
-/// Starts a login on `app`: `(callback path with code and state, binding cookie)`.
-async fn start_login(app: &TestApp) -> (String, String) {
+/// Starts a login on `app`: `(callback path with `code` and the state, binding cookie)`.
+async fn start_login(app: &TestApp, code: &str) -> (String, String) {
     let answer = browser()
         .get(app.url("/v1/authorize?return_to=myapp%3A%2F%2Fauth"))
         .send()
@@ -551,10 +563,7 @@ async fn start_login(app: &TestApp) -> (String, String) {
         .expect("a state");
     let cookie = answer.header("set-cookie").expect("a binding cookie");
     let cookie = cookie.split(';').next().unwrap().to_string();
-    (
-        format!("/v1/callback?code=AQB-fleet-code&state={state}"),
-        cookie,
-    )
+    (format!("/v1/callback?code={code}&state={state}"), cookie)
 }
 
 /// The `Location` the callback at `path` on `app` redirects to.
@@ -577,36 +586,55 @@ fn browser() -> awc::Client {
         .finish()
 }
 
-#[actix_web::test]
-async fn a_login_state_used_on_one_replica_is_refused_by_the_others() {
+/// The Redis key that marks the state of a login used: its nonce id also names the cookie.
+fn used_state_key(cookie: &str) -> String {
+    let nonce_id = cookie
+        .split_once('=')
+        .and_then(|(name, _)| name.strip_prefix("__Host-igauth-login-"))
+        .unwrap_or_else(|| panic!("a binding cookie: {cookie}"));
+    format!("igauth:state:{nonce_id}")
+}
+
+/// Logs in on `app` until the state it used shows up in Redis: the replica's background
+/// connection is up and its claims land there.
+async fn until_claims_land(app: &TestApp, redis: &Redis) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (callback, cookie) = start_login(app, "AQB-warmup").await;
+        let landed = finish_login(app, &callback, &cookie).await;
+        assert!(landed.contains("access_token=IGT-warmup"), "{landed}");
+        if redis
+            .wait_for(&used_state_key(&cookie), Duration::from_millis(300))
+            .await
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "used states never reached Redis");
+    }
+}
+
+/// A callback replayed to another replica is refused there and its code not exchanged again.
+async fn replayed_callback_is_refused_by_another_replica(cache_ttl: &str) {
     let redis = Redis::start().await;
     let mut ig = mockito::Server::new_async().await;
-    let a = spawn_login_replica(&ig, &redis.url()).await;
-    let b = spawn_login_replica(&ig, &redis.url()).await;
-    until_shared(&a, &b, &mut ig, &redis, "login").await;
-    let (exchange, me) = mock_one_login(&mut ig, "IGT-fleet-login").await;
+    let a = spawn_login_replica(&ig, &redis.url(), cache_ttl).await;
+    let b = spawn_login_replica(&ig, &redis.url(), cache_ttl).await;
+    let _warmup = mock_login(&mut ig, "AQB-warmup", "IGT-warmup", 1).await;
+    until_claims_land(&a, &redis).await;
+    until_claims_land(&b, &redis).await;
+    let (exchange, me) = mock_login(&mut ig, "AQB-fleet-code", "IGT-fleet-login", 1).await;
 
-    let (callback, cookie) = start_login(&a).await;
+    let (callback, cookie) = start_login(&a, "AQB-fleet-code").await;
     let landed = finish_login(&a, &callback, &cookie).await;
     assert!(
         landed.starts_with("myapp://auth#") && landed.contains("access_token=IGT-fleet-login"),
         "{landed}"
     );
-    // Marked used in Redis under the nonce id, which also names the cookie.
-    let nonce_id = cookie
-        .split_once('=')
-        .and_then(|(name, _)| name.strip_prefix("__Host-igauth-login-"))
-        .unwrap_or_else(|| panic!("a binding cookie: {cookie}"));
     assert!(
         redis
-            .wait_for(
-                &format!("igauth:v1:state:{nonce_id}"),
-                Duration::from_secs(5)
-            )
+            .wait_for(&used_state_key(&cookie), Duration::from_secs(5))
             .await
     );
-
-    // The same callback replayed to the other replica: refused there, the code not exchanged again.
     let replayed = finish_login(&b, &callback, &cookie).await;
     assert!(
         replayed.starts_with("myapp://auth#error=invalid_state"),
@@ -618,13 +646,23 @@ async fn a_login_state_used_on_one_replica_is_refused_by_the_others() {
 }
 
 #[actix_web::test]
+async fn a_login_state_used_on_one_replica_is_refused_by_the_others() {
+    replayed_callback_is_refused_by_another_replica("300").await;
+}
+
+#[actix_web::test]
+async fn with_the_verdict_cache_off_redis_still_makes_states_single_use() {
+    replayed_callback_is_refused_by_another_replica("0").await;
+}
+
+#[actix_web::test]
 async fn a_login_completes_while_redis_is_down_and_stays_single_use_per_replica() {
     let redis = Redis::not_started(Redis::free_port());
     let mut ig = mockito::Server::new_async().await;
-    let app = spawn_login_replica(&ig, &redis.url()).await;
-    let (exchange, me) = mock_one_login(&mut ig, "IGT-login-no-redis").await;
+    let app = spawn_login_replica(&ig, &redis.url(), "300").await;
+    let (exchange, me) = mock_login(&mut ig, "AQB-no-redis", "IGT-login-no-redis", 1).await;
 
-    let (callback, cookie) = start_login(&app).await;
+    let (callback, cookie) = start_login(&app, "AQB-no-redis").await;
     let landed = finish_login(&app, &callback, &cookie).await;
     assert!(
         landed.contains("access_token=IGT-login-no-redis"),
@@ -642,7 +680,7 @@ async fn a_login_completes_while_redis_is_down_and_stays_single_use_per_replica(
 }
 
 /// `igauth check-config` with the Redis settings: exit 0 and the URL redacted when usable, 1 when
-/// Redis only keeps login states single-use, 2 (like `serve`) when the URL cannot work.
+/// Redis would never be used, 2 (like `serve`) when the URL cannot work.
 #[test]
 fn check_config_reports_redis_settings_without_their_password() {
     let run = |vars: &[(&str, &str)]| {
@@ -674,6 +712,16 @@ fn check_config_reports_redis_settings_without_their_password() {
         ("IGAUTH_CACHE__TTL_SECS", "0"),
     ]);
     assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("Redis would never be used"), "{text}");
+    let (_, text) = run(&[
+        ("IGAUTH_CACHE__BACKEND", "redis"),
+        url,
+        ("IGAUTH_CACHE__TTL_SECS", "0"),
+        (
+            "IGAUTH_SERVER__STATE_SECRET",
+            "test-state-secret-0123456789abcdef0123",
+        ),
+    ]);
     assert!(
         text.contains("Redis only keeps login states single-use"),
         "{text}"
