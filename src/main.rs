@@ -112,6 +112,9 @@ fn serve(settings: Settings) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;
         log::info!("igauth listening on port {}", app.port());
+        if let Some(port) = app.metrics_port() {
+            log::info!("/metrics on its own listener, port {port}");
+        }
         app.run_until_stopped().await
     });
     match result {

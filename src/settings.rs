@@ -56,6 +56,8 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct ServerSettings {
     pub bind: String,
+    /// A second listen address for `/metrics` only; empty serves `/metrics` on `bind`.
+    pub metrics_bind: String,
     /// When set, `/v1/validate` and `/v1/introspect` require `Authorization: Bearer <key>`.
     pub api_key: Secret,
     /// Browser origins allowed by CORS; empty means no CORS headers at all.
@@ -174,6 +176,7 @@ fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 const DEFAULTS: &str = r#"
 [server]
 bind = "0.0.0.0:8080"
+metrics_bind = ""
 api_key = ""
 cors_origins = ""
 shutdown_grace_secs = 10
@@ -258,7 +261,16 @@ impl Settings {
 
     /// Rules that serde cannot express. Each message names the variable to fix.
     fn check(&self) -> Result<(), String> {
-        self.bind_addr()?;
+        let main = self.bind_addr()?;
+        if let Some(metrics) = self.metrics_bind_addr()? {
+            if metrics == main && metrics.port() != 0 {
+                return Err(
+                    "IGAUTH_SERVER__METRICS_BIND must differ from IGAUTH_SERVER__BIND (leave it \
+                     empty to serve /metrics on the main address)"
+                        .into(),
+                );
+            }
+        }
         for (var, url) in [
             ("IGAUTH_INSTAGRAM__API_URL", &self.instagram.api_url),
             ("IGAUTH_INSTAGRAM__GRAPH_URL", &self.instagram.graph_url),
@@ -361,6 +373,19 @@ impl Settings {
             format!(
                 "IGAUTH_SERVER__BIND must be an address like 0.0.0.0:8080, got {:?}",
                 self.server.bind
+            )
+        })
+    }
+
+    /// The separate address for `/metrics`, if one is configured.
+    pub fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, String> {
+        let bind = &self.server.metrics_bind;
+        if bind.is_empty() {
+            return Ok(None);
+        }
+        bind.parse().map(Some).map_err(|_| {
+            format!(
+                "IGAUTH_SERVER__METRICS_BIND must be an address like 0.0.0.0:9090 (or empty), got {bind:?}"
             )
         })
     }
@@ -569,6 +594,15 @@ mod tests {
         assert!(err.contains("IGAUTH_INSTAGRAM__TIMEOUT_MS"), "{err}");
         let err = with_env(&[("IGAUTH_SERVER__BIND", "nowhere")]).unwrap_err();
         assert!(err.contains("IGAUTH_SERVER__BIND"), "{err}");
+        let err = with_env(&[("IGAUTH_SERVER__METRICS_BIND", "9090")]).unwrap_err();
+        assert!(err.contains("IGAUTH_SERVER__METRICS_BIND"), "{err}");
+        let err = with_env(&[("IGAUTH_SERVER__METRICS_BIND", "0.0.0.0:8080")]).unwrap_err();
+        assert!(err.contains("must differ"), "{err}");
+        let s = with_env(&[("IGAUTH_SERVER__METRICS_BIND", "127.0.0.1:9090")]).unwrap();
+        assert_eq!(
+            s.metrics_bind_addr(),
+            Ok(Some("127.0.0.1:9090".parse().unwrap()))
+        );
     }
 
     #[test]

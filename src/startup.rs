@@ -71,47 +71,98 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `/metrics` listener (`IGAUTH_SERVER__METRICS_BIND`) and its port.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
-    /// Binds the configured address (port 0 picks a free one) and builds the server.
+    /// Binds the configured addresses (port 0 picks a free one) and builds the servers.
     pub fn build(settings: Settings) -> std::io::Result<Application> {
-        let addr = settings
-            .bind_addr()
-            .map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidInput, m))?;
-        let listener = TcpListener::bind(addr)?;
+        let invalid = |m| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+        let listener = TcpListener::bind(settings.bind_addr().map_err(invalid)?)?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, settings)?;
-        Ok(Application { port, server })
+        let metrics_listener = match settings.metrics_bind_addr().map_err(invalid)? {
+            Some(addr) => Some(TcpListener::bind(addr)?),
+            None => None,
+        };
+        let metrics_port = match &metrics_listener {
+            Some(listener) => Some(listener.local_addr()?.port()),
+            None => None,
+        };
+        let (server, metrics_server) = run(listener, metrics_listener, settings)?;
+        Ok(Application {
+            port,
+            server,
+            metrics: metrics_port.zip(metrics_server),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port of the separate `/metrics` listener, when one is configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
 
+    /// Runs until the main server stops (SIGTERM, or its handle); the metrics listener stops with
+    /// it, so there is one lifetime however the stop comes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics_task = actix_web::rt::spawn(metrics);
+        let result = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics_task.await;
+        result
     }
 }
 
-fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+fn run(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    settings: Settings,
+) -> std::io::Result<(Server, Option<Server>)> {
     let grace = settings.server.shutdown_grace_secs;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
     let state = web::Data::new(AppState::new(settings));
+    // With its own listener, /metrics is served there only: one worker, no API routes.
+    let metrics_server = match metrics_listener {
+        Some(listener) => {
+            let state = state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .configure(|cfg| get(cfg, "/metrics", web::to(health::metrics)))
+                    .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
+                    .wrap(security_headers())
+            })
+            .workers(1)
+            .shutdown_timeout(grace)
+            .listen(listener)?
+            .run();
+            Some(server)
+        }
+        None => None,
+    };
+    let metrics_here = metrics_server.is_none();
     let server = HttpServer::new(move || {
         // awc clients cannot cross threads: one pooled client per worker.
         let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
         App::new()
             .app_data(state.clone())
             .app_data(client)
-            .configure(routes)
+            .configure(|cfg| routes(cfg, metrics_here))
             .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
             .wrap(Condition::new(
                 !state.settings.server.cors_origins.is_empty(),
@@ -154,29 +205,39 @@ fn run(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
     .shutdown_timeout(grace)
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok((server, metrics_server))
 }
 
-/// Every route, each answering other methods with a 405 in our envelope and an `Allow` header.
-fn routes(cfg: &mut web::ServiceConfig) {
-    fn resource(cfg: &mut web::ServiceConfig, path: &str, method: Method, route: Route) {
-        let allow = HeaderValue::from_str(method.as_str()).expect("a method is a valid header");
-        cfg.service(
-            web::resource(path)
-                .route(route.method(method))
-                .default_service(web::to(move || {
-                    let mut answer = ApiError::MethodNotAllowed.error_answer();
-                    answer.headers_mut().insert(header::ALLOW, allow.clone());
-                    std::future::ready(answer)
-                })),
-        );
-    }
-    let get = |cfg: &mut web::ServiceConfig, path, route| resource(cfg, path, Method::GET, route);
-    let post = |cfg: &mut web::ServiceConfig, path, route| resource(cfg, path, Method::POST, route);
+/// One route answering other methods with a 405 in our envelope and an `Allow` header.
+fn resource(cfg: &mut web::ServiceConfig, path: &str, method: Method, route: Route) {
+    let allow = HeaderValue::from_str(method.as_str()).expect("a method is a valid header");
+    cfg.service(
+        web::resource(path)
+            .route(route.method(method))
+            .default_service(web::to(move || {
+                let mut answer = ApiError::MethodNotAllowed.error_answer();
+                answer.headers_mut().insert(header::ALLOW, allow.clone());
+                std::future::ready(answer)
+            })),
+    );
+}
+
+fn get(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
+    resource(cfg, path, Method::GET, route);
+}
+
+fn post(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
+    resource(cfg, path, Method::POST, route);
+}
+
+/// Every route of the main listener; `/metrics` too unless it has a listener of its own.
+fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     get(cfg, "/healthz", web::to(health::healthz));
     get(cfg, "/readyz", web::to(health::readyz));
     get(cfg, "/openapi.yaml", web::to(health::openapi));
-    get(cfg, "/metrics", web::to(health::metrics));
+    if with_metrics {
+        get(cfg, "/metrics", web::to(health::metrics));
+    }
     post(cfg, "/v1/validate", web::to(validate::validate));
     post(cfg, "/v1/exchange", web::to(exchange::exchange));
     post(cfg, "/v1/introspect", web::to(introspect::introspect));

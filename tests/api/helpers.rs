@@ -17,6 +17,8 @@ pub const BIG_ID: &str = "17841405793187219";
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the separate `/metrics` listener, when one is configured.
+    pub metrics_address: Option<String>,
     pub instagram: mockito::ServerGuard,
     pub http: awc::Client,
 }
@@ -67,9 +69,13 @@ fn start_app(
     .expect("test settings are valid");
     let app = Application::build(settings).expect("the app binds port 0");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         instagram,
         http: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
@@ -269,9 +275,11 @@ pub async fn spawn_app_on(instagram_url: &str, overrides: &[(&str, &str)]) -> Te
 }
 
 impl TestApp {
-    /// The Prometheus text of `GET /metrics`.
+    /// The Prometheus text of `GET /metrics` (on the metrics listener when there is one).
     pub async fn scrape(&self) -> String {
-        let answer = self.get_with("/metrics", &[]).await;
+        let base = self.metrics_address.as_ref().unwrap_or(&self.address);
+        let answer = self.http.get(format!("{base}/metrics")).send().await;
+        let answer = Answer::read(answer.expect("app answers")).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         answer.text
     }

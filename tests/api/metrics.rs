@@ -168,6 +168,68 @@ async fn metrics_move_exactly_by_the_traffic_sent() {
     assert_all(&[valid, invalid, issued, grant]).await;
 }
 
+/// `IGAUTH_SERVER__METRICS_BIND`: `/metrics` moves to its own listener (and only it is there),
+/// counting the main listener's traffic.
+#[actix_web::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let mut app = spawn_app_with(&[("IGAUTH_SERVER__METRICS_BIND", "127.0.0.1:0")]).await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    assert_ne!(metrics, app.address);
+    let valid = app
+        .mock_me(VALID, 200, &me_body(BIG_ID, "jay"))
+        .await
+        .expect(1);
+    assert_eq!(app.validate(BIG_ID, VALID).await.json()["valid"], true);
+
+    let text = app.scrape().await;
+    assert_series(
+        &text,
+        r#"igauth_http_requests_total{route="/v1/validate",status="200"}"#,
+        1.0,
+    );
+    // Not on the main listener any more, and nothing but /metrics on its own.
+    let main = app.get_with("/metrics", &[]).await;
+    assert_eq!(main.status, 404, "{}", main.text);
+    assert_eq!(main.error_code(), "not_found");
+    let api = app
+        .http
+        .post(format!("{metrics}/v1/validate"))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#))
+        .await
+        .expect("the metrics listener answers");
+    assert_eq!(api.status(), 404);
+    assert_all(&[valid]).await;
+}
+
+/// However the main server stops, the metrics listener stops with it.
+#[actix_web::test]
+async fn the_metrics_listener_stops_with_the_main_server() {
+    let mut env = base_env("http://127.0.0.1:9");
+    env.push(("IGAUTH_SERVER__METRICS_BIND".into(), "127.0.0.1:0".into()));
+    let settings = igauth::settings::Settings::from_sources(igauth::settings::Sources {
+        file: None,
+        env: Some(env),
+    })
+    .expect("valid settings");
+    let app = igauth::startup::Application::build(settings).expect("binds port 0");
+    let metrics_port = app.metrics_port().expect("a metrics listener");
+    let handle = app.handle();
+    let running = actix_web::rt::spawn(app.run_until_stopped());
+    let scrape = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let client = awc::Client::default();
+    assert_eq!(client.get(&scrape).send().await.expect("up").status(), 200);
+
+    handle.stop(true).await;
+    actix_web::rt::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("run_until_stopped returns")
+        .expect("the task ends")
+        .expect("a clean stop");
+    let refused = std::net::TcpStream::connect(("127.0.0.1", metrics_port));
+    assert!(refused.is_err(), "the metrics port still accepts");
+}
+
 #[actix_web::test]
 async fn json_logs_are_one_object_per_line_with_the_request_id() {
     let mut ig = mockito::Server::new_async().await;
