@@ -15,6 +15,13 @@ pub const REDIRECT_URI: &str = "https://app.example/auth/instagram";
 /// An odd id above 2^53: any trip through f64 changes its last digit.
 pub const BIG_ID: &str = "17841405793187219";
 
+/// Instagram's code-exchange answer as seen in practice: flat, `user_id` a JSON number.
+pub fn grant_body(token: &str) -> String {
+    format!(
+        r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
+    )
+}
+
 pub struct TestApp {
     pub address: String,
     /// `http://127.0.0.1:PORT` of the separate `/metrics` listener, when one is configured.

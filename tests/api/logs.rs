@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mockito::Matcher;
 
-use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY};
+use crate::helpers::{grant_body, me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY};
 
 const CLIENT_ID: &str = "1234567890";
 const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
@@ -76,7 +76,7 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
         (
             CODE_OK,
             200,
-            format!(r#"{{"access_token":"{ISSUED_TOKEN}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#),
+            grant_body(ISSUED_TOKEN),
         ),
         (
             CODE_FN,

@@ -20,9 +20,7 @@ async fn mock_exchange(app: &mut TestApp) -> mockito::Mock {
         .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
         .with_status(200)
         .with_header("content-type", "application/json")
-        .with_body(format!(
-            r#"{{"access_token":"{ISSUED}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
-        ))
+        .with_body(grant_body(ISSUED))
         .expect(1)
         .create_async()
         .await

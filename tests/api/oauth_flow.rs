@@ -13,7 +13,7 @@ use igauth::settings::Secret;
 use mockito::Matcher;
 
 use crate::helpers::{
-    me_body, spawn_app_with, Answer, ChildApp, Exited, TestApp, BIG_ID, CLIENT_SECRET,
+    grant_body, me_body, spawn_app_with, Answer, ChildApp, Exited, TestApp, BIG_ID, CLIENT_SECRET,
 };
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
@@ -199,9 +199,7 @@ async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) -> moc
 }
 
 fn short_grant() -> String {
-    format!(
-        r#"{{"access_token":"{SHORT_TOKEN}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
-    )
+    grant_body(SHORT_TOKEN)
 }
 
 async fn mock_long_lived(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {

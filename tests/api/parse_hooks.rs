@@ -225,9 +225,7 @@ async fn exchange_function_success_is_the_exchange_answer() {
             mockito::Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
         ]))
         .with_status(200)
-        .with_body(format!(
-            r#"{{"access_token":"IGAA-fn","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
-        ))
+        .with_body(grant_body("IGAA-fn"))
         .create_async()
         .await;
     let me = app.mock_me("IGAA-fn", 200, &me_body(BIG_ID, "jay")).await;

@@ -538,9 +538,7 @@ async fn mock_login(
         .match_body(Matcher::UrlEncoded("code".into(), code.into()))
         .with_status(200)
         .with_header("content-type", "application/json")
-        .with_body(format!(
-            r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
-        ))
+        .with_body(grant_body(token))
         .expect(expect)
         .create_async()
         .await;
