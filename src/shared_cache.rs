@@ -66,9 +66,9 @@ pub fn state_key(nonce_id: &str) -> String {
 /// ends it and the username may contain anything.
 pub fn encode(lookup: &Lookup) -> String {
     match lookup {
-        Lookup::Owner(owner) => match &owner.username {
-            Some(name) => format!("o:{}:{name}", owner.id),
-            None => format!("o:{}", owner.id),
+        Lookup::Owner(owner) => match owner.username() {
+            Some(name) => format!("o:{}:{name}", owner.id()),
+            None => format!("o:{}", owner.id()),
         },
         Lookup::Rejected(reason) => format!(
             "r:{}",
@@ -86,11 +86,11 @@ pub fn decode(value: &[u8]) -> Option<Lookup> {
     let text = std::str::from_utf8(value).ok()?;
     if let Some(owner) = text.strip_prefix("o:") {
         let (id, username) = match owner.split_once(':') {
-            Some((id, name)) => (id, Some(Box::from(name))),
+            Some((id, name)) => (id, Some(name)),
             None => (owner, None),
         };
         let id = IgId::parse(id).ok()?;
-        return Some(Lookup::Owner(Arc::new(TokenOwner { id, username })));
+        return Some(Lookup::Owner(TokenOwner::new(&id, username)));
     }
     let reason = match text.strip_prefix("r:")? {
         "invalid" => RejectReason::InvalidToken,
@@ -432,10 +432,7 @@ mod tests {
     use super::*;
 
     fn owner(id: &str, username: Option<&str>) -> Lookup {
-        Lookup::Owner(Arc::new(TokenOwner {
-            id: IgId::parse(id).unwrap(),
-            username: username.map(Box::from),
-        }))
+        Lookup::Owner(TokenOwner::new(&IgId::parse(id).unwrap(), username))
     }
 
     #[test]

@@ -1,13 +1,46 @@
+use std::fmt;
 use std::sync::Arc;
 
 use super::IgId;
 
-/// Who Instagram's `/me` says a token belongs to. Held by every cached verdict, so its text is
-/// boxed (no spare capacity): 100,000 cached owners are a memory budget, not a rounding error.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenOwner {
-    pub id: IgId,
-    pub username: Option<Box<str>>,
+/// Who Instagram's `/me` says a token belongs to: its id and username.
+///
+/// Every cached verdict holds one, and 100,000 cached owners are a memory budget, not a rounding
+/// error: so both live in ONE shared allocation, `<id>` or `<id>:<username>` (ids are digits, so
+/// the first `:` ends the id), instead of a struct and two strings. Clones share it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenOwner(Arc<str>);
+
+impl TokenOwner {
+    pub fn new(id: &IgId, username: Option<&str>) -> TokenOwner {
+        TokenOwner(match username {
+            Some(name) => format!("{id}:{name}").into(),
+            None => id.as_str().into(),
+        })
+    }
+
+    /// The id: decimal digits only (it was an [`IgId`]).
+    pub fn id(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(id, _)| id)
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.0.split_once(':').map(|(_, name)| name)
+    }
+
+    /// Whether this is exactly the claimed id (exact text: no numeric conversion on the way).
+    pub fn is(&self, claimed: &IgId) -> bool {
+        self.id() == claimed.as_str()
+    }
+}
+
+impl fmt::Debug for TokenOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenOwner")
+            .field("id", &self.id())
+            .field("username", &self.username())
+            .finish()
+    }
 }
 
 /// Why Instagram (or the comparison with its answer) refused a claim.
@@ -45,7 +78,7 @@ impl RejectReason {
 /// `/v1/introspect` (no claimed id) and `/v1/validate` share it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
-    Owner(Arc<TokenOwner>),
+    Owner(TokenOwner),
     Rejected(RejectReason),
 }
 
@@ -53,7 +86,7 @@ impl Lookup {
     /// The answer to "does this token belong to `claimed`?". Ids compare as exact strings.
     pub fn verdict_for(&self, claimed: &IgId) -> Verdict {
         match self {
-            Lookup::Owner(owner) if owner.id == *claimed => Verdict::Valid(owner.clone()),
+            Lookup::Owner(owner) if owner.is(claimed) => Verdict::Valid(owner.clone()),
             Lookup::Owner(_) => Verdict::Rejected(RejectReason::IdMismatch),
             Lookup::Rejected(reason) => Verdict::Rejected(*reason),
         }
@@ -64,7 +97,7 @@ impl Lookup {
 /// not answer, callers get an upstream error instead of a verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Valid(Arc<TokenOwner>),
+    Valid(TokenOwner),
     Rejected(RejectReason),
 }
 
@@ -74,10 +107,10 @@ mod tests {
 
     #[test]
     fn only_the_exact_id_is_valid() {
-        let owner = Lookup::Owner(Arc::new(TokenOwner {
-            id: IgId::parse("17841405793187219").unwrap(),
-            username: None,
-        }));
+        let owner = Lookup::Owner(TokenOwner::new(
+            &IgId::parse("17841405793187219").unwrap(),
+            None,
+        ));
         assert!(matches!(
             owner.verdict_for(&IgId::parse("17841405793187219").unwrap()),
             Verdict::Valid(_)
@@ -88,5 +121,17 @@ mod tests {
                 Verdict::Rejected(RejectReason::IdMismatch)
             );
         }
+    }
+
+    #[test]
+    fn id_and_username_come_back_apart() {
+        let id = IgId::parse("17841405793187219").unwrap();
+        let owner = TokenOwner::new(&id, Some("jay:with.colon"));
+        assert_eq!(owner.id(), "17841405793187219");
+        assert_eq!(owner.username(), Some("jay:with.colon"));
+        assert!(owner.is(&id));
+        let nameless = TokenOwner::new(&id, None);
+        assert_eq!((nameless.id(), nameless.username()), (id.as_str(), None));
+        assert_eq!(TokenOwner::new(&id, Some("")).username(), Some(""));
     }
 }

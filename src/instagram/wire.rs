@@ -70,10 +70,7 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
         let id = me.id.ok_or(UpstreamError::Unusable(
             "/me answered 200 without a user id",
         ))?;
-        return Ok(Lookup::Owner(std::sync::Arc::new(TokenOwner {
-            id,
-            username: me.username.map(String::into_boxed_str),
-        })));
+        return Ok(Lookup::Owner(TokenOwner::new(&id, me.username.as_deref())));
     }
     match graph_error(body) {
         Some(e) if is_throttled(e.code) => Err(UpstreamError::RateLimited),
@@ -255,8 +252,8 @@ mod tests {
         ] {
             match read_me(200, body.as_bytes()).unwrap() {
                 Lookup::Owner(o) => {
-                    assert_eq!(o.id.as_str(), "17841405793187219");
-                    assert_eq!(o.username.as_deref(), Some("jay"));
+                    assert_eq!(o.id(), "17841405793187219");
+                    assert_eq!(o.username(), Some("jay"));
                 }
                 other => panic!("{other:?}"),
             }

@@ -170,13 +170,13 @@ pub async fn perform(
     Ok(ExchangeAnswer {
         access_token: token.clone(),
         user_id: grant.user_id.as_str().to_string(),
-        id: owner.id.as_str().to_string(),
-        username: owner.username.as_deref().map(str::to_string),
+        id: owner.id().to_string(),
+        username: owner.username().map(str::to_string),
         permissions: grant.permissions,
         expires_in,
         auth_data: AuthDataOut {
             instagram: InstagramAuthData {
-                id: owner.id.as_str().to_string(),
+                id: owner.id().to_string(),
                 access_token: token,
             },
         },

@@ -60,8 +60,8 @@ pub async fn introspect(
     Ok(match &lookup {
         Lookup::Owner(owner) => HttpResponse::Ok().json(Introspection::Active {
             active: true,
-            sub: owner.id.as_str(),
-            username: owner.username.as_deref(),
+            sub: owner.id(),
+            username: owner.username(),
             token_type: "access_token",
         }),
         Lookup::Rejected(_) => HttpResponse::Ok().json(INACTIVE),

@@ -31,8 +31,8 @@ impl<'a> ValidateAnswer<'a> {
         match verdict {
             Verdict::Valid(owner) => ValidateAnswer::Valid {
                 valid: true,
-                id: owner.id.as_str(),
-                username: owner.username.as_deref(),
+                id: owner.id(),
+                username: owner.username(),
             },
             Verdict::Rejected(reason) => ValidateAnswer::Invalid {
                 valid: false,
