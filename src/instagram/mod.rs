@@ -319,7 +319,7 @@ impl InstagramClient {
     }
 }
 
-/// Lets [`InstagramClient::call`] see the upstream trouble inside each endpoint's error type.
+/// Lets `InstagramClient::call` see the upstream trouble inside each endpoint's error type.
 pub trait AsUpstream {
     fn as_upstream(&self) -> Option<&UpstreamError>;
 }
