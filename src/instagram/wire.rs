@@ -25,7 +25,11 @@ struct Me {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum MeShape {
-    Wrapped { data: Vec<Me> },
+    Wrapped {
+        data: Vec<Me>,
+        /// An id beside `data` would be a second answer: seen only to refuse it.
+        id: Option<serde::de::IgnoredAny>,
+    },
     Flat(Me),
 }
 
@@ -57,10 +61,17 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
     if status == 200 {
         let me = match serde_json::from_slice::<MeShape>(body) {
             Ok(MeShape::Flat(me)) => me,
-            Ok(MeShape::Wrapped { data }) => data
-                .into_iter()
-                .next()
-                .ok_or(UpstreamError::Unusable("/me answered an empty data list"))?,
+            // Exactly one owner or none at all: a yes must never rest on picking one of several.
+            Ok(MeShape::Wrapped { data, id: None }) if data.len() == 1 => {
+                data.into_iter()
+                    .next()
+                    .ok_or(UpstreamError::Unusable("/me answered an empty data list"))?
+            }
+            Ok(MeShape::Wrapped { .. }) => {
+                return Err(UpstreamError::Unusable(
+                    "/me answered no single owner (empty or several entries)",
+                ))
+            }
             Err(_) => {
                 return Err(UpstreamError::Unusable(
                     "/me answered 200 without valid JSON",
@@ -243,6 +254,24 @@ pub(super) fn read_token_grant(status: u16, body: &[u8]) -> Result<TokenGrant, G
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn me_naming_no_single_owner_is_not_a_verdict() {
+        for body in [
+            r#"{"data":[]}"#,
+            r#"{"data":[{"id":"1"},{"id":"2"}]}"#,
+            r#"{"data":[{"id":"1"}],"id":"2"}"#,
+            r#"{"id":"2","data":[{"id":"1"}]}"#,
+        ] {
+            assert!(
+                matches!(
+                    read_me(200, body.as_bytes()),
+                    Err(UpstreamError::Unusable(_))
+                ),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn me_flat_and_wrapped_keep_ids_exact() {
