@@ -167,6 +167,7 @@ impl SharedCache {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
         let (value, pttl) = self
+            .inner
             .within_budget(
                 OP_GET,
                 pipe.query_async::<(Option<Vec<u8>>, i64)>(&mut conn),
@@ -214,11 +215,7 @@ impl SharedCache {
             return;
         };
         runtime.spawn(async move {
-            match actix_web::rt::time::timeout(inner.budget, cmd.exec_async(&mut conn)).await {
-                Ok(Ok(())) => inner.health.succeeded(),
-                Ok(Err(e)) => inner.failed(OP_SET, &e.to_string()),
-                Err(_) => inner.failed(OP_SET, "timed out"),
-            }
+            inner.within_budget(OP_SET, cmd.exec_async(&mut conn)).await;
         });
     }
 
@@ -235,32 +232,10 @@ impl SharedCache {
             .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
         // Redis answers OK when it set the key, nil when the key was there.
         let set = self
+            .inner
             .within_budget(OP_CLAIM, cmd.query_async::<Option<String>>(&mut conn))
             .await?;
         Some(set.is_some())
-    }
-
-    /// Runs one Redis round trip within the budget, keeping the health record: `None` (counted
-    /// and maybe logged for `op`) on an error or timeout.
-    async fn within_budget<T>(
-        &self,
-        op: &str,
-        query: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Option<T> {
-        match actix_web::rt::time::timeout(self.inner.budget, query).await {
-            Ok(Ok(answer)) => {
-                self.inner.health.succeeded();
-                Some(answer)
-            }
-            Ok(Err(e)) => {
-                self.inner.failed(op, &e.to_string());
-                None
-            }
-            Err(_) => {
-                self.inner.failed(op, "timed out");
-                None
-            }
-        }
     }
 
     /// The connection when Redis may be tried now; otherwise counts a fallback for `op`.
@@ -346,6 +321,29 @@ async fn connect(weak: Weak<Inner>) {
 }
 
 impl Inner {
+    /// Runs one Redis round trip within the budget, keeping the health record: `None` (counted
+    /// and maybe logged for `op`) on an error or timeout.
+    async fn within_budget<T>(
+        &self,
+        op: &str,
+        query: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match actix_web::rt::time::timeout(self.budget, query).await {
+            Ok(Ok(answer)) => {
+                self.health.succeeded();
+                Some(answer)
+            }
+            Ok(Err(e)) => {
+                self.failed(op, &e.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed(op, "timed out");
+                None
+            }
+        }
+    }
+
     /// How long a verdict of this kind may live; `None` for what is never stored.
     fn ttl_for(&self, lookup: &Lookup) -> Option<Duration> {
         let ttl = match lookup {

@@ -159,17 +159,15 @@ fn run(
     let server = HttpServer::new(move || {
         // awc clients cannot cross threads: one pooled client per worker.
         let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
+        let origins = &state.settings.server.cors_origins;
         App::new()
             .app_data(state.clone())
             .app_data(client)
             .configure(|cfg| routes(cfg, metrics_here))
             .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
+            .wrap(Condition::new(!origins.is_empty(), cors(origins)))
             .wrap(Condition::new(
-                !state.settings.server.cors_origins.is_empty(),
-                cors(&state.settings.server.cors_origins),
-            ))
-            .wrap(Condition::new(
-                !state.settings.server.cors_origins.is_empty(),
+                !origins.is_empty(),
                 from_fn(cors_refusal_in_our_envelope),
             ))
             .wrap(security_headers())

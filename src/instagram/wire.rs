@@ -62,16 +62,14 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
         let me = match serde_json::from_slice::<MeShape>(body) {
             Ok(MeShape::Flat(me)) => me,
             // Exactly one owner or none at all: a yes must never rest on picking one of several.
-            Ok(MeShape::Wrapped { data, id: None }) if data.len() == 1 => {
-                data.into_iter()
-                    .next()
-                    .ok_or(UpstreamError::Unusable("/me answered an empty data list"))?
-            }
-            Ok(MeShape::Wrapped { .. }) => {
-                return Err(UpstreamError::Unusable(
-                    "/me answered no single owner (empty or several entries)",
-                ))
-            }
+            Ok(MeShape::Wrapped { data, id }) => match (<[Me; 1]>::try_from(data), id) {
+                (Ok([me]), None) => me,
+                _ => {
+                    return Err(UpstreamError::Unusable(
+                        "/me answered no single owner (empty or several entries)",
+                    ))
+                }
+            },
             Err(_) => {
                 return Err(UpstreamError::Unusable(
                     "/me answered 200 without valid JSON",
