@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::login_state::MIN_SECRET_LEN;
 use crate::instagram::{GrantError, UpstreamError};
 use crate::logging;
 
@@ -28,6 +29,8 @@ pub enum ApiError {
     InvalidToken(String),
     /// 400: the redirect_uri is not in the configured allow-list.
     RedirectUriNotAllowed,
+    /// 400: the login flow's return_to is not in the configured allow-list.
+    ReturnToNotAllowed,
     /// 400: a cross-origin request CORS does not allow; carries the CORS layer's reason.
     CorsNotAllowed(String),
     /// 401: missing or wrong service API key.
@@ -42,8 +45,10 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// 429: per-client rate limit; retry after this many seconds.
     TooManyRequests(u64),
-    /// 503: the operator has not configured what this route needs.
-    NotConfigured(&'static str, &'static str),
+    /// 503: the operator has not configured the code exchange.
+    ExchangeNotConfigured,
+    /// 503: the operator has not configured the login flow.
+    LoginFlowNotConfigured,
     /// 502/503/504: Instagram did not give a usable answer.
     Upstream(UpstreamError),
 }
@@ -69,6 +74,7 @@ impl ApiError {
             ApiError::InvalidCode(_) => "invalid_code",
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+            ApiError::ReturnToNotAllowed => "return_to_not_allowed",
             ApiError::CorsNotAllowed(_) => "cors_not_allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound => "not_found",
@@ -76,7 +82,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "rate_limited",
-            ApiError::NotConfigured(code, _) => code,
+            ApiError::ExchangeNotConfigured => "exchange_not_configured",
+            ApiError::LoginFlowNotConfigured => "login_flow_not_configured",
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => "upstream_timeout",
                 UpstreamError::RateLimited => "upstream_rate_limited",
@@ -97,6 +104,10 @@ impl ApiError {
             ApiError::RedirectUriNotAllowed => "redirect_uri is not one of the redirect URIs \
                  configured in IGAUTH_INSTAGRAM__REDIRECT_URIS; send the exact URI your app \
                  used for the Instagram login."
+                .into(),
+            ApiError::ReturnToNotAllowed => "return_to is not one of the URLs configured in \
+                 IGAUTH_INSTAGRAM__RETURN_URLS (an exact URL, or one that continues a configured \
+                 URL after '/', '?' or '#')."
                 .into(),
             ApiError::CorsNotAllowed(reason) => format!(
                 "Cross-origin request refused: {reason}. Allowed origins are listed in \
@@ -119,7 +130,16 @@ impl ApiError {
             ApiError::TooManyRequests(secs) => {
                 format!("Too many requests from this client; retry in {secs} seconds.")
             }
-            ApiError::NotConfigured(_, m) => (*m).into(),
+            ApiError::ExchangeNotConfigured => "Code exchange is not configured on this server: \
+                 the operator must set IGAUTH_INSTAGRAM__CLIENT_ID, \
+                 IGAUTH_INSTAGRAM__CLIENT_SECRET and IGAUTH_INSTAGRAM__REDIRECT_URIS."
+                .into(),
+            ApiError::LoginFlowNotConfigured => format!(
+                "The login flow is not configured on this server: the operator must set \
+                 IGAUTH_INSTAGRAM__CLIENT_ID, IGAUTH_INSTAGRAM__CLIENT_SECRET, \
+                 IGAUTH_INSTAGRAM__CALLBACK_URL, IGAUTH_INSTAGRAM__RETURN_URLS and \
+                 IGAUTH_SERVER__STATE_SECRET (at least {MIN_SECRET_LEN} characters)."
+            ),
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => {
                     "Instagram did not answer in time; nothing was decided. Retry later.".into()
@@ -156,6 +176,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error as a response, for places that answer directly rather than return `Err`.
+    pub fn error_answer(&self) -> HttpResponse {
+        ResponseError::error_response(self)
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.message())
@@ -182,6 +209,7 @@ impl ResponseError for ApiError {
             | ApiError::InvalidCode(_)
             | ApiError::InvalidToken(_)
             | ApiError::RedirectUriNotAllowed
+            | ApiError::ReturnToNotAllowed
             | ApiError::CorsNotAllowed(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -189,7 +217,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotConfigured(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ExchangeNotConfigured | ApiError::LoginFlowNotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
                 UpstreamError::RateLimited | UpstreamError::CircuitOpen(_) => {

@@ -2,29 +2,40 @@
 //!
 //! Every way in asks one question — does this Instagram access token belong to this user id? —
 //! and differs only in how it reads the question and writes the answer. So there is one
-//! [`validator::Validator`] (cache and single-flight in front of Instagram's `/me`) and many
-//! protocol faces in [`routes`]: plain JSON (`/v1/validate`), RFC 7662 introspection for Parse's
-//! built-in OAuth2 adapter (`/v1/introspect`) and Parse's Cloud Code webhooks. The code exchange
-//! (`/v1/exchange`) trades a one-time OAuth code for a token server-side so the app secret never
-//! ships inside an app.
+//! validator (cache and single-flight in front of Instagram's `/me`) and many protocol faces in
+//! `routes`: plain JSON (`/v1/validate`), RFC 7662 introspection for Parse's built-in OAuth2
+//! adapter (`/v1/introspect`) and Parse's Cloud Code webhooks. The code exchange (`/v1/exchange`)
+//! trades a one-time OAuth code for a token server-side so the app secret never ships inside an
+//! app; the login flow (`/v1/authorize`, `/v1/callback`) runs the whole browser login.
+//!
+//! Imports run one way: routes -> use cases (`validator`, `exchange`, `login_states`) ->
+//! `instagram` and `shared_cache` -> [`domain`]; `settings`, `error`, `logging` and `metrics`
+//! sit below them all. `ARCHITECTURE.md` maps every behaviour to its file.
 //!
 //! House rules that keep it safe:
-//! - only [`instagram`] builds Instagram URLs or reads Instagram's bodies;
-//! - only [`routes`] and [`error`] know HTTP statuses and our wire shapes;
+//! - only `instagram` builds Instagram URLs or reads Instagram's bodies;
+//! - only `routes` and `error` know HTTP statuses and our wire shapes;
 //! - input rules live in [`domain`] types ([`domain::IgId`] holds only digits and never passes
 //!   through `f64`; [`domain::AccessToken`] redacts itself in `Debug`/`Display`);
-//! - "Instagram did not answer" is an [`instagram::UpstreamError`], never a [`domain::Verdict`],
-//!   so it can only become a 5xx, never a "no" and never a "yes".
+//! - "Instagram did not answer" is an upstream error, never a [`domain::Verdict`], so it can only
+//!   become a 5xx, never a "no" and never a "yes".
+//!
+//! The library's interface is what the binary and the tests need: [`settings`] (load and check
+//! the configuration), [`startup`] (run the app), [`logging`] (install the safe logger), and the
+//! [`domain`] types tests use to craft input. Everything else is crate-private, so rustc reports
+//! what nothing uses.
 
 pub mod domain;
-pub mod error;
-pub mod instagram;
+mod error;
+mod exchange;
+mod instagram;
 pub mod logging;
-pub mod metrics;
-pub mod rate_limit;
-pub mod routes;
+mod login_states;
+mod metrics;
+mod rate_limit;
+mod routes;
 pub mod settings;
-// Issue 6: verdicts shared between replicas through Redis.
-pub mod shared_cache;
+mod shared_cache;
 pub mod startup;
-pub mod validator;
+mod state;
+mod validator;

@@ -1,10 +1,10 @@
 //! The shared verdict cache: what Instagram's `/me` said about a token, kept in Redis so that a
 //! fleet of replicas asks Instagram once per token instead of once per replica. The same Redis
-//! also makes login states single-use across the fleet ([`SharedCache::claim`]).
+//! also makes login states single-use across the fleet ([`SharedCache::claim_state`]).
 //!
 //! It sits behind each replica's in-process cache (see [`crate::validator`]): local, then Redis,
 //! then `/me`. Keys are `igauth:v1:` + the hex SHA-256 of the token, never the token; values are a
-//! short text form of the [`Lookup`] (see [`encode`]). Lifetimes follow the local rules (owners
+//! short text form of the [`Lookup`] (see [`Lookup::encode`]). Lifetimes follow the local rules (owners
 //! live `ttl`, rejections `negative_ttl`, upstream trouble is never stored), and a replica that
 //! finds a verdict in Redis keeps it locally only for what is left of its Redis lifetime, so a
 //! verdict lives at most `ttl` after `/me` gave it, fleet-wide.
@@ -32,10 +32,9 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
 
-use crate::domain::{IgId, Lookup, RejectReason, TokenOwner};
+use crate::domain::{Lookup, RejectReason, TokenKey};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
-use crate::validator::TokenKey;
 
 /// Bump the version when the value encoding changes: old and new replicas then never read each
 /// other's values during a rolling deploy.
@@ -57,48 +56,8 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The Redis key that marks a login state as used, by its nonce id (random, not a secret: it
 /// already names the browser-binding cookie). Not under [`KEY_PREFIX`]: bumping that for a new
 /// verdict encoding must not let old and new replicas accept each other's used states.
-pub fn state_key(nonce_id: &str) -> String {
+fn state_key(nonce_id: &str) -> String {
     format!("igauth:state:{nonce_id}")
-}
-
-/// The stored form of a lookup: `o:<id>` (owner, no username), `o:<id>:<username>`, or
-/// `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so the first `:` after the id
-/// ends it and the username may contain anything.
-pub fn encode(lookup: &Lookup) -> String {
-    match lookup {
-        Lookup::Owner(owner) => match owner.username() {
-            Some(name) => format!("o:{}:{name}", owner.id()),
-            None => format!("o:{}", owner.id()),
-        },
-        Lookup::Rejected(reason) => format!(
-            "r:{}",
-            match reason {
-                RejectReason::InvalidToken => "invalid",
-                RejectReason::ExpiredToken => "expired",
-                RejectReason::IdMismatch => "mismatch",
-            }
-        ),
-    }
-}
-
-/// The lookup a stored value stands for; `None` for anything [`encode`] would not have written.
-pub fn decode(value: &[u8]) -> Option<Lookup> {
-    let text = std::str::from_utf8(value).ok()?;
-    if let Some(owner) = text.strip_prefix("o:") {
-        let (id, username) = match owner.split_once(':') {
-            Some((id, name)) => (id, Some(name)),
-            None => (owner, None),
-        };
-        let id = IgId::parse(id).ok()?;
-        return Some(Lookup::Owner(TokenOwner::new(&id, username)));
-    }
-    let reason = match text.strip_prefix("r:")? {
-        "invalid" => RejectReason::InvalidToken,
-        "expired" => RejectReason::ExpiredToken,
-        "mismatch" => RejectReason::IdMismatch,
-        _ => return None,
-    };
-    Some(Lookup::Rejected(reason))
 }
 
 /// Operation labels of `igauth_shared_cache_errors_total`.
@@ -174,7 +133,7 @@ impl SharedCache {
             )
             .await?;
         let value = value?;
-        let Some(lookup) = decode(&value) else {
+        let Some(lookup) = Lookup::decode(&value) else {
             // Not something we wrote (or a future encoding under our prefix): ignore it.
             self.inner
                 .metrics
@@ -208,7 +167,7 @@ impl SharedCache {
         let inner = self.inner.clone();
         let mut cmd = redis::cmd("SET");
         cmd.arg(redis_key(key))
-            .arg(encode(lookup))
+            .arg(lookup.encode())
             .arg("EX")
             .arg(ttl.as_secs());
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -219,13 +178,13 @@ impl SharedCache {
         });
     }
 
-    /// Marks `key` as used for `ttl`, for the whole fleet (`SET NX`): `Some(true)` when this call
-    /// was the first, `Some(false)` when a replica already had, `None` when Redis cannot say
-    /// right now (counted under `op="claim"`).
-    pub async fn claim(&self, key: &str, ttl: Duration) -> Option<bool> {
+    /// Marks the login state with this nonce id as used for `ttl`, for the whole fleet
+    /// (`SET NX`): `Some(true)` when this call was the first, `Some(false)` when a replica
+    /// already had, `None` when Redis cannot say right now (counted under `op="claim"`).
+    pub async fn claim_state(&self, nonce_id: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.usable_connection(OP_CLAIM)?;
         let mut cmd = redis::cmd("SET");
-        cmd.arg(key)
+        cmd.arg(state_key(nonce_id))
             .arg("1")
             .arg("NX")
             .arg("PX")
@@ -429,38 +388,6 @@ impl Health {
 mod tests {
     use super::*;
 
-    fn owner(id: &str, username: Option<&str>) -> Lookup {
-        Lookup::Owner(TokenOwner::new(&IgId::parse(id).unwrap(), username))
-    }
-
-    #[test]
-    fn every_lookup_survives_the_round_trip() {
-        for lookup in [
-            owner("17841405793187219", Some("jay")),
-            owner("0042", None),
-            owner("1", Some("")),
-            owner("2", Some("we:ird name ✓")),
-            Lookup::Rejected(RejectReason::InvalidToken),
-            Lookup::Rejected(RejectReason::ExpiredToken),
-            Lookup::Rejected(RejectReason::IdMismatch),
-        ] {
-            let stored = encode(&lookup);
-            assert_eq!(decode(stored.as_bytes()), Some(lookup), "{stored}");
-        }
-        assert_eq!(
-            encode(&owner("17841405793187219", Some("jay"))),
-            "o:17841405793187219:jay"
-        );
-    }
-
-    #[test]
-    fn foreign_values_are_not_verdicts() {
-        for junk in ["", "o:", "o:12a", "o:-1:x", "r:", "r:maybe", "x:1", "O:1"] {
-            assert_eq!(decode(junk.as_bytes()), None, "{junk:?}");
-        }
-        assert_eq!(decode(&[b'o', b':', 0xff]), None);
-    }
-
     #[test]
     fn keys_are_the_prefixed_hex_hash_never_the_token() {
         let key = [0xabu8; 32];
@@ -468,7 +395,7 @@ mod tests {
         assert_eq!(name.len(), KEY_PREFIX.len() + 64);
         assert!(name.starts_with("igauth:v1:abab"));
         let token = crate::domain::AccessToken::parse("IGQVJ-secret-token-value").unwrap();
-        let name = redis_key(&crate::validator::token_key(&token));
+        let name = redis_key(&token.cache_key());
         assert!(!name.contains("secret"));
     }
 

@@ -1,72 +1,24 @@
-//! Building and running the app: shared state, routes, middleware, binding, graceful shutdown.
+//! Building and running the app: binding, middleware (request ids, the access log, metrics,
+//! security headers, CORS), the servers and graceful shutdown. The routes are
+//! [`crate::routes::configure`]'s; what workers share is [`crate::state::AppState`].
 //! Tests build the same [`Application`] on port 0, so what they exercise is what ships.
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_cors::{Cors, CorsError};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Route};
+use actix_web::{web, App, HttpServer};
 
-use crate::domain::LoginStates;
 use crate::error::ApiError;
-use crate::instagram::{InstagramClient, Upstream};
+use crate::instagram::InstagramClient;
 use crate::logging;
-use crate::metrics::Metrics;
-use crate::rate_limit::ClientLimiter;
-use crate::routes::{exchange, health, introspect, oauth_flow, parse_hooks, validate};
+use crate::routes;
 use crate::settings::Settings;
-use crate::shared_cache::SharedCache;
-use crate::validator::Validator;
-
-/// What every worker shares. Each worker also has its own [`InstagramClient`].
-pub struct AppState {
-    pub settings: Settings,
-    pub validator: Validator,
-    pub upstream: Arc<Upstream>,
-    pub metrics: Arc<Metrics>,
-    pub limiter: ClientLimiter,
-    /// Login flow (issue 7): signs `state` and remembers spent ones.
-    pub login_states: LoginStates,
-    /// Redis (`cache.backend = redis`): verdicts behind the validator's cache, and spent states.
-    pub shared: Option<SharedCache>,
-}
-
-impl AppState {
-    pub fn new(settings: Settings) -> AppState {
-        let metrics = Arc::new(Metrics::new());
-        // Starts connecting in the background when called inside the server's runtime.
-        let shared = settings
-            .uses_redis()
-            .then(|| SharedCache::new(&settings.cache, metrics.clone()))
-            .and_then(|made| {
-                made.map_err(|e| log::error!("shared cache disabled: {e}"))
-                    .ok()
-            });
-        AppState {
-            validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
-            shared,
-            upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
-            limiter: ClientLimiter::new(&settings.limits),
-            login_states: LoginStates::new(&settings.server.state_secret),
-            metrics,
-            settings,
-        }
-    }
-
-    /// Applies the per-client rate limit of the public routes.
-    pub fn limit_client(&self, req: &HttpRequest, route: &str) -> Result<(), ApiError> {
-        self.limiter.check(req).map_err(|secs| {
-            self.metrics.rate_limited.with_label_values(&[route]).inc();
-            ApiError::TooManyRequests(secs)
-        })
-    }
-}
+use crate::state::AppState;
 
 pub struct Application {
     port: u16,
@@ -143,7 +95,7 @@ fn run(
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
-                    .configure(|cfg| get(cfg, "/metrics", web::to(health::metrics)))
+                    .configure(routes::configure_metrics)
                     .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
                     .wrap(security_headers())
             })
@@ -163,7 +115,7 @@ fn run(
         App::new()
             .app_data(state.clone())
             .app_data(client)
-            .configure(|cfg| routes(cfg, metrics_here))
+            .configure(|cfg| routes::configure(cfg, metrics_here))
             .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
             .wrap(Condition::new(!origins.is_empty(), cors(origins)))
             .wrap(Condition::new(
@@ -204,68 +156,6 @@ fn run(
     .listen(listener)?
     .run();
     Ok((server, metrics_server))
-}
-
-/// One route answering other methods with a 405 in our envelope and an `Allow` header.
-fn resource(cfg: &mut web::ServiceConfig, path: &str, method: Method, route: Route) {
-    let allow = HeaderValue::from_str(method.as_str()).expect("a method is a valid header");
-    cfg.service(
-        web::resource(path)
-            .route(route.method(method))
-            .default_service(web::to(move || {
-                let mut answer = ApiError::MethodNotAllowed.error_answer();
-                answer.headers_mut().insert(header::ALLOW, allow.clone());
-                std::future::ready(answer)
-            })),
-    );
-}
-
-fn get(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
-    resource(cfg, path, Method::GET, route);
-}
-
-fn post(cfg: &mut web::ServiceConfig, path: &str, route: Route) {
-    resource(cfg, path, Method::POST, route);
-}
-
-/// Every route of the main listener; `/metrics` too unless it has a listener of its own.
-fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
-    get(cfg, "/healthz", web::to(health::healthz));
-    get(cfg, "/readyz", web::to(health::readyz));
-    get(cfg, "/openapi.yaml", web::to(health::openapi));
-    if with_metrics {
-        get(cfg, "/metrics", web::to(health::metrics));
-    }
-    post(cfg, "/v1/validate", web::to(validate::validate));
-    post(cfg, "/v1/exchange", web::to(exchange::exchange));
-    post(cfg, "/v1/introspect", web::to(introspect::introspect));
-    post(
-        cfg,
-        "/v1/parse/functions/validate",
-        web::to(parse_hooks::validate_function),
-    );
-    post(
-        cfg,
-        "/v1/parse/functions/exchange",
-        web::to(parse_hooks::exchange_function),
-    );
-    post(
-        cfg,
-        "/v1/parse/triggers/user",
-        web::to(parse_hooks::user_trigger),
-    );
-    // The login flow.
-    get(cfg, "/v1/authorize", web::to(oauth_flow::authorize));
-    get(cfg, "/v1/callback", web::to(oauth_flow::callback));
-    post(cfg, "/v1/refresh", web::to(oauth_flow::refresh));
-    get(cfg, "/v1/demo", web::to(oauth_flow::demo));
-}
-
-impl ApiError {
-    /// The error as a response, for places that answer directly rather than return `Err`.
-    pub fn error_answer(&self) -> HttpResponse {
-        actix_web::ResponseError::error_response(self)
-    }
 }
 
 /// The caller's `X-Request-Id` when it is a sane token, otherwise a fresh one.
@@ -352,9 +242,4 @@ async fn cors_refusal_in_our_envelope(
             .map_into_right_body(),
         None => res.map_into_left_body(),
     })
-}
-
-/// Grace period helper for callers that want to stop the server themselves.
-pub fn grace(settings: &Settings) -> Duration {
-    Duration::from_secs(settings.server.shutdown_grace_secs)
 }

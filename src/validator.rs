@@ -22,21 +22,11 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 use moka::Expiry;
 
-use crate::domain::{AccessToken, AuthData, Lookup, Verdict};
+use crate::domain::{AccessToken, AuthData, Lookup, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use crate::shared_cache::SharedCache;
-
-/// SHA-256 of the token.
-pub type TokenKey = [u8; 32];
-
-pub fn token_key(token: &AccessToken) -> TokenKey {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.expose().as_bytes());
-    let mut key = [0u8; 32];
-    key.copy_from_slice(digest.as_ref());
-    key
-}
 
 /// A cached lookup and how long it may live: the rule for its kind, or what is left of that in
 /// the shared cache when it came from there.
@@ -117,7 +107,7 @@ impl Validator {
             self.metrics.cache_misses.inc();
             return client.me(token).await;
         };
-        let key = token_key(token);
+        let key = token.cache_key();
         if let Some(hit) = cache.get(&key).await {
             self.metrics.cache_hits.inc();
             return Ok(hit.lookup);

@@ -1,4 +1,37 @@
+//! Values that must never be printed: Instagram access tokens and codes (checked input), and the
+//! operator's configured secrets. `Debug` and `Display` are redacted for all of them.
+
 use std::fmt;
+
+use serde::Deserialize;
+
+/// A configured secret (client secret, API key, webhook key, state secret, Redis URL).
+/// Empty means "not configured".
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_set() {
+            "\"[redacted]\""
+        } else {
+            "\"\""
+        })
+    }
+}
 
 /// Why a token or code string was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,6 +107,9 @@ redacted_secret!(
     "AuthCode"
 );
 
+/// What caches file a token under: its SHA-256, so the raw token is never a map key.
+pub type TokenKey = [u8; 32];
+
 impl AccessToken {
     /// Real tokens are a few hundred characters; 2 KiB leaves room and bounds abuse.
     pub const MAX_LEN: usize = 2048;
@@ -81,6 +117,14 @@ impl AccessToken {
     pub fn parse(s: &str) -> Result<AccessToken, SecretError> {
         check(s, Self::MAX_LEN)?;
         Ok(AccessToken(s.to_string()))
+    }
+
+    /// The SHA-256 of the token: its key in the verdict caches.
+    pub fn cache_key(&self) -> TokenKey {
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        key
     }
 }
 

@@ -1,3 +1,6 @@
+//! What Instagram said about a token ([`Lookup`], the fact every cache keeps, with its stored
+//! form) and the answer to one claim ([`Verdict`]).
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -91,6 +94,44 @@ impl Lookup {
             Lookup::Rejected(reason) => Verdict::Rejected(*reason),
         }
     }
+
+    /// The stored form (the shared cache's values): `o:<id>` (owner, no username),
+    /// `o:<id>:<username>`, or `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so
+    /// the first `:` after the id ends it and the username may contain anything.
+    pub fn encode(&self) -> String {
+        match self {
+            Lookup::Owner(owner) => format!("o:{}", owner.0),
+            Lookup::Rejected(reason) => format!(
+                "r:{}",
+                match reason {
+                    RejectReason::InvalidToken => "invalid",
+                    RejectReason::ExpiredToken => "expired",
+                    RejectReason::IdMismatch => "mismatch",
+                }
+            ),
+        }
+    }
+
+    /// The lookup a stored value stands for; `None` for anything [`Lookup::encode`] would not
+    /// have written.
+    pub fn decode(value: &[u8]) -> Option<Lookup> {
+        let text = std::str::from_utf8(value).ok()?;
+        if let Some(owner) = text.strip_prefix("o:") {
+            let (id, username) = match owner.split_once(':') {
+                Some((id, name)) => (id, Some(name)),
+                None => (owner, None),
+            };
+            let id = IgId::parse(id).ok()?;
+            return Some(Lookup::Owner(TokenOwner::new(&id, username)));
+        }
+        let reason = match text.strip_prefix("r:")? {
+            "invalid" => RejectReason::InvalidToken,
+            "expired" => RejectReason::ExpiredToken,
+            "mismatch" => RejectReason::IdMismatch,
+            _ => return None,
+        };
+        Some(Lookup::Rejected(reason))
+    }
 }
 
 /// The answer to one validation. There is no "unknown" variant on purpose: when Instagram does
@@ -133,5 +174,37 @@ mod tests {
         let nameless = TokenOwner::new(&id, None);
         assert_eq!((nameless.id(), nameless.username()), (id.as_str(), None));
         assert_eq!(TokenOwner::new(&id, Some("")).username(), Some(""));
+    }
+
+    fn owner(id: &str, username: Option<&str>) -> Lookup {
+        Lookup::Owner(TokenOwner::new(&IgId::parse(id).unwrap(), username))
+    }
+
+    #[test]
+    fn every_lookup_survives_the_round_trip() {
+        for lookup in [
+            owner("17841405793187219", Some("jay")),
+            owner("0042", None),
+            owner("1", Some("")),
+            owner("2", Some("we:ird name ✓")),
+            Lookup::Rejected(RejectReason::InvalidToken),
+            Lookup::Rejected(RejectReason::ExpiredToken),
+            Lookup::Rejected(RejectReason::IdMismatch),
+        ] {
+            let stored = lookup.encode();
+            assert_eq!(Lookup::decode(stored.as_bytes()), Some(lookup), "{stored}");
+        }
+        assert_eq!(
+            owner("17841405793187219", Some("jay")).encode(),
+            "o:17841405793187219:jay"
+        );
+    }
+
+    #[test]
+    fn foreign_values_are_not_lookups() {
+        for junk in ["", "o:", "o:12a", "o:-1:x", "r:", "r:maybe", "x:1", "O:1"] {
+            assert_eq!(Lookup::decode(junk.as_bytes()), None, "{junk:?}");
+        }
+        assert_eq!(Lookup::decode(&[b'o', b':', 0xff]), None);
     }
 }

@@ -22,9 +22,9 @@ use awc::error::SendRequestError;
 pub use breaker::{Breaker, BreakerState, Permit};
 pub use wire::{CodeGrant, GrantError, TokenGrant};
 
-use crate::domain::{AccessToken, AuthCode, Lookup};
+use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;
-use crate::settings::{InstagramSettings, Secret, Settings};
+use crate::settings::{InstagramSettings, Settings};
 
 /// Largest answer we read from Instagram; real ones are a few hundred bytes.
 const MAX_UPSTREAM_BODY: usize = 64 * 1024;

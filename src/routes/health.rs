@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 
 use crate::instagram::BreakerState;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The process is alive and serving.
 pub async fn healthz() -> HttpResponse {

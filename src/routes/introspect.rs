@@ -8,11 +8,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{body_kind, read_body, BodyKind, ServiceCaller};
+use super::body::{body_kind, read_body, BodyKind};
+use super::guards::ServiceCaller;
 use crate::domain::{AccessToken, Lookup};
 use crate::error::ApiError;
 use crate::instagram::InstagramClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 struct IntrospectForm {

@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::exchange::{self, ExchangeRequest};
-use super::validate::ValidateAnswer;
-use super::{keys_match, read_body};
+use super::answers::{ExchangeAnswer, ValidateAnswer};
+use super::body::{exchange_request, read_body, Fields};
+use super::guards::keys_match;
 use crate::domain::{AuthData, RejectReason, Verdict};
 use crate::error::ApiError;
+use crate::exchange::{self, RedirectUri};
 use crate::instagram::InstagramClient;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
 
@@ -124,10 +125,20 @@ pub async fn exchange_function(
 ) -> HttpResponse {
     let outcome = async {
         let params = params(&webhook_body(&req, payload, &state).await?)?;
-        let request = ExchangeRequest::from_json(&params).map_err(|e| e.message())?;
-        exchange::perform(&state, &client, request, None)
-            .await
-            .map_err(|e| e.message())
+        let request = Fields::from_json(params, "a code")
+            .and_then(|fields| exchange_request(&fields))
+            .map_err(|e| e.message())?;
+        let exchanged = exchange::perform(
+            &state.settings,
+            &state.validator,
+            &client,
+            request,
+            RedirectUri::Requested,
+        )
+        .await
+        .map_err(|e| e.message())?;
+        serde_json::to_value(ExchangeAnswer::new(&exchanged))
+            .map_err(|e| format!("Could not write the answer: {e}"))
     };
     reply(outcome.await)
 }

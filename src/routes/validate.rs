@@ -2,46 +2,14 @@
 //! webhooks and backends. Only a 200 with `valid: true` means yes; upstream trouble is a 5xx.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
 
-use super::{body_kind, read_body, BodyKind, ServiceCaller};
-use crate::domain::{AuthData, Verdict};
+use super::answers::ValidateAnswer;
+use super::body::{body_kind, read_body, BodyKind};
+use super::guards::ServiceCaller;
+use crate::domain::AuthData;
 use crate::error::ApiError;
 use crate::instagram::InstagramClient;
-use crate::startup::AppState;
-
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum ValidateAnswer<'a> {
-    Valid {
-        valid: bool,
-        id: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        username: Option<&'a str>,
-    },
-    Invalid {
-        valid: bool,
-        reason: &'static str,
-        message: &'static str,
-    },
-}
-
-impl<'a> ValidateAnswer<'a> {
-    pub fn from_verdict(verdict: &'a Verdict) -> ValidateAnswer<'a> {
-        match verdict {
-            Verdict::Valid(owner) => ValidateAnswer::Valid {
-                valid: true,
-                id: owner.id(),
-                username: owner.username(),
-            },
-            Verdict::Rejected(reason) => ValidateAnswer::Invalid {
-                valid: false,
-                reason: reason.code(),
-                message: reason.message(),
-            },
-        }
-    }
-}
+use crate::state::AppState;
 
 pub async fn validate(
     _caller: ServiceCaller,

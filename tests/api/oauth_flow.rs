@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use igauth::domain::{LoginStates, ReturnTo};
-use igauth::settings::Secret;
+use igauth::domain::login_state::{StateKey, STATE_TTL};
+use igauth::domain::{ReturnTo, Secret};
 use mockito::Matcher;
 
 use crate::helpers::{
@@ -257,9 +257,9 @@ fn now() -> u64 {
 /// A state signed with the server's secret, as the server would have issued it at `issued_at`
 /// for `return_to` (which need not be allowed now).
 fn signed_state(return_to: &str, issued_at: u64) -> (String, String) {
-    let states = LoginStates::new(&Secret::new(STATE_SECRET));
+    let key = StateKey::new(&Secret::new(STATE_SECRET)).unwrap();
     let target = ReturnTo::parse(return_to, &[return_to.to_string()]).unwrap();
-    let issued = states.issue_at(&target, issued_at).unwrap();
+    let issued = key.issue_at(&target, issued_at, STATE_TTL).unwrap();
     let cookie = format!("__Host-igauth-login-{}=1", issued.nonce.id());
     (issued.value, cookie)
 }
@@ -696,9 +696,9 @@ async fn a_tampered_state_gets_an_error_page_and_no_redirect() {
 }
 
 fn signed_with_another_secret() -> String {
-    let states = LoginStates::new(&Secret::new("someone-elses-secret-0123456789abcdef"));
+    let key = StateKey::new(&Secret::new("someone-elses-secret-0123456789abcdef")).unwrap();
     let target = ReturnTo::parse("https://evil.example", &["https://evil.example".into()]).unwrap();
-    states.issue_at(&target, now()).unwrap().value
+    key.issue_at(&target, now(), STATE_TTL).unwrap().value
 }
 
 #[actix_web::test]

@@ -1,0 +1,114 @@
+//! The code exchange use case: a one-time OAuth code becomes a token (optionally a long-lived one)
+//! and the owner `/me` names for it. `/v1/exchange`, the Parse exchange webhook and the login
+//! callback all call [`perform`]; each writes the outcome in its own wire shape.
+//!
+//! The id handed out comes from `/me`, the authority Parse compares with, not from the exchange's
+//! own `user_id` (the two have been seen to disagree). The app secret is only ever sent to
+//! Instagram, and the redirect URI sent is always one the operator configured.
+
+use crate::domain::{AccessToken, AuthCode, Lookup, TokenOwner};
+use crate::error::ApiError;
+use crate::instagram::{InstagramClient, UpstreamError};
+use crate::settings::Settings;
+use crate::validator::Validator;
+
+/// What a caller asks for, whatever the body encoding.
+#[derive(Debug, Default)]
+pub struct ExchangeRequest {
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub long_lived: Option<bool>,
+}
+
+/// Where the code was issued for: the caller's choice (checked against
+/// `IGAUTH_INSTAGRAM__REDIRECT_URIS`), or one igauth fixes itself (its own callback).
+pub enum RedirectUri<'a> {
+    Requested,
+    Fixed(&'a str),
+}
+
+/// A successful exchange.
+pub struct Exchanged {
+    pub access_token: AccessToken,
+    /// The exchange's own `user_id` (Instagram's professional-account id), as text.
+    pub user_id: String,
+    /// Who `/me` says owns the token.
+    pub owner: TokenOwner,
+    pub permissions: Vec<String>,
+    /// Seconds, for a long-lived token.
+    pub expires_in: Option<u64>,
+}
+
+/// Picks the redirect URI to send: the caller's if it is allowed, or the only configured one.
+fn redirect_uri<'a>(allowed: &'a [String], requested: Option<&str>) -> Result<&'a str, ApiError> {
+    match requested.map(str::trim) {
+        Some(uri) => allowed
+            .iter()
+            .find(|a| a.as_str() == uri)
+            .map(String::as_str)
+            .ok_or(ApiError::RedirectUriNotAllowed),
+        None => match allowed {
+            [only] => Ok(only.as_str()),
+            [] => Err(ApiError::RedirectUriNotAllowed),
+            _ => Err(ApiError::InvalidRequest(
+                "redirect_uri is required: more than one redirect URI is configured".into(),
+            )),
+        },
+    }
+}
+
+/// The exchange: code, then (when asked) the long-lived token, then `/me` for its owner.
+pub async fn perform(
+    settings: &Settings,
+    validator: &Validator,
+    client: &InstagramClient,
+    request: ExchangeRequest,
+    redirect: RedirectUri<'_>,
+) -> Result<Exchanged, ApiError> {
+    if !settings.features.exchange {
+        return Err(ApiError::ExchangeNotConfigured);
+    }
+    let raw_code = request
+        .code
+        .ok_or_else(|| ApiError::InvalidRequest("code is required".into()))?;
+    let code =
+        AuthCode::parse(&raw_code).map_err(|e| ApiError::InvalidRequest(format!("code {e}")))?;
+    let redirect_uri = match redirect {
+        RedirectUri::Fixed(uri) => uri,
+        RedirectUri::Requested => redirect_uri(
+            &settings.instagram.redirect_uris,
+            request.redirect_uri.as_deref(),
+        )?,
+    };
+    let grant = client
+        .exchange_code(&code, redirect_uri)
+        .await
+        .map_err(|e| ApiError::from_grant(e, ApiError::InvalidCode))?;
+    let (access_token, expires_in) = if request.long_lived.unwrap_or(settings.instagram.long_lived)
+    {
+        let long = client
+            .long_lived(&grant.access_token)
+            .await
+            .map_err(|e| ApiError::from_grant(e, ApiError::InvalidToken))?;
+        (long.access_token, long.expires_in)
+    } else {
+        (grant.access_token, None)
+    };
+    // The token is fresh from Instagram; /me names its owner (and warms the cache for the
+    // login that follows).
+    let owner = match validator.lookup(client, &access_token).await? {
+        Lookup::Owner(owner) => owner,
+        Lookup::Rejected(_) => {
+            return Err(ApiError::Upstream(UpstreamError::Unusable(
+                "/me refused the token the exchange just issued",
+            )))
+        }
+    };
+    Ok(Exchanged {
+        access_token,
+        user_id: grant.user_id.as_str().to_string(),
+        owner,
+        permissions: grant.permissions,
+        expires_in,
+    })
+}

@@ -1,0 +1,245 @@
+//! Login states, issued and spent: the use case behind `/v1/authorize` and `/v1/callback`.
+//!
+//! [`crate::domain::login_state`] defines what a state is (signed, expiring). This adds the one
+//! rule a format cannot hold: a state is spent once. Each spent nonce is remembered in this
+//! process until the state would have expired anyway and, with the redis backend, claimed for
+//! the whole fleet (`SET NX`), so a callback replayed to another replica is refused too.
+//!
+//! When Redis cannot answer, the login goes on rather than failing: the state is still signed, in
+//! time and bound to the browser, and the code that comes with it is single-use at Instagram, so
+//! a replay to another replica gains nothing. Redis stays an optimisation, never a dependency.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use moka::future::Cache;
+use moka::policy::EvictionPolicy;
+
+use crate::domain::login_state::{
+    IssuedState, Nonce, OpenedState, StateError, StateKey, STATE_TTL,
+};
+use crate::domain::{ReturnTo, Secret};
+use crate::shared_cache::SharedCache;
+
+/// Remembered spent nonces; far above what the per-client rate limits let through in ten minutes.
+const MAX_SPENT: u64 = 1_000_000;
+/// How much longer than its state a spent nonce is remembered: a margin for clocks and slow
+/// requests.
+const MARGIN: Duration = Duration::from_secs(5);
+
+/// Issues and verifies states; remembers spent nonces. One per process, shared by all workers.
+pub struct LoginStates {
+    key: Option<StateKey>,
+    ttl: Duration,
+    spent: Cache<Nonce, ()>,
+    /// Redis, with the redis backend: spent states for the whole fleet.
+    shared: Option<SharedCache>,
+}
+
+impl LoginStates {
+    /// With no secret (or one too short) nothing can be issued or verified.
+    pub fn new(secret: &Secret, shared: Option<SharedCache>) -> LoginStates {
+        LoginStates::with_ttl(secret, STATE_TTL, shared)
+    }
+
+    pub fn with_ttl(secret: &Secret, ttl: Duration, shared: Option<SharedCache>) -> LoginStates {
+        LoginStates {
+            key: StateKey::new(secret),
+            ttl,
+            spent: Cache::builder()
+                .max_capacity(MAX_SPENT)
+                .time_to_live(ttl + MARGIN)
+                // LRU admits every insert; the default TinyLFU may decline a new (spent) nonce.
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+            shared,
+        }
+    }
+
+    pub fn issue(&self, return_to: &ReturnTo) -> Result<IssuedState, StateError> {
+        self.issue_at(return_to, now_secs())
+    }
+
+    /// Issues a state as if the clock read `now` (seconds since the epoch); for tests of expiry.
+    pub fn issue_at(&self, return_to: &ReturnTo, now: u64) -> Result<IssuedState, StateError> {
+        let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
+        key.issue_at(return_to, now, self.ttl)
+    }
+
+    /// Signature, expiry, and whether this process saw the state used, without using it. Lets the caller make its own checks (the browser binding) before
+    /// the state is spent, so a stranger who saw a state cannot burn it.
+    pub fn open(&self, state: &str) -> Result<OpenedState, StateError> {
+        self.open_at(state, now_secs())
+    }
+
+    pub fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
+        let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
+        let opened = key.open_at(state, now)?;
+        if self.spent.contains_key(&opened.nonce) {
+            return Err(StateError::Replayed {
+                return_to: opened.return_to,
+            });
+        }
+        Ok(opened)
+    }
+
+    /// Uses the state: in this process, then (with Redis) for the whole fleet. Of two concurrent
+    /// spends of one state, here or on two replicas, exactly one succeeds.
+    pub async fn spend(&self, opened: &OpenedState) -> Result<(), StateError> {
+        // Not `or_insert`: moka implements that as get-then-insert, so two threads can both see
+        // a fresh entry. `or_insert_with` goes through moka's single-flight initializer, where
+        // exactly one caller's future runs and is told its entry is fresh.
+        let first_use = self
+            .spent
+            .entry(opened.nonce)
+            .or_insert_with(std::future::ready(()))
+            .await
+            .is_fresh();
+        let replayed = || StateError::Replayed {
+            return_to: opened.return_to.clone(),
+        };
+        if !first_use {
+            return Err(replayed());
+        }
+        if let Some(shared) = &self.shared {
+            let remembered = self.ttl + MARGIN;
+            if shared.claim_state(&opened.nonce.id(), remembered).await == Some(false) {
+                return Err(replayed());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-state";
+    const NOW: u64 = 1_800_000_000;
+
+    fn states() -> LoginStates {
+        LoginStates::new(&Secret::new(SECRET), None)
+    }
+
+    fn target(url: &str) -> ReturnTo {
+        ReturnTo::parse(url, &[url.to_string()]).unwrap()
+    }
+
+    impl LoginStates {
+        /// Opens and spends, as the callback does; the return target on success.
+        async fn verify_at(&self, state: &str, now: u64) -> Result<String, StateError> {
+            let opened = self.open_at(state, now)?;
+            self.spend(&opened).await.map(|()| opened.return_to)
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_state_verifies_once_and_carries_its_return_target() {
+        let states = states();
+        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let verified = states.verify_at(&issued.value, NOW + 1).await.unwrap();
+        assert_eq!(verified, "myapp://auth");
+        assert_eq!(
+            states.verify_at(&issued.value, NOW + 2).await.unwrap_err(),
+            StateError::Replayed {
+                return_to: "myapp://auth".into()
+            }
+        );
+    }
+
+    #[actix_web::test]
+    async fn opening_does_not_spend_and_spending_is_once() {
+        let states = states();
+        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let first = states.open_at(&issued.value, NOW).unwrap();
+        let second = states.open_at(&issued.value, NOW).unwrap();
+        assert!(states.spend(&first).await.is_ok());
+        assert!(matches!(
+            states.spend(&second).await,
+            Err(StateError::Replayed { .. })
+        ));
+        assert!(matches!(
+            states.open_at(&issued.value, NOW),
+            Err(StateError::Replayed { .. })
+        ));
+    }
+
+    #[test]
+    fn of_concurrent_spends_on_many_threads_exactly_one_wins() {
+        // Workers are threads: a check-then-insert would let two of them spend one state.
+        let states = std::sync::Arc::new(states());
+        for _ in 0..100 {
+            let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let (states, start) = (states.clone(), start.clone());
+                    let opened = states.open_at(&issued.value, NOW).unwrap();
+                    std::thread::spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .unwrap();
+                        start.wait();
+                        runtime.block_on(states.spend(&opened)).is_ok()
+                    })
+                })
+                .collect();
+            let won = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&won| won)
+                .count();
+            assert_eq!(won, 1);
+        }
+    }
+
+    #[actix_web::test]
+    async fn refusing_an_expired_state_does_not_spend_it() {
+        let states = states();
+        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let at_expiry = NOW + STATE_TTL.as_secs();
+        assert!(matches!(
+            states.verify_at(&issued.value, at_expiry).await,
+            Err(StateError::Expired { .. })
+        ));
+        // The error is about time, not reuse.
+        assert!(states.verify_at(&issued.value, at_expiry - 1).await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn forged_attempts_spend_nothing() {
+        let states = states();
+        let issued = states
+            .issue_at(&target("https://a.example/x"), NOW)
+            .unwrap();
+        let mut tampered = issued.value.clone().into_bytes();
+        tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(
+            states.verify_at(&tampered, NOW).await.unwrap_err(),
+            StateError::Forged
+        );
+        assert!(states.verify_at(&issued.value, NOW).await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn without_a_long_enough_secret_nothing_is_issued() {
+        for secret in ["", "short-secret"] {
+            let states = LoginStates::new(&Secret::new(secret), None);
+            assert_eq!(
+                states.issue_at(&target("myapp://auth"), NOW).unwrap_err(),
+                StateError::NotConfigured
+            );
+            assert_eq!(
+                states.verify_at("a.b", NOW).await.unwrap_err(),
+                StateError::NotConfigured
+            );
+        }
+    }
+}

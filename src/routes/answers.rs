@@ -1,0 +1,84 @@
+//! Answer shapes that more than one face writes: a verdict as `/v1/validate` and the Parse
+//! validate webhook say it, and an exchange as `/v1/exchange` and the Parse exchange webhook say
+//! it (authData ready for `Parse.User.logInWith("instagram", authData)`).
+
+use serde::Serialize;
+
+use crate::domain::Verdict;
+use crate::exchange::Exchanged;
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ValidateAnswer<'a> {
+    Valid {
+        valid: bool,
+        id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<&'a str>,
+    },
+    Invalid {
+        valid: bool,
+        reason: &'static str,
+        message: &'static str,
+    },
+}
+
+impl<'a> ValidateAnswer<'a> {
+    pub fn from_verdict(verdict: &'a Verdict) -> ValidateAnswer<'a> {
+        match verdict {
+            Verdict::Valid(owner) => ValidateAnswer::Valid {
+                valid: true,
+                id: owner.id(),
+                username: owner.username(),
+            },
+            Verdict::Rejected(reason) => ValidateAnswer::Invalid {
+                valid: false,
+                reason: reason.code(),
+                message: reason.message(),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ExchangeAnswer<'a> {
+    access_token: &'a str,
+    user_id: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    permissions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    #[serde(rename = "authData")]
+    auth_data: AuthDataOut<'a>,
+}
+
+#[derive(Serialize)]
+struct AuthDataOut<'a> {
+    instagram: InstagramAuthData<'a>,
+}
+
+#[derive(Serialize)]
+struct InstagramAuthData<'a> {
+    id: &'a str,
+    access_token: &'a str,
+}
+
+impl<'a> ExchangeAnswer<'a> {
+    pub fn new(exchanged: &'a Exchanged) -> ExchangeAnswer<'a> {
+        let access_token = exchanged.access_token.expose();
+        let id = exchanged.owner.id();
+        ExchangeAnswer {
+            access_token,
+            user_id: &exchanged.user_id,
+            id,
+            username: exchanged.owner.username(),
+            permissions: &exchanged.permissions,
+            expires_in: exchanged.expires_in,
+            auth_data: AuthDataOut {
+                instagram: InstagramAuthData { id, access_token },
+            },
+        }
+    }
+}

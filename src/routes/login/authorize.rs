@@ -1,0 +1,46 @@
+//! `GET /v1/authorize?return_to=URL`: to Instagram's consent window with a signed state, and a
+//! cookie that binds that state to this browser.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{cookie, first, query_pairs};
+use crate::domain::login_state::STATE_TTL;
+use crate::domain::{ReturnTo, ReturnToError};
+use crate::error::ApiError;
+use crate::routes::guards::WithinRateLimit;
+use crate::state::AppState;
+
+pub async fn authorize(
+    _: WithinRateLimit,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.features.login_flow {
+        return Err(ApiError::LoginFlowNotConfigured);
+    }
+    let pairs = query_pairs(&req)?;
+    let return_to = ReturnTo::parse(
+        first(&pairs, "return_to").unwrap_or(""),
+        &state.settings.instagram.return_urls,
+    )
+    .map_err(|e| match e {
+        ReturnToError::NotAllowed => ApiError::ReturnToNotAllowed,
+        e => ApiError::InvalidRequest(e.to_string()),
+    })?;
+    let issued = state
+        .login_states
+        .issue(&return_to)
+        .map_err(|_| ApiError::LoginFlowNotConfigured)?;
+    Ok(HttpResponse::Found()
+        .insert_header((
+            header::LOCATION,
+            crate::instagram::authorize_url(&state.settings.instagram, &issued.value),
+        ))
+        .cookie(cookie::binding(
+            &state.settings,
+            &issued.nonce,
+            STATE_TTL.as_secs(),
+        ))
+        .finish())
+}

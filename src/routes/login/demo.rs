@@ -1,0 +1,77 @@
+//! `GET /v1/demo`: a page that runs the whole login flow and shows what an app would receive
+//! (only with `IGAUTH_SERVER__DEMO=true`). It runs under its own strict policy: its one inline
+//! script and one inline style, allowed by hash, and nothing else.
+
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const DEMO_HTML: &str = include_str!("demo.html");
+
+pub async fn demo(state: web::Data<AppState>) -> HttpResponse {
+    if !state.settings.server.demo {
+        return ApiError::NotFound.error_answer();
+    }
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, demo_csp()))
+        .body(DEMO_HTML)
+}
+
+/// The demo's own policy: its one inline script and one inline style, by hash, and nothing else
+/// (no network access from the page; navigation is what the login needs).
+fn demo_csp() -> &'static str {
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| {
+        format!(
+            "default-src 'none'; script-src {}; style-src {}; img-src data:; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+            inline_hash(DEMO_HTML, "<script>", "</script>"),
+            inline_hash(DEMO_HTML, "<style>", "</style>"),
+        )
+    })
+}
+
+/// `'sha256-<base64>'` of the text between `open` and `close`, as CSP hashes inline elements.
+fn inline_hash(html: &str, open: &str, close: &str) -> String {
+    let Some(start) = html.find(open).map(|i| i + open.len()) else {
+        return "'none'".into();
+    };
+    let Some(len) = html[start..].find(close) else {
+        return "'none'".into();
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA256, &html.as_bytes()[start..start + len]);
+    // CSP wants standard base64 with padding.
+    format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_hashes_use_standard_base64() {
+        // printf 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            inline_hash("<script>alert(1)</script>", "<script>", "</script>"),
+            "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+        );
+        assert_eq!(inline_hash("<p>", "<script>", "</script>"), "'none'");
+    }
+
+    #[test]
+    fn the_demo_page_has_exactly_one_script_and_one_style() {
+        assert_eq!(DEMO_HTML.matches("<script").count(), 1);
+        assert_eq!(DEMO_HTML.matches("<style").count(), 1);
+        assert!(DEMO_HTML.contains("id=\"login\""));
+        assert!(DEMO_HTML.contains("id=\"result\""));
+        assert!(DEMO_HTML.contains("id=\"error\""));
+        assert!(!demo_csp().contains("'none';  ") && !demo_csp().contains("unsafe"));
+    }
+}

@@ -1,0 +1,271 @@
+//! Typed settings, layered: built-in defaults, then an optional TOML file (`--config PATH` or
+//! `IGAUTH_CONFIG`), then environment variables `IGAUTH_<SECTION>__<KEY>`.
+//!
+//! Everything that can be wrong with a value is found here, at startup, with a message that names
+//! the environment variable, so a bad deployment fails loudly instead of at the first login.
+//! Secrets are held in [`Secret`], whose `Debug` is redacted, so printing the settings (as
+//! `igauth check-config` does) can never leak them. Layout: this file holds the shapes and the
+//! loading, `checks.rs` the rules serde cannot express, `features.rs` what the result turns on.
+
+mod checks;
+mod features;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer};
+
+pub use features::Features;
+
+use crate::domain::Secret;
+use checks::env_names;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub instagram: InstagramSettings,
+    pub cache: CacheSettings,
+    pub parse: ParseSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+    /// What these settings make usable; computed once, at load.
+    #[serde(skip)]
+    pub features: Features,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// A second listen address for `/metrics` only; empty serves `/metrics` on `bind`.
+    pub metrics_bind: String,
+    /// When set, `/v1/validate` and `/v1/introspect` require `Authorization: Bearer <key>`.
+    pub api_key: Secret,
+    /// Browser origins allowed by CORS; empty means no CORS headers at all.
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_origins: Vec<String>,
+    /// How long in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// HMAC key for the login flow's `state` parameter.
+    pub state_secret: Secret,
+    /// Serve the `/v1/demo` page.
+    pub demo: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct InstagramSettings {
+    pub client_id: String,
+    pub client_secret: Secret,
+    #[serde(deserialize_with = "comma_list")]
+    pub redirect_uris: Vec<String>,
+    pub api_url: String,
+    pub graph_url: String,
+    pub graph_version: String,
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Upper bound on pooled connections per worker to each Instagram host.
+    pub max_connections: usize,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_secs: u64,
+    pub authorize_url: String,
+    pub callback_url: String,
+    pub scopes: String,
+    #[serde(deserialize_with = "comma_list")]
+    pub return_urls: Vec<String>,
+    pub long_lived: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CacheSettings {
+    /// Lifetime of a positive answer from `/me`; 0 turns the cache off.
+    pub ttl_secs: u64,
+    /// Lifetime of "invalid token" / "expired token" answers.
+    pub negative_ttl_secs: u64,
+    pub max_entries: u64,
+    /// `memory` (each replica on its own) or `redis` (replicas share verdicts; the local cache
+    /// stays in front).
+    pub backend: CacheBackend,
+    /// `redis://[:password@]host:port[/db]`; a secret because it may hold a password.
+    pub redis_url: Secret,
+    /// Budget of one Redis read or write (issue 6). Past it, or on any Redis error, the validator
+    /// asks Instagram instead, so a slow or dead Redis costs at most this much per validation.
+    pub redis_timeout_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackend {
+    Memory,
+    Redis,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ParseSettings {
+    /// Parse's `webhookKey`; when set, webhook calls must carry it in `X-Parse-Webhook-Key`.
+    pub webhook_key: Secret,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LimitSettings {
+    /// Requests a minute per client IP on the public routes apps call (exchange, login flow);
+    /// 0 turns the limit off.
+    pub exchange_per_minute: u32,
+    pub exchange_burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed (e.g. your load balancer).
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest webhook body: Parse sends the whole user, its original, request headers and
+    /// log context, far more than an authData.
+    pub webhook_max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Accepts either a TOML array or one comma-separated string (the natural form in an env var).
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(s) => s.split(',').map(str::to_string).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+const DEFAULTS: &str = r#"
+[server]
+bind = "0.0.0.0:8080"
+metrics_bind = ""
+api_key = ""
+cors_origins = ""
+shutdown_grace_secs = 10
+workers = 0
+state_secret = ""
+demo = false
+
+[instagram]
+client_id = ""
+client_secret = ""
+redirect_uris = ""
+api_url = "https://api.instagram.com"
+graph_url = "https://graph.instagram.com"
+graph_version = ""
+timeout_ms = 5000
+connect_timeout_ms = 2000
+max_connections = 256
+breaker_threshold = 5
+breaker_cooldown_secs = 10
+authorize_url = "https://www.instagram.com/oauth/authorize"
+callback_url = ""
+scopes = "instagram_business_basic"
+return_urls = ""
+long_lived = false
+
+[cache]
+ttl_secs = 300
+negative_ttl_secs = 30
+max_entries = 100000
+backend = "memory"
+redis_url = ""
+redis_timeout_ms = 50
+
+[parse]
+webhook_key = ""
+
+[limits]
+exchange_per_minute = 30
+exchange_burst = 10
+trusted_proxies = ""
+max_body_bytes = 8192
+webhook_max_body_bytes = 1048576
+
+[log]
+format = "text"
+"#;
+
+/// Where the settings come from; tests pass everything explicitly.
+#[derive(Default)]
+pub struct Sources {
+    pub file: Option<String>,
+    /// Environment variables as (name, value); `None` means the process environment.
+    pub env: Option<Vec<(String, String)>>,
+}
+
+impl Settings {
+    /// Defaults, then the file named by `--config` or `IGAUTH_CONFIG`, then `IGAUTH_*` variables.
+    pub fn load(config_path: Option<String>) -> Result<Settings, String> {
+        let file = config_path.or_else(|| std::env::var("IGAUTH_CONFIG").ok());
+        Settings::from_sources(Sources { file, env: None })
+    }
+
+    pub fn from_sources(sources: Sources) -> Result<Settings, String> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = &sources.file {
+            builder = builder.add_source(File::new(path, FileFormat::Toml).required(true));
+        }
+        let mut env = Environment::with_prefix("IGAUTH")
+            .prefix_separator("_")
+            .separator("__");
+        if let Some(vars) = sources.env {
+            env = env.source(Some(vars.into_iter().collect()));
+        }
+        let mut settings: Settings = builder
+            .add_source(env)
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| format!("invalid configuration: {}", env_names(&e.to_string())))?;
+        settings.check()?;
+        settings.features = Features::of(&settings);
+        Ok(settings)
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+        self.server.bind.parse().map_err(|_| {
+            format!(
+                "IGAUTH_SERVER__BIND must be an address like 0.0.0.0:8080, got {:?}",
+                self.server.bind
+            )
+        })
+    }
+
+    /// The separate address for `/metrics`, if one is configured.
+    pub fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, String> {
+        let bind = &self.server.metrics_bind;
+        if bind.is_empty() {
+            return Ok(None);
+        }
+        bind.parse().map(Some).map_err(|_| {
+            format!(
+                "IGAUTH_SERVER__METRICS_BIND must be an address like 0.0.0.0:9090 (or empty), got {bind:?}"
+            )
+        })
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.instagram.timeout_ms)
+    }
+}

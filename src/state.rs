@@ -1,0 +1,46 @@
+//! What every worker shares, built once from the settings: the use cases (validator, login
+//! states), the Instagram upstream, metrics and the rate limiter. Each worker adds its own
+//! [`crate::instagram::InstagramClient`] (awc clients cannot cross threads).
+
+use std::sync::Arc;
+
+use crate::instagram::Upstream;
+use crate::login_states::LoginStates;
+use crate::metrics::Metrics;
+use crate::rate_limit::ClientLimiter;
+use crate::settings::Settings;
+use crate::shared_cache::SharedCache;
+use crate::validator::Validator;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub validator: Validator,
+    pub upstream: Arc<Upstream>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: ClientLimiter,
+    /// The login flow's states: signed, expiring, spent once (fleet-wide with Redis).
+    pub login_states: LoginStates,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> AppState {
+        let metrics = Arc::new(Metrics::new());
+        // Starts connecting in the background when called inside the server's runtime.
+        let shared = settings
+            .features
+            .shared_cache
+            .then(|| SharedCache::new(&settings.cache, metrics.clone()))
+            .and_then(|made| {
+                made.map_err(|e| log::error!("shared cache disabled: {e}"))
+                    .ok()
+            });
+        AppState {
+            validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
+            login_states: LoginStates::new(&settings.server.state_secret, shared),
+            upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
+            limiter: ClientLimiter::new(&settings.limits),
+            metrics,
+            settings,
+        }
+    }
+}
