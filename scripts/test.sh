@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, in one command (README "Tests"; .ci/run runs exactly this):
+#   0. cargo fmt --check, cargo clippy -D warnings, and no import loops between modules of src/
 #   1. Rust unit and integration tests (debug build; mockito plays Instagram, a real redis-server
 #      backs the shared-cache tests)
 #   2. release builds of igauth and the project's fake Instagram
@@ -18,6 +19,12 @@ export PATH="$PWD/target/pytools/bin:$PATH"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "no import loops in src/"
+python3 scripts/check_imports.py
 
 step "cargo test (unit + integration)"
 cargo test --workspace --no-fail-fast

@@ -1,3 +1,6 @@
+//! The claim every validation face reads: `authData.instagram = {id, access_token}`, in the
+//! shapes callers send it.
+
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};

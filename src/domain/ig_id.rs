@@ -1,3 +1,5 @@
+//! An Instagram user id: digits only, never a float.
+
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};

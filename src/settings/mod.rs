@@ -91,7 +91,7 @@ pub struct CacheSettings {
     pub backend: CacheBackend,
     /// `redis://[:password@]host:port[/db]`; a secret because it may hold a password.
     pub redis_url: Secret,
-    /// Budget of one Redis read or write (issue 6). Past it, or on any Redis error, the validator
+    /// Budget of one Redis read or write. Past it, or on any Redis error, the validator
     /// asks Instagram instead, so a slow or dead Redis costs at most this much per validation.
     pub redis_timeout_ms: u64,
 }

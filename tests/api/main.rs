@@ -1,6 +1,9 @@
 //! Integration tests: the real app on a random port, with mockito playing Instagram.
 //! One module per API surface or concern.
 
+// The whole crate is test code (helpers included): a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 mod helpers;
 
 mod cache;
