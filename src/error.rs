@@ -20,7 +20,7 @@ use crate::logging;
 const RATE_LIMIT_RETRY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// 400: the request is malformed; the message names the field.
     InvalidRequest(String),
     /// 400: Instagram refused the code (bad, expired or already used).
@@ -61,14 +61,14 @@ impl From<UpstreamError> for ApiError {
 
 impl ApiError {
     /// Maps a refused grant to the caller's error, e.g. `invalid_code` for a code exchange.
-    pub fn from_grant(e: GrantError, refused: fn(String) -> ApiError) -> ApiError {
+    pub(crate) fn from_grant(e: GrantError, refused: fn(String) -> ApiError) -> ApiError {
         match e {
             GrantError::Refused(message) => refused(message),
             GrantError::Upstream(e) => ApiError::Upstream(e),
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::InvalidCode(_) => "invalid_code",
@@ -93,7 +93,7 @@ impl ApiError {
         }
     }
 
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             ApiError::InvalidRequest(m) => m.clone(),
             ApiError::InvalidCode(m) => format!(
@@ -178,7 +178,7 @@ impl ApiError {
 
 impl ApiError {
     /// The error as a response, for places that answer directly rather than return `Err`.
-    pub fn error_answer(&self) -> HttpResponse {
+    pub(crate) fn error_answer(&self) -> HttpResponse {
         ResponseError::error_response(self)
     }
 }

@@ -14,29 +14,29 @@ use crate::validator::Validator;
 
 /// What a caller asks for, whatever the body encoding.
 #[derive(Debug, Default)]
-pub struct ExchangeRequest {
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub long_lived: Option<bool>,
+pub(crate) struct ExchangeRequest {
+    pub(crate) code: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) long_lived: Option<bool>,
 }
 
 /// Where the code was issued for: the caller's choice (checked against
 /// `IGAUTH_INSTAGRAM__REDIRECT_URIS`), or one igauth fixes itself (its own callback).
-pub enum RedirectUri<'a> {
+pub(crate) enum RedirectUri<'a> {
     Requested,
     Fixed(&'a str),
 }
 
 /// A successful exchange.
-pub struct Exchanged {
-    pub access_token: AccessToken,
+pub(crate) struct Exchanged {
+    pub(crate) access_token: AccessToken,
     /// The exchange's own `user_id` (Instagram's professional-account id), as text.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Who `/me` says owns the token.
-    pub owner: TokenOwner,
-    pub permissions: Vec<String>,
+    pub(crate) owner: TokenOwner,
+    pub(crate) permissions: Vec<String>,
     /// Seconds, for a long-lived token.
-    pub expires_in: Option<u64>,
+    pub(crate) expires_in: Option<u64>,
 }
 
 /// Picks the redirect URI to send: the caller's if it is allowed, or the only configured one.
@@ -58,7 +58,7 @@ fn redirect_uri<'a>(allowed: &'a [String], requested: Option<&str>) -> Result<&'
 }
 
 /// The exchange: code, then (when asked) the long-lived token, then `/me` for its owner.
-pub async fn perform(
+pub(crate) async fn perform(
     settings: &Settings,
     validator: &Validator,
     client: &InstagramClient,

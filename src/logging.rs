@@ -16,11 +16,11 @@ tokio::task_local! {
 }
 
 /// Runs `fut` with `id` as the request id seen by log lines and error answers.
-pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
+pub(crate) async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
     REQUEST_ID.scope(id, fut).await
 }
 
-pub fn current_request_id() -> Option<String> {
+pub(crate) fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
@@ -34,7 +34,7 @@ const SECRET_PARAMS: [&str; 5] = [
 ];
 
 /// Replaces credentials in `line` with `[redacted]`.
-pub fn scrub(line: &str, secrets: &[String]) -> String {
+pub(crate) fn scrub(line: &str, secrets: &[String]) -> String {
     let mut out = line.to_string();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         if out.contains(secret.as_str()) {

@@ -27,7 +27,7 @@ const MAX_SPENT: u64 = 1_000_000;
 const MARGIN: Duration = Duration::from_secs(5);
 
 /// Issues and verifies states; remembers spent nonces. One per process, shared by all workers.
-pub struct LoginStates {
+pub(crate) struct LoginStates {
     key: Option<StateKey>,
     ttl: Duration,
     spent: Cache<Nonce, ()>,
@@ -37,11 +37,11 @@ pub struct LoginStates {
 
 impl LoginStates {
     /// With no secret (or one too short) nothing can be issued or verified.
-    pub fn new(secret: &Secret, shared: Option<SharedCache>) -> LoginStates {
+    pub(crate) fn new(secret: &Secret, shared: Option<SharedCache>) -> LoginStates {
         LoginStates::with_ttl(secret, STATE_TTL, shared)
     }
 
-    pub fn with_ttl(secret: &Secret, ttl: Duration, shared: Option<SharedCache>) -> LoginStates {
+    pub(crate) fn with_ttl(secret: &Secret, ttl: Duration, shared: Option<SharedCache>) -> LoginStates {
         LoginStates {
             key: StateKey::new(secret),
             ttl,
@@ -55,23 +55,23 @@ impl LoginStates {
         }
     }
 
-    pub fn issue(&self, return_to: &ReturnTo) -> Result<IssuedState, StateError> {
+    pub(crate) fn issue(&self, return_to: &ReturnTo) -> Result<IssuedState, StateError> {
         self.issue_at(return_to, now_secs())
     }
 
     /// Issues a state as if the clock read `now` (seconds since the epoch); for tests of expiry.
-    pub fn issue_at(&self, return_to: &ReturnTo, now: u64) -> Result<IssuedState, StateError> {
+    pub(crate) fn issue_at(&self, return_to: &ReturnTo, now: u64) -> Result<IssuedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
         key.issue_at(return_to, now, self.ttl)
     }
 
     /// Signature, expiry, and whether this process saw the state used, without using it. Lets the caller make its own checks (the browser binding) before
     /// the state is spent, so a stranger who saw a state cannot burn it.
-    pub fn open(&self, state: &str) -> Result<OpenedState, StateError> {
+    pub(crate) fn open(&self, state: &str) -> Result<OpenedState, StateError> {
         self.open_at(state, now_secs())
     }
 
-    pub fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
+    pub(crate) fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
         let opened = key.open_at(state, now)?;
         if self.spent.contains_key(&opened.nonce) {
@@ -84,7 +84,7 @@ impl LoginStates {
 
     /// Uses the state: in this process, then (with Redis) for the whole fleet. Of two concurrent
     /// spends of one state, here or on two replicas, exactly one succeeds.
-    pub async fn spend(&self, opened: &OpenedState) -> Result<(), StateError> {
+    pub(crate) async fn spend(&self, opened: &OpenedState) -> Result<(), StateError> {
         // Not `or_insert`: moka implements that as get-then-insert, so two threads can both see
         // a fresh entry. `or_insert_with` goes through moka's single-flight initializer, where
         // exactly one caller's future runs and is told its entry is fresh.

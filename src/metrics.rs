@@ -9,19 +9,19 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     upstream_requests: IntCounterVec,
     upstream_duration: HistogramVec,
-    pub cache_hits: IntCounter,
-    pub cache_misses: IntCounter,
-    pub cache_entries: IntGauge,
-    pub singleflight_joins: IntCounter,
-    pub shared_cache_errors: IntCounterVec,
-    pub rate_limited: IntCounterVec,
-    pub breaker_state: IntGauge,
+    pub(crate) cache_hits: IntCounter,
+    pub(crate) cache_misses: IntCounter,
+    pub(crate) cache_entries: IntGauge,
+    pub(crate) singleflight_joins: IntCounter,
+    pub(crate) shared_cache_errors: IntCounterVec,
+    pub(crate) rate_limited: IntCounterVec,
+    pub(crate) breaker_state: IntGauge,
 }
 
 /// Latency buckets from a cache hit (sub-millisecond) to a slow upstream (seconds).
@@ -30,7 +30,7 @@ const BUCKETS: &[f64] = &[
 ];
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let registry =
             Registry::new_custom(Some("igauth".into()), None).expect("a constant prefix is valid");
         let m = Metrics {
@@ -125,7 +125,7 @@ impl Metrics {
         m
     }
 
-    pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
+    pub(crate) fn request(&self, route: &str, status: u16, elapsed: Duration) {
         let buf = itoa_status(status);
         let status = std::str::from_utf8(&buf).unwrap_or("0");
         self.http_requests.with_label_values(&[route, status]).inc();
@@ -134,7 +134,7 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub fn upstream_outcome(&self, endpoint: &str, outcome: &str, elapsed: Option<Duration>) {
+    pub(crate) fn upstream_outcome(&self, endpoint: &str, outcome: &str, elapsed: Option<Duration>) {
         self.upstream_requests
             .with_label_values(&[endpoint, outcome])
             .inc();
@@ -146,7 +146,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of everything registered.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);

@@ -17,7 +17,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::settings::LimitSettings;
 
-pub struct ClientLimiter {
+pub(crate) struct ClientLimiter {
     limiter: Option<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>,
     trusted_proxies: Vec<IpAddr>,
     /// Checks since the last sweep of idle buckets; keeps memory bounded under many clients.
@@ -27,7 +27,7 @@ pub struct ClientLimiter {
 const SWEEP_EVERY: u32 = 10_000;
 
 impl ClientLimiter {
-    pub fn new(settings: &LimitSettings) -> ClientLimiter {
+    pub(crate) fn new(settings: &LimitSettings) -> ClientLimiter {
         let limiter = NonZeroU32::new(settings.exchange_per_minute).map(|per_minute| {
             let burst = NonZeroU32::new(settings.exchange_burst).unwrap_or(per_minute);
             RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
@@ -44,7 +44,7 @@ impl ClientLimiter {
     }
 
     /// `Err(seconds)` when this client must wait.
-    pub fn check(&self, req: &HttpRequest) -> Result<(), u64> {
+    pub(crate) fn check(&self, req: &HttpRequest) -> Result<(), u64> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -63,7 +63,7 @@ impl ClientLimiter {
         })
     }
 
-    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+    pub(crate) fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr()?.ip();
         if !self.trusted_proxies.contains(&peer) {
             return Some(peer);

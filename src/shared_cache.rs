@@ -38,10 +38,10 @@ use crate::settings::CacheSettings;
 
 /// Bump the version when the value encoding changes: old and new replicas then never read each
 /// other's values during a rolling deploy.
-pub const KEY_PREFIX: &str = "igauth:v1:";
+pub(crate) const KEY_PREFIX: &str = "igauth:v1:";
 
 /// The Redis key for a token's verdict: never the raw token.
-pub fn redis_key(key: &TokenKey) -> String {
+pub(crate) fn redis_key(key: &TokenKey) -> String {
     let mut out = String::with_capacity(KEY_PREFIX.len() + 64);
     out.push_str(KEY_PREFIX);
     for byte in key {
@@ -77,7 +77,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A handle on the shared cache; clones share one connection.
 #[derive(Clone)]
-pub struct SharedCache {
+pub(crate) struct SharedCache {
     inner: Arc<Inner>,
 }
 
@@ -98,7 +98,7 @@ impl SharedCache {
     /// Prepares the cache and, when called inside a Tokio runtime (as the server is), starts
     /// connecting in the background. Fails only on a URL Redis cannot use, which
     /// [`crate::settings::Settings`] has already refused.
-    pub fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Result<SharedCache, String> {
+    pub(crate) fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Result<SharedCache, String> {
         let client = redis::Client::open(settings.redis_url.expose())
             .map_err(|_| "IGAUTH_CACHE__REDIS_URL is not a usable redis:// URL".to_string())?;
         let budget = Duration::from_millis(settings.redis_timeout_ms.max(1));
@@ -120,7 +120,7 @@ impl SharedCache {
 
     /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
     /// or is slow, down or not connected (those are counted; the caller asks Instagram).
-    pub async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {
+    pub(crate) async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {
         let mut conn = self.usable_connection(OP_GET)?;
         let name = redis_key(key);
         let mut pipe = redis::pipe();
@@ -157,7 +157,7 @@ impl SharedCache {
 
     /// Stores what `/me` said, with the lifetime for its kind, without waiting for Redis: the
     /// write runs as its own task under the same budget (inside a Tokio runtime, as the server is).
-    pub fn put(&self, key: &TokenKey, lookup: &Lookup) {
+    pub(crate) fn put(&self, key: &TokenKey, lookup: &Lookup) {
         let Some(ttl) = self.inner.ttl_for(lookup) else {
             return;
         };
@@ -181,7 +181,7 @@ impl SharedCache {
     /// Marks the login state with this nonce id as used for `ttl`, for the whole fleet
     /// (`SET NX`): `Some(true)` when this call was the first, `Some(false)` when a replica
     /// already had, `None` when Redis cannot say right now (counted under `op="claim"`).
-    pub async fn claim_state(&self, nonce_id: &str, ttl: Duration) -> Option<bool> {
+    pub(crate) async fn claim_state(&self, nonce_id: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.usable_connection(OP_CLAIM)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(state_key(nonce_id))
@@ -329,6 +329,19 @@ impl Inner {
 
 /// When to try Redis: always while it answers; after a failure, not before a pause has passed,
 /// and then by one probing request at a time.
+///
+/// This looks like Instagram's circuit breaker (`instagram/breaker.rs`): both pause and then let
+/// one probe through on a lease. They are kept apart on purpose, because what they guard differs:
+/// - the breaker guards a dependency we cannot do without. It opens only after
+///   `IGAUTH_INSTAGRAM__BREAKER_THRESHOLD` consecutive failures, for a fixed, operator-set
+///   cool-down, and while open every caller gets a 503 with `Retry-After`: it must not trip on
+///   one blip, and its state is an answer to callers;
+/// - this guards an optimisation. One failure is enough to skip Redis (skipping costs nothing
+///   but a `/me` call), the pause is short and grows while Redis keeps failing (250 ms to 2 s),
+///   and nobody is ever refused because of it.
+///
+/// One type serving both would need a threshold, a backoff policy and a refusal mode as knobs,
+/// which is more code than the two small state machines it replaces.
 struct Health {
     epoch: Instant,
     /// 0 while healthy; else the time (ms since `epoch`, at least 1) before which Redis is skipped.

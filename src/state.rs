@@ -12,18 +12,18 @@ use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
 
-pub struct AppState {
-    pub settings: Settings,
-    pub validator: Validator,
-    pub upstream: Arc<Upstream>,
-    pub metrics: Arc<Metrics>,
-    pub limiter: ClientLimiter,
+pub(crate) struct AppState {
+    pub(crate) settings: Settings,
+    pub(crate) validator: Validator,
+    pub(crate) upstream: Arc<Upstream>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limiter: ClientLimiter,
     /// The login flow's states: signed, expiring, spent once (fleet-wide with Redis).
-    pub login_states: LoginStates,
+    pub(crate) login_states: LoginStates,
 }
 
 impl AppState {
-    pub fn new(settings: Settings) -> AppState {
+    pub(crate) fn new(settings: Settings) -> AppState {
         let metrics = Arc::new(Metrics::new());
         // Starts connecting in the background when called inside the server's runtime.
         let shared = settings

@@ -52,7 +52,7 @@ enum Source {
     Shared,
 }
 
-pub struct Validator {
+pub(crate) struct Validator {
     /// `None` when the cache is turned off (TTL 0).
     cache: Option<Cache<TokenKey, Cached>>,
     /// Redis, when `cache.backend = redis` and the cache is on.
@@ -64,7 +64,7 @@ pub struct Validator {
 
 impl Validator {
     /// Builds the local cache; `shared` (the redis backend) is used behind it when it is on.
-    pub fn new(
+    pub(crate) fn new(
         settings: &CacheSettings,
         shared: Option<SharedCache>,
         metrics: Arc<Metrics>,
@@ -86,7 +86,7 @@ impl Validator {
     }
 
     /// Does `auth.access_token` belong to `auth.id`?
-    pub async fn validate(
+    pub(crate) async fn validate(
         &self,
         client: &InstagramClient,
         auth: &AuthData,
@@ -98,7 +98,7 @@ impl Validator {
     }
 
     /// What Instagram says about this token, from a cache or from `/me`.
-    pub async fn lookup(
+    pub(crate) async fn lookup(
         &self,
         client: &InstagramClient,
         token: &AccessToken,
@@ -156,7 +156,7 @@ impl Validator {
         Ok(Cached { lookup, ttl })
     }
 
-    pub fn cached_entries(&self) -> u64 {
+    pub(crate) fn cached_entries(&self) -> u64 {
         self.cache.as_ref().map_or(0, Cache::entry_count)
     }
 }

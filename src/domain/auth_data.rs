@@ -11,14 +11,14 @@ use super::{AccessToken, IgId};
 /// A claim that `access_token` belongs to Instagram user `id`: what Parse stores as
 /// `authData.instagram`.
 #[derive(Clone, Debug)]
-pub struct AuthData {
-    pub id: IgId,
-    pub access_token: AccessToken,
+pub(crate) struct AuthData {
+    pub(crate) id: IgId,
+    pub(crate) access_token: AccessToken,
 }
 
 /// Why a body is not an authData object; the message names the field and says what to send.
 #[derive(Debug, PartialEq, Eq)]
-pub struct AuthDataError(pub String);
+pub(crate) struct AuthDataError(pub String);
 
 impl fmt::Display for AuthDataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,7 +84,7 @@ impl Level {
 
 impl AuthData {
     /// Parses a request body in any of the accepted shapes.
-    pub fn from_json(body: &[u8]) -> Result<AuthData, AuthDataError> {
+    pub(crate) fn from_json(body: &[u8]) -> Result<AuthData, AuthDataError> {
         let raw: Raw = serde_json::from_slice(body).map_err(|e| {
             AuthDataError(format!(
                 "body is not a valid authData object: {}",
@@ -95,14 +95,14 @@ impl AuthData {
     }
 
     /// Parses a webhook's `params`, in the same shapes as a request body.
-    pub fn from_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
+    pub(crate) fn from_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
         let raw = Raw::deserialize(value)
             .map_err(|e| AuthDataError(format!("authData is not valid: {}", describe(&e))))?;
         AuthData::from_raw(raw, Level::Body)
     }
 
     /// Parses `authData.instagram` itself: `{id, access_token}` and nothing wrapped.
-    pub fn from_instagram_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
+    pub(crate) fn from_instagram_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
         let raw = Raw::deserialize(value)
             .map_err(|e| AuthDataError(format!("authData is not valid: {}", describe(&e))))?;
         AuthData::from_raw(raw, Level::Instagram)

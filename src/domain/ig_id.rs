@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 /// integer (read as `u64`, exactly) and never anything fractional.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct IgId(Box<str>);
+pub(crate) struct IgId(Box<str>);
 
 /// Longer than any 64-bit id, short enough to bound what we store and log.
 const MAX_DIGITS: usize = 32;
 
 impl IgId {
-    pub fn parse(s: &str) -> Result<IgId, String> {
+    pub(crate) fn parse(s: &str) -> Result<IgId, String> {
         if s.is_empty() {
             return Err("must not be empty".into());
         }
@@ -30,7 +30,7 @@ impl IgId {
         Ok(IgId(s.into()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

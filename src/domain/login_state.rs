@@ -25,7 +25,7 @@ use super::{ReturnTo, Secret};
 /// How long a login may take from the redirect to Instagram until the callback.
 pub const STATE_TTL: Duration = Duration::from_secs(600);
 /// Shortest state secret accepted; a short HMAC key could be guessed offline from one state.
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) const MIN_SECRET_LEN: usize = 32;
 const NONCE_LEN: usize = 16;
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + 8 + NONCE_LEN;
@@ -78,7 +78,7 @@ pub enum StateError {
 }
 
 /// Whether `secret` is long enough to sign states.
-pub fn usable_state_secret(secret: &Secret) -> bool {
+pub(crate) fn usable_state_secret(secret: &Secret) -> bool {
     secret.expose().len() >= MIN_SECRET_LEN
 }
 

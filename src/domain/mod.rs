@@ -10,8 +10,11 @@ mod return_to;
 mod secrets;
 mod verdict;
 
-pub use auth_data::{AuthData, AuthDataError};
-pub use ig_id::IgId;
+// Public: what tests need to craft input (a return target, a signed state, a secret).
 pub use return_to::{ReturnTo, ReturnToError};
-pub use secrets::{AccessToken, AuthCode, Secret, SecretError, TokenKey};
-pub use verdict::{Lookup, RejectReason, TokenOwner, Verdict};
+pub use secrets::Secret;
+
+pub(crate) use auth_data::AuthData;
+pub(crate) use ig_id::IgId;
+pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
+pub(crate) use verdict::{Lookup, RejectReason, TokenOwner, Verdict};

@@ -35,7 +35,7 @@ impl fmt::Debug for Secret {
 
 /// Why a token or code string was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     Empty,
     TooLong(usize),
     BadCharacters,
@@ -72,11 +72,11 @@ macro_rules! redacted_secret {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq)]
-        pub struct $name(String);
+        pub(crate) struct $name(String);
 
         impl $name {
             /// The raw value, for the one place that must send it (the Instagram client).
-            pub fn expose(&self) -> &str {
+            pub(crate) fn expose(&self) -> &str {
                 &self.0
             }
         }
@@ -108,19 +108,19 @@ redacted_secret!(
 );
 
 /// What caches file a token under: its SHA-256, so the raw token is never a map key.
-pub type TokenKey = [u8; 32];
+pub(crate) type TokenKey = [u8; 32];
 
 impl AccessToken {
     /// Real tokens are a few hundred characters; 2 KiB leaves room and bounds abuse.
-    pub const MAX_LEN: usize = 2048;
+    pub(crate) const MAX_LEN: usize = 2048;
 
-    pub fn parse(s: &str) -> Result<AccessToken, SecretError> {
+    pub(crate) fn parse(s: &str) -> Result<AccessToken, SecretError> {
         check(s, Self::MAX_LEN)?;
         Ok(AccessToken(s.to_string()))
     }
 
     /// The SHA-256 of the token: its key in the verdict caches.
-    pub fn cache_key(&self) -> TokenKey {
+    pub(crate) fn cache_key(&self) -> TokenKey {
         let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
@@ -129,11 +129,11 @@ impl AccessToken {
 }
 
 impl AuthCode {
-    pub const MAX_LEN: usize = 1024;
+    pub(crate) const MAX_LEN: usize = 1024;
 
     /// Instagram appends `#_` to the redirect (not part of the code); people paste it along,
     /// often with surrounding whitespace. Both are removed before the code is checked.
-    pub fn parse(s: &str) -> Result<AuthCode, SecretError> {
+    pub(crate) fn parse(s: &str) -> Result<AuthCode, SecretError> {
         let trimmed = s.trim();
         let code = trimmed.strip_suffix("#_").unwrap_or(trimmed);
         check(code, Self::MAX_LEN)?;

@@ -12,10 +12,10 @@ use super::IgId;
 /// error: so both live in ONE shared allocation, `<id>` or `<id>:<username>` (ids are digits, so
 /// the first `:` ends the id), instead of a struct and two strings. Clones share it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct TokenOwner(Arc<str>);
+pub(crate) struct TokenOwner(Arc<str>);
 
 impl TokenOwner {
-    pub fn new(id: &IgId, username: Option<&str>) -> TokenOwner {
+    pub(crate) fn new(id: &IgId, username: Option<&str>) -> TokenOwner {
         TokenOwner(match username {
             Some(name) => format!("{id}:{name}").into(),
             None => id.as_str().into(),
@@ -23,16 +23,16 @@ impl TokenOwner {
     }
 
     /// The id: decimal digits only (it was an [`IgId`]).
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.0.split_once(':').map_or(&self.0, |(id, _)| id)
     }
 
-    pub fn username(&self) -> Option<&str> {
+    pub(crate) fn username(&self) -> Option<&str> {
         self.0.split_once(':').map(|(_, name)| name)
     }
 
     /// Whether this is exactly the claimed id (exact text: no numeric conversion on the way).
-    pub fn is(&self, claimed: &IgId) -> bool {
+    pub(crate) fn is(&self, claimed: &IgId) -> bool {
         self.id() == claimed.as_str()
     }
 }
@@ -48,7 +48,7 @@ impl fmt::Debug for TokenOwner {
 
 /// Why Instagram (or the comparison with its answer) refused a claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RejectReason {
+pub(crate) enum RejectReason {
     /// Graph error 190: not a token Instagram knows.
     InvalidToken,
     /// Graph error 190 with subcode 463: a real token past its lifetime.
@@ -58,7 +58,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             RejectReason::InvalidToken => "invalid_token",
             RejectReason::ExpiredToken => "expired_token",
@@ -66,7 +66,7 @@ impl RejectReason {
         }
     }
 
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
             RejectReason::InvalidToken => "Instagram does not accept this access token.",
             RejectReason::ExpiredToken => {
@@ -80,14 +80,14 @@ impl RejectReason {
 /// What Instagram's `/me` said about a token: the fact we cache. It depends on the token only, so
 /// `/v1/introspect` (no claimed id) and `/v1/validate` share it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Owner(TokenOwner),
     Rejected(RejectReason),
 }
 
 impl Lookup {
     /// The answer to "does this token belong to `claimed`?". Ids compare as exact strings.
-    pub fn verdict_for(&self, claimed: &IgId) -> Verdict {
+    pub(crate) fn verdict_for(&self, claimed: &IgId) -> Verdict {
         match self {
             Lookup::Owner(owner) if owner.is(claimed) => Verdict::Valid(owner.clone()),
             Lookup::Owner(_) => Verdict::Rejected(RejectReason::IdMismatch),
@@ -98,7 +98,7 @@ impl Lookup {
     /// The stored form (the shared cache's values): `o:<id>` (owner, no username),
     /// `o:<id>:<username>`, or `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so
     /// the first `:` after the id ends it and the username may contain anything.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         match self {
             Lookup::Owner(owner) => format!("o:{}", owner.0),
             Lookup::Rejected(reason) => format!(
@@ -114,7 +114,7 @@ impl Lookup {
 
     /// The lookup a stored value stands for; `None` for anything [`Lookup::encode`] would not
     /// have written.
-    pub fn decode(value: &[u8]) -> Option<Lookup> {
+    pub(crate) fn decode(value: &[u8]) -> Option<Lookup> {
         let text = std::str::from_utf8(value).ok()?;
         if let Some(owner) = text.strip_prefix("o:") {
             let (id, username) = match owner.split_once(':') {
@@ -137,7 +137,7 @@ impl Lookup {
 /// The answer to one validation. There is no "unknown" variant on purpose: when Instagram does
 /// not answer, callers get an upstream error instead of a verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Valid(TokenOwner),
     Rejected(RejectReason),
 }

@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     failures: AtomicU32,
@@ -25,14 +25,14 @@ pub struct Breaker {
 
 /// What a caller must do.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Permit {
+pub(crate) enum Permit {
     Go,
     /// Fail fast; retry after this many seconds.
     Wait(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
+pub(crate) enum BreakerState {
     Closed,
     Open,
     HalfOpen,
@@ -40,7 +40,7 @@ pub enum BreakerState {
 
 impl Breaker {
     /// `probe_lease` should cover one upstream call (its total timeout).
-    pub fn new(threshold: u32, cooldown: Duration, probe_lease: Duration) -> Breaker {
+    pub(crate) fn new(threshold: u32, cooldown: Duration, probe_lease: Duration) -> Breaker {
         Breaker {
             threshold: threshold.max(1),
             cooldown,
@@ -56,7 +56,7 @@ impl Breaker {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    pub fn permit(&self) -> Permit {
+    pub(crate) fn permit(&self) -> Permit {
         if self.failures.load(Ordering::Acquire) < self.threshold {
             return Permit::Go;
         }
@@ -84,12 +84,12 @@ impl Breaker {
         }
     }
 
-    pub fn record_success(&self) {
+    pub(crate) fn record_success(&self) {
         self.failures.store(0, Ordering::Release);
         self.probe_until_ms.store(0, Ordering::Release);
     }
 
-    pub fn record_failure(&self) {
+    pub(crate) fn record_failure(&self) {
         let failures = self
             .failures
             .fetch_add(1, Ordering::AcqRel)
@@ -102,11 +102,11 @@ impl Breaker {
     }
 
     /// An outcome that says nothing about Instagram's health (e.g. throttling): frees the probe.
-    pub fn record_neutral(&self) {
+    pub(crate) fn record_neutral(&self) {
         self.probe_until_ms.store(0, Ordering::Release);
     }
 
-    pub fn state(&self) -> BreakerState {
+    pub(crate) fn state(&self) -> BreakerState {
         if self.failures.load(Ordering::Acquire) < self.threshold {
             BreakerState::Closed
         } else if self.now_ms() < self.open_until_ms.load(Ordering::Acquire) {

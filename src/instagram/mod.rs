@@ -19,8 +19,8 @@ use actix_web::rt::time::{sleep, timeout};
 use actix_web::web::Bytes;
 use awc::error::SendRequestError;
 
-pub use breaker::{Breaker, BreakerState, Permit};
-pub use wire::{CodeGrant, GrantError, TokenGrant};
+pub(crate) use breaker::{Breaker, BreakerState, Permit};
+pub(crate) use wire::{CodeGrant, GrantError, TokenGrant};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;
@@ -33,7 +33,7 @@ const MIN_RETRY_BUDGET: Duration = Duration::from_millis(100);
 
 /// Instagram did not give an answer we can turn into a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     /// No answer within the deadline.
     Timeout,
     /// Could not connect, or the connection broke.
@@ -85,7 +85,7 @@ impl UpstreamError {
 }
 
 /// What every worker's client shares.
-pub struct Upstream {
+pub(crate) struct Upstream {
     /// `{graph}/[version/]me?fields=id,username&` — the token is appended per call.
     me_prefix: String,
     code_url: String,
@@ -96,12 +96,12 @@ pub struct Upstream {
     total_timeout: Duration,
     connect_timeout: Duration,
     max_connections: usize,
-    pub breaker: Breaker,
+    pub(crate) breaker: Breaker,
     metrics: Arc<Metrics>,
 }
 
 impl Upstream {
-    pub fn new(settings: &Settings, metrics: Arc<Metrics>) -> Upstream {
+    pub(crate) fn new(settings: &Settings, metrics: Arc<Metrics>) -> Upstream {
         // awc panics on first use without a process-wide rustls crypto provider. Installing
         // twice (tests build many apps) is harmless, hence the ignored result.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -135,13 +135,13 @@ impl Upstream {
 
 /// One worker's client. Cheap to clone.
 #[derive(Clone)]
-pub struct InstagramClient {
+pub(crate) struct InstagramClient {
     http: awc::Client,
     up: Arc<Upstream>,
 }
 
 impl InstagramClient {
-    pub fn new(up: Arc<Upstream>) -> InstagramClient {
+    pub(crate) fn new(up: Arc<Upstream>) -> InstagramClient {
         let connector = awc::Connector::new()
             .timeout(up.connect_timeout)
             .limit(up.max_connections);
@@ -155,7 +155,7 @@ impl InstagramClient {
     }
 
     /// Who does this token belong to? Retries once on connection failure or 5xx.
-    pub async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
+    pub(crate) async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
         let url = format!(
             "{}{}",
             self.up.me_prefix,
@@ -184,7 +184,7 @@ impl InstagramClient {
     }
 
     /// Trades a one-time code for a token. Never retried: codes are single-use.
-    pub async fn exchange_code(
+    pub(crate) async fn exchange_code(
         &self,
         code: &AuthCode,
         redirect_uri: &str,
@@ -207,7 +207,7 @@ impl InstagramClient {
     }
 
     /// Trades a short-lived token for a long-lived one (about 60 days).
-    pub async fn long_lived(&self, short: &AccessToken) -> Result<TokenGrant, GrantError> {
+    pub(crate) async fn long_lived(&self, short: &AccessToken) -> Result<TokenGrant, GrantError> {
         let url = format!(
             "{}?{}",
             self.up.long_lived_url,
@@ -221,7 +221,7 @@ impl InstagramClient {
     }
 
     /// Refreshes a long-lived token (it must be at least 24 hours old and unexpired).
-    pub async fn refresh(&self, long: &AccessToken) -> Result<TokenGrant, GrantError> {
+    pub(crate) async fn refresh(&self, long: &AccessToken) -> Result<TokenGrant, GrantError> {
         let url = format!(
             "{}?{}",
             self.up.refresh_url,
@@ -320,7 +320,7 @@ impl InstagramClient {
 }
 
 /// Lets `InstagramClient::call` see the upstream trouble inside each endpoint's error type.
-pub trait AsUpstream {
+pub(crate) trait AsUpstream {
     fn as_upstream(&self) -> Option<&UpstreamError>;
 }
 
@@ -341,7 +341,7 @@ impl AsUpstream for GrantError {
 
 /// Instagram's consent window for a login carrying `state`. Not an API call, and it carries no
 /// secret (the client id is public), but it is an Instagram URL, so it is built here.
-pub fn authorize_url(ig: &InstagramSettings, state: &str) -> String {
+pub(crate) fn authorize_url(ig: &InstagramSettings, state: &str) -> String {
     let query = query(&[
         ("client_id", ig.client_id.as_str()),
         ("redirect_uri", ig.callback_url.as_str()),

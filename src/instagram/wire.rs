@@ -99,23 +99,23 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
 
 /// A successful code exchange.
 #[derive(Debug)]
-pub struct CodeGrant {
-    pub access_token: AccessToken,
+pub(crate) struct CodeGrant {
+    pub(crate) access_token: AccessToken,
     /// The user id as the exchange reported it (kept exact; `/me` stays the authority).
-    pub user_id: IgId,
-    pub permissions: Vec<String>,
+    pub(crate) user_id: IgId,
+    pub(crate) permissions: Vec<String>,
 }
 
 /// A long-lived or refreshed token.
 #[derive(Debug)]
-pub struct TokenGrant {
-    pub access_token: AccessToken,
-    pub expires_in: Option<u64>,
+pub(crate) struct TokenGrant {
+    pub(crate) access_token: AccessToken,
+    pub(crate) expires_in: Option<u64>,
 }
 
 /// Why Instagram refused to hand out a token.
 #[derive(Debug)]
-pub enum GrantError {
+pub(crate) enum GrantError {
     /// The code (or token) is bad, expired or already used. Carries Instagram's own message,
     /// which says which, and contains nothing secret.
     Refused(String),

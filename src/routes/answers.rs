@@ -9,7 +9,7 @@ use crate::exchange::Exchanged;
 
 #[derive(Serialize)]
 #[serde(untagged)]
-pub enum ValidateAnswer<'a> {
+pub(crate) enum ValidateAnswer<'a> {
     Valid {
         valid: bool,
         id: &'a str,
@@ -24,7 +24,7 @@ pub enum ValidateAnswer<'a> {
 }
 
 impl<'a> ValidateAnswer<'a> {
-    pub fn from_verdict(verdict: &'a Verdict) -> ValidateAnswer<'a> {
+    pub(crate) fn from_verdict(verdict: &'a Verdict) -> ValidateAnswer<'a> {
         match verdict {
             Verdict::Valid(owner) => ValidateAnswer::Valid {
                 valid: true,
@@ -41,7 +41,7 @@ impl<'a> ValidateAnswer<'a> {
 }
 
 #[derive(Serialize)]
-pub struct ExchangeAnswer<'a> {
+pub(crate) struct ExchangeAnswer<'a> {
     access_token: &'a str,
     user_id: &'a str,
     id: &'a str,
@@ -66,7 +66,7 @@ struct InstagramAuthData<'a> {
 }
 
 impl<'a> ExchangeAnswer<'a> {
-    pub fn new(exchanged: &'a Exchanged) -> ExchangeAnswer<'a> {
+    pub(crate) fn new(exchanged: &'a Exchanged) -> ExchangeAnswer<'a> {
         let access_token = exchanged.access_token.expose();
         let id = exchanged.owner.id();
         ExchangeAnswer {

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::exchange::ExchangeRequest;
 
 /// Reads the whole body (chunked or not), refusing it past `limit` bytes without buffering more.
-pub async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
@@ -39,14 +39,14 @@ pub async fn read_body(
 
 /// The body encodings our routes accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
+pub(crate) enum BodyKind {
     Json,
     Form,
 }
 
 /// The media type of the body, or 415 when it is not one of `accepted`.
 /// A missing Content-Type is read as JSON, which is what JSON callers mean by it.
-pub fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, ApiError> {
+pub(crate) fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, ApiError> {
     let mime = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -78,7 +78,7 @@ pub fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, A
 /// The named fields of a JSON object or a form. JSON fields must have the JSON type asked for
 /// (`null` counts as absent); form fields are text, with `true`/`1` and `false`/`0` as flags.
 /// Of repeated form fields the first wins. Unknown fields are ignored.
-pub enum Fields {
+pub(crate) enum Fields {
     Json(Map<String, Value>),
     Form(Vec<(String, String)>),
 }
@@ -86,7 +86,7 @@ pub enum Fields {
 impl Fields {
     /// Decodes `body` as `kind`; `needs` completes "The body must be a JSON object with ..."
     /// (e.g. "a code").
-    pub fn decode(kind: BodyKind, body: &[u8], needs: &str) -> Result<Fields, ApiError> {
+    pub(crate) fn decode(kind: BodyKind, body: &[u8], needs: &str) -> Result<Fields, ApiError> {
         match kind {
             BodyKind::Json => {
                 let value: Value = serde_json::from_slice(body).map_err(|e| {
@@ -103,7 +103,7 @@ impl Fields {
     }
 
     /// The fields of a JSON value that must be an object (a webhook's `params`, say).
-    pub fn from_json(value: Value, needs: &str) -> Result<Fields, ApiError> {
+    pub(crate) fn from_json(value: Value, needs: &str) -> Result<Fields, ApiError> {
         match value {
             Value::Object(map) => Ok(Fields::Json(map)),
             _ => Err(ApiError::InvalidRequest(format!(
@@ -113,7 +113,7 @@ impl Fields {
     }
 
     /// A text field.
-    pub fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self {
             Fields::Json(map) => match map.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -128,7 +128,7 @@ impl Fields {
     }
 
     /// A true/false field.
-    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
         let wrong = || ApiError::InvalidRequest(format!("{name} must be true or false"));
         match self {
             Fields::Json(map) => match map.get(name) {
@@ -147,7 +147,7 @@ impl Fields {
 }
 
 /// An exchange request's fields, from a JSON body, a form, or a Parse webhook's `params`.
-pub fn exchange_request(fields: &Fields) -> Result<ExchangeRequest, ApiError> {
+pub(crate) fn exchange_request(fields: &Fields) -> Result<ExchangeRequest, ApiError> {
     Ok(ExchangeRequest {
         code: fields.string("code")?,
         redirect_uri: fields.string("redirect_uri")?,

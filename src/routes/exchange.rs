@@ -13,7 +13,7 @@ use crate::exchange::{self, RedirectUri};
 use crate::instagram::InstagramClient;
 use crate::state::AppState;
 
-pub async fn exchange(
+pub(crate) async fn exchange(
     _: WithinRateLimit,
     req: HttpRequest,
     payload: web::Payload,

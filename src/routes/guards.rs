@@ -11,12 +11,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Constant-time equality for keys; lengths may leak, contents do not.
-pub fn keys_match(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn keys_match(given: &[u8], expected: &[u8]) -> bool {
     given.ct_eq(expected).into()
 }
 
 /// Proof that the caller sent the service API key (or that none is configured).
-pub struct ServiceCaller;
+pub(crate) struct ServiceCaller;
 
 impl FromRequest for ServiceCaller {
     type Error = ApiError;
@@ -55,7 +55,7 @@ fn check_api_key(req: &HttpRequest) -> Result<ServiceCaller, ApiError> {
 /// Proof that this client is within the per-client rate limit of the public routes (those apps
 /// and browsers call, where codes could be guessed at). Refusals are counted per route, labelled
 /// with the route's last path segment (`exchange`, `authorize`, ...).
-pub struct WithinRateLimit;
+pub(crate) struct WithinRateLimit;
 
 impl FromRequest for WithinRateLimit {
     type Error = ApiError;

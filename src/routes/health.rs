@@ -6,22 +6,22 @@ use crate::instagram::BreakerState;
 use crate::state::AppState;
 
 /// The process is alive and serving.
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Configuration is loaded and checked (the app cannot start otherwise), so we can take traffic.
-pub async fn readyz() -> HttpResponse {
+pub(crate) async fn readyz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
 }
 
-pub async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")
         .body(include_str!("../../openapi.yaml"))
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     m.breaker_state.set(match state.upstream.breaker.state() {
         BreakerState::Closed => 0,

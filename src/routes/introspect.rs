@@ -38,7 +38,7 @@ enum Introspection<'a> {
 
 const INACTIVE: Introspection<'static> = Introspection::Inactive { active: false };
 
-pub async fn introspect(
+pub(crate) async fn introspect(
     _caller: ServiceCaller,
     req: HttpRequest,
     payload: web::Payload,

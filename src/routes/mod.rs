@@ -23,7 +23,7 @@ use actix_web::{web, Route};
 use crate::error::ApiError;
 
 /// Every route of the main listener; `/metrics` too unless it has a listener of its own.
-pub fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     get(cfg, "/healthz", web::to(health::healthz));
     get(cfg, "/readyz", web::to(health::readyz));
     get(cfg, "/openapi.yaml", web::to(health::openapi));
@@ -55,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
 }
 
 /// `/metrics` alone (for its own listener, `IGAUTH_SERVER__METRICS_BIND`).
-pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure_metrics(cfg: &mut web::ServiceConfig) {
     get(cfg, "/metrics", web::to(health::metrics));
 }
 

@@ -93,7 +93,7 @@ fn reply<T: serde::Serialize>(outcome: Result<T, String>) -> HttpResponse {
 }
 
 /// `POST /v1/parse/functions/validate`: `params` is the authData.
-pub async fn validate_function(
+pub(crate) async fn validate_function(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -117,7 +117,7 @@ pub async fn validate_function(
 }
 
 /// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
-pub async fn exchange_function(
+pub(crate) async fn exchange_function(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -183,7 +183,7 @@ impl UserView {
 /// `beforeLogin`, Parse sends the user as stored (before it looks at the login's own authData),
 /// so only what an expired token cannot explain is refused: a stored token that belongs to
 /// another user.
-pub async fn user_trigger(
+pub(crate) async fn user_trigger(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

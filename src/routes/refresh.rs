@@ -19,7 +19,7 @@ struct RefreshAnswer<'a> {
     token_type: &'static str,
 }
 
-pub async fn refresh(
+pub(crate) async fn refresh(
     _: WithinRateLimit,
     req: HttpRequest,
     payload: web::Payload,

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::instagram::InstagramClient;
 use crate::state::AppState;
 
-pub async fn validate(
+pub(crate) async fn validate(
     _caller: ServiceCaller,
     req: HttpRequest,
     payload: web::Payload,

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::routes::guards::WithinRateLimit;
 use crate::state::AppState;
 
-pub async fn authorize(
+pub(crate) async fn authorize(
     _: WithinRateLimit,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -87,7 +87,7 @@ struct LoginResult<'a> {
 }
 
 /// The person is in a browser here, so even the rate limit answers with a page, not JSON.
-pub async fn callback(
+pub(crate) async fn callback(
     limit: Result<WithinRateLimit, ApiError>,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -13,7 +13,7 @@ use crate::settings::Settings;
 
 /// The cookie's name. `__Host-` (Secure, no Domain, Path=/) when the callback is https, so a
 /// sibling subdomain cannot plant one.
-pub fn name(settings: &Settings, nonce: &Nonce) -> String {
+pub(crate) fn name(settings: &Settings, nonce: &Nonce) -> String {
     if secure(settings) {
         format!("__Host-igauth-login-{}", nonce.id())
     } else {
@@ -26,7 +26,7 @@ fn secure(settings: &Settings) -> bool {
 }
 
 /// The binding cookie, set for `max_age` seconds; 0 deletes it.
-pub fn binding(settings: &Settings, nonce: &Nonce, max_age: u64) -> Cookie<'static> {
+pub(crate) fn binding(settings: &Settings, nonce: &Nonce, max_age: u64) -> Cookie<'static> {
     let value = if max_age == 0 { "" } else { "1" };
     Cookie::build(name(settings, nonce), value)
         .path("/")
@@ -40,7 +40,7 @@ pub fn binding(settings: &Settings, nonce: &Nonce, max_age: u64) -> Cookie<'stat
 }
 
 /// Whether the request carries a non-empty cookie called `name`.
-pub fn present(req: &HttpRequest, name: &str) -> bool {
+pub(crate) fn present(req: &HttpRequest, name: &str) -> bool {
     req.headers()
         .get_all(header::COOKIE)
         .filter_map(|v| v.to_str().ok())

@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 const DEMO_HTML: &str = include_str!("demo.html");
 
-pub async fn demo(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn demo(state: web::Data<AppState>) -> HttpResponse {
     if !state.settings.server.demo {
         return ApiError::NotFound.error_answer();
     }

@@ -22,10 +22,10 @@
 //! link to someone else, who would then be logged in to the app as the sender (login CSRF). The
 //! cookie, set on the browser that started the login and required on the callback, stops that.
 
-pub mod authorize;
-pub mod callback;
+pub(crate) mod authorize;
+pub(crate) mod callback;
 mod cookie;
-pub mod demo;
+pub(crate) mod demo;
 mod page;
 
 use actix_web::HttpRequest;

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use crate::logging;
 
 /// A small self-contained page; `title` and `message` are our own constant texts.
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     let reference = logging::current_request_id()
         .map(|id| format!("<p>Reference: <code>{id}</code></p>\n"))
         .unwrap_or_default();
@@ -21,7 +21,7 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpRespons
 }
 
 /// For a state we did not issue (or whose target is no longer allowed): no redirect anywhere.
-pub fn untrusted_state() -> HttpResponse {
+pub(crate) fn untrusted_state() -> HttpResponse {
     error_page(
         StatusCode::BAD_REQUEST,
         "This login link is not valid",
