@@ -41,7 +41,11 @@ impl LoginStates {
         LoginStates::with_ttl(secret, STATE_TTL, shared)
     }
 
-    pub(crate) fn with_ttl(secret: &Secret, ttl: Duration, shared: Option<SharedCache>) -> LoginStates {
+    pub(crate) fn with_ttl(
+        secret: &Secret,
+        ttl: Duration,
+        shared: Option<SharedCache>,
+    ) -> LoginStates {
         LoginStates {
             key: StateKey::new(secret),
             ttl,
@@ -60,7 +64,11 @@ impl LoginStates {
     }
 
     /// Issues a state as if the clock read `now` (seconds since the epoch); for tests of expiry.
-    pub(crate) fn issue_at(&self, return_to: &ReturnTo, now: u64) -> Result<IssuedState, StateError> {
+    pub(crate) fn issue_at(
+        &self,
+        return_to: &ReturnTo,
+        now: u64,
+    ) -> Result<IssuedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
         key.issue_at(return_to, now, self.ttl)
     }

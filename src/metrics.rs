@@ -134,7 +134,12 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub(crate) fn upstream_outcome(&self, endpoint: &str, outcome: &str, elapsed: Option<Duration>) {
+    pub(crate) fn upstream_outcome(
+        &self,
+        endpoint: &str,
+        outcome: &str,
+        elapsed: Option<Duration>,
+    ) {
         self.upstream_requests
             .with_label_values(&[endpoint, outcome])
             .inc();

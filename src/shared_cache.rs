@@ -98,7 +98,10 @@ impl SharedCache {
     /// Prepares the cache and, when called inside a Tokio runtime (as the server is), starts
     /// connecting in the background. Fails only on a URL Redis cannot use, which
     /// [`crate::settings::Settings`] has already refused.
-    pub(crate) fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> Result<SharedCache, String> {
+    pub(crate) fn new(
+        settings: &CacheSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<SharedCache, String> {
         let client = redis::Client::open(settings.redis_url.expose())
             .map_err(|_| "IGAUTH_CACHE__REDIS_URL is not a usable redis:// URL".to_string())?;
         let budget = Duration::from_millis(settings.redis_timeout_ms.max(1));

@@ -102,7 +102,9 @@ impl AuthData {
     }
 
     /// Parses `authData.instagram` itself: `{id, access_token}` and nothing wrapped.
-    pub(crate) fn from_instagram_value(value: &serde_json::Value) -> Result<AuthData, AuthDataError> {
+    pub(crate) fn from_instagram_value(
+        value: &serde_json::Value,
+    ) -> Result<AuthData, AuthDataError> {
         let raw = Raw::deserialize(value)
             .map_err(|e| AuthDataError(format!("authData is not valid: {}", describe(&e))))?;
         AuthData::from_raw(raw, Level::Instagram)
