@@ -4,7 +4,9 @@
 //! Server, and throttling it would lock every user out.
 //!
 //! The client is the TCP peer, or the first untrusted hop of `X-Forwarded-For` when the peer is a
-//! configured trusted proxy (otherwise anyone could pick their own bucket by sending the header).
+//! configured trusted proxy (an address or a CIDR range; otherwise anyone could pick their own
+//! bucket by sending the header). Peers and hops compare in canonical form, so an IPv4 proxy seen
+//! through a `[::]` listener as `::ffff:a.b.c.d` still matches.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -15,11 +17,12 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::domain::ProxyRange;
 use crate::settings::LimitSettings;
 
 pub(crate) struct ClientLimiter {
     limiter: Option<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<ProxyRange>,
     /// Checks since the last sweep of idle buckets; keeps memory bounded under many clients.
     since_sweep: AtomicU32,
 }
@@ -34,10 +37,11 @@ impl ClientLimiter {
         });
         ClientLimiter {
             limiter,
+            // Settings::check has refused any entry that does not parse.
             trusted_proxies: settings
                 .trusted_proxies
                 .iter()
-                .filter_map(|p| p.parse().ok())
+                .filter_map(|p| ProxyRange::parse(p).ok())
                 .collect(),
             since_sweep: AtomicU32::new(0),
         }
@@ -63,9 +67,10 @@ impl ClientLimiter {
         })
     }
 
+    /// The client's address, in canonical form (an IPv4-mapped IPv6 peer is its IPv4 address).
     pub(crate) fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
-        if !self.trusted_proxies.contains(&peer) {
+        let peer = req.peer_addr()?.ip().to_canonical();
+        if !self.trusted(peer) {
             return Some(peer);
         }
         // Walk X-Forwarded-For from the nearest hop back; the first address that is not one of
@@ -79,21 +84,26 @@ impl ClientLimiter {
             .collect::<Vec<_>>();
         for hop in forwarded.iter().rev() {
             match parse_hop(hop) {
-                Some(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Some(ip) if self.trusted(ip) => continue,
                 Some(ip) => return Some(ip),
                 None => break,
             }
         }
         Some(peer)
     }
+
+    fn trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|range| range.contains(ip))
+    }
 }
 
 /// An `X-Forwarded-For` hop: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:80`),
-/// which some proxies add.
+/// which some proxies add; canonical, like peers.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>()
         .ok()
         .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// The bucket an address counts against. One IPv6 client usually holds a whole /64, so a

@@ -6,6 +6,7 @@
 mod auth_data;
 mod ig_id;
 pub mod login_state;
+mod proxy_range;
 mod return_to;
 mod secrets;
 mod verdict;
@@ -16,5 +17,6 @@ pub use secrets::Secret;
 
 pub(crate) use auth_data::AuthData;
 pub(crate) use ig_id::IgId;
+pub(crate) use proxy_range::ProxyRange;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
 pub(crate) use verdict::{Lookup, RejectReason, TokenOwner, Verdict};

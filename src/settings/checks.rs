@@ -1,10 +1,8 @@
 //! The rules serde cannot express, checked once at load. A value that breaks one stops startup
 //! (and `check-config`) with a message that names the environment variable to fix.
 
-use std::net::IpAddr;
-
 use super::{CacheBackend, Settings};
-use crate::domain::Secret;
+use crate::domain::{ProxyRange, Secret};
 
 impl Settings {
     /// Rules that serde cannot express. Each message names the variable to fix.
@@ -91,9 +89,7 @@ impl Settings {
             return Err("IGAUTH_LIMITS__WEBHOOK_MAX_BODY_BYTES must be at least 1024".into());
         }
         for proxy in &self.limits.trusted_proxies {
-            proxy.parse::<IpAddr>().map_err(|_| {
-                format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {proxy:?} is not an IP address")
-            })?;
+            ProxyRange::parse(proxy).map_err(|e| format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {e}"))?;
         }
         for origin in &self.server.cors_origins {
             let host = origin

@@ -115,7 +115,8 @@ pub struct LimitSettings {
     /// 0 turns the limit off.
     pub exchange_per_minute: u32,
     pub exchange_burst: u32,
-    /// Peers whose `X-Forwarded-For` is believed (e.g. your load balancer).
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges (your load balancer,
+    /// your ingress controller's pods).
     #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: Vec<String>,
     /// Largest request body accepted, in bytes.

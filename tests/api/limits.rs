@@ -202,6 +202,48 @@ async fn forwarded_for_from_a_trusted_proxy_gives_each_client_its_bucket() {
 }
 
 #[actix_web::test]
+async fn a_cidr_proxy_seen_through_a_dual_stack_listener_is_trusted() {
+    // Bound to [::], the app sees this IPv4 client as ::ffff:127.0.0.1; the trusted range is
+    // written in IPv4, as operators write their pod CIDR.
+    let mut app = spawn_app_with(&[
+        TIGHT[0],
+        TIGHT[1],
+        ("IGAUTH_SERVER__BIND", "[::]:0"),
+        ("IGAUTH_LIMITS__TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.0/8"),
+    ])
+    .await;
+    let _codes = refuse_codes(&mut app).await;
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        assert_passed(&exchange(&app, Some(client)).await);
+        assert_passed(&exchange(&app, Some(client)).await);
+        assert_rate_limited(&exchange(&app, Some(client)).await);
+    }
+    // Hops inside a trusted range are skipped: the client is 203.0.113.3 and has a full bucket.
+    assert_passed(&exchange(&app, Some("203.0.113.3, 10.4.5.6")).await);
+}
+
+#[actix_web::test]
+async fn trusted_proxies_that_are_not_addresses_or_ranges_stop_startup() {
+    for (entry, says) in [
+        ("ingress", "not an IP address"),
+        ("10.1.2.3/8", "10.0.0.0/8"),
+    ] {
+        let err = igauth::settings::Settings::from_sources(igauth::settings::Sources {
+            file: None,
+            env: Some(vec![(
+                "IGAUTH_LIMITS__TRUSTED_PROXIES".into(),
+                format!("127.0.0.1, {entry}"),
+            )]),
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("IGAUTH_LIMITS__TRUSTED_PROXIES") && err.contains(says),
+            "{err}"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn bodies_over_the_limit_get_413() {
     let app = spawn_app_with(&[
         ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0"),
