@@ -41,6 +41,20 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
+# A setting that holds a secret, by name: IGAUTH_SERVER__API_KEY, ..._CLIENT_SECRET,
+# POSTGRES_PASSWORD. Anchored at the end, so PARSE_SERVER_MASTER_KEY_IPS is not one.
+SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN)$")
+# The placeholder words igauth refuses at startup (any case), and their spelling variants.
+PLACEHOLDER = re.compile(r"replace[-_ ]?me|change[-_ ]?me", re.IGNORECASE)
+
+
+def placeholder_lines(path):
+    """'file:line' for every line of an example file that carries a placeholder word."""
+    path = Path(path)
+    return [f"{path.name}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
+            if PLACEHOLDER.search(line)]
+
+
 # --------------------------------------------------------------------------------------------
 # Dockerfile and its build context
 # --------------------------------------------------------------------------------------------
@@ -278,10 +292,12 @@ def check_k8s(k8s_dir, rendered=None):
     check(cm_data.get("IGAUTH_SERVER__BIND", "0.0.0.0:8080").endswith(":8080"), "ConfigMap binds port 8080")
     if secret_tpl:
         values = {**secret_tpl[0].get("stringData", {}), **secret_tpl[0].get("data", {})}
-        real = [k for k, v in values.items() if "REPLACE_ME" not in str(v)]
-        check(values and not real, "Secret template holds placeholders only", ", ".join(real))
+        filled = [k for k, v in values.items() if v not in ("", None)]
+        check(values and not filled, "Secret template leaves every value empty", ", ".join(filled))
         check({"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET"} <= set(values),
               "Secret template names the API key and the client secret")
+    marked = [hit for f in sorted(k8s_dir.glob("*.yaml")) for hit in placeholder_lines(f)]
+    check(not marked, "no placeholder value (REPLACE_ME, change-me) in the manifests", ", ".join(marked))
 
     svc = objs["Service"][0]["spec"]
     check(svc.get("type", "ClusterIP") == "ClusterIP", "Service is ClusterIP")
@@ -339,6 +355,17 @@ def read_env_file(path):
     return env
 
 
+def env_file_assignments(path):
+    """(name, value) of every assignment, the commented-out ones (`# NAME=value`) included:
+    an example line a user uncomments must not bring a known secret with it either."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        m = re.fullmatch(r"\s*#?\s*([A-Z][A-Z0-9_]*)=(.*)", line)
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+    return out
+
+
 def interpolate(value, env, problems):
     """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, $$."""
     def sub(m):
@@ -353,8 +380,14 @@ def interpolate(value, env, problems):
                 return interpolate(arg or "", env, problems)
             return val
         if op in (":?", "?"):
-            if (op == ":?" and not val) or not have:
-                problems.append(f"{name} is required ({arg}) and not set in .env.example")
+            if not have:
+                problems.append(f"{name} is required ({arg}) and not listed in .env.example")
+            elif op == ":?" and not val:
+                if SECRET_NAME.search(name):
+                    # The example leaves secrets empty on purpose (compose then refuses to start
+                    # until they are filled in); check the wiring with a stand-in value.
+                    return f"<{name}>"
+                problems.append(f"{name} is required ({arg}) and empty in .env.example")
             return val
         if not have:
             problems.append(f"{name} has no default and is not in .env.example")
@@ -379,6 +412,14 @@ def env_map(service):
     return {k: "" if v is None else str(v) for k, v in env.items()}
 
 
+# Secrets the compose file passes without a :? guard, and why: empty is a working setup and there
+# is nothing to generate.
+OPTIONAL_SECRETS = {
+    "IGAUTH_INSTAGRAM__CLIENT_SECRET": "issued by Meta with the Instagram app; empty keeps /v1/exchange"
+                                       " and the login flow off while validation works",
+}
+
+
 def check_compose(compose_file, env_example, definitions=None):
     compose_file = Path(compose_file)
     print(f"{compose_file.name} with {Path(env_example).name}")
@@ -388,9 +429,32 @@ def check_compose(compose_file, env_example, definitions=None):
     doc = walk_strings(raw, lambda s: interpolate(s, env, problems))
     check(not problems, "every ${VAR} resolves from .env.example or a default", "; ".join(problems))
 
-    secretish = {k: v for k, v in env.items() if re.search(r"KEY|SECRET|PASSWORD", k)}
-    real = [k for k, v in secretish.items() if v and "change-me" not in v]
-    check(not real, ".env.example holds placeholders only", ", ".join(real))
+    filled = [k for k, v in env_file_assignments(env_example) if SECRET_NAME.search(k) and v]
+    check(not filled, ".env.example leaves every secret empty (compose's :? guards then stop a start"
+          " that skipped one)", ", ".join(filled))
+    marked = placeholder_lines(env_example) + placeholder_lines(compose_file)
+    check(not marked, "no placeholder value (REPLACE_ME, change-me) in .env.example or the compose file",
+          ", ".join(marked))
+
+    # Every secret the compose file passes is required with a message saying how to generate it,
+    # except the few that are optional and not generated (OPTIONAL_SECRETS): those default to empty.
+    refs = []
+    walk_strings(raw, lambda s: refs.extend(VAR.finditer(s)) or s)
+    unguarded = []
+    for m in refs:
+        name, op, arg = m.group(1) or m.group(4), m.group(2), m.group(3) or ""
+        if not name or not SECRET_NAME.search(name):
+            continue
+        if name in OPTIONAL_SECRETS:
+            if not (op in (":-", "-") and arg == ""):
+                unguarded.append(f"{m.group(0)} (optional: must default to empty)")
+        elif op != ":?" or "openssl rand" not in arg:
+            unguarded.append(m.group(0))
+    check(not unguarded, "every secret in the compose file has a ${VAR:?...} guard whose message says"
+          " how to generate it (openssl rand ...)", "; ".join(sorted(set(unguarded))))
+    literal = [f"{svc}.{k}" for svc, s in (raw.get("services") or {}).items()
+               for k, v in env_map(s).items() if SECRET_NAME.search(k) and "${" not in v]
+    check(not literal, "no secret written into the compose file (each comes from .env)", ", ".join(literal))
 
     services = doc.get("services", {})
     for name in ("igauth", "parse", "db"):
