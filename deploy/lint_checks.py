@@ -15,6 +15,7 @@ Prints one line per check and exits 1 if any failed. Needs PyYAML (a kubernetes-
 dependency) and Python >= 3.11 (tomllib).
 """
 
+import ipaddress
 import json
 import os
 import re
@@ -290,6 +291,20 @@ def check_k8s(k8s_dir, rendered=None):
     secretish = [k for k in cm_data if re.search(r"API_KEY|SECRET|WEBHOOK_KEY|PASSWORD", k)]
     check(not secretish, "no secret in the ConfigMap", ", ".join(secretish))
     check(cm_data.get("IGAUTH_SERVER__BIND", "0.0.0.0:8080").endswith(":8080"), "ConfigMap binds port 8080")
+    # Behind an ingress every request comes from an ingress pod: without trusted proxies all
+    # clients share one per-IP budget. Same list rules as igauth (comma-separated, blanks dropped).
+    proxies = [p.strip() for p in str(cm_data.get("IGAUTH_LIMITS__TRUSTED_PROXIES", "")).split(",") if p.strip()]
+    nets, bad = [], []
+    for p in proxies:
+        try:
+            nets.append(ipaddress.ip_network(p, strict=True))
+        except ValueError as e:
+            bad.append(f"{p!r} ({e})")
+    check(bool(proxies) and not bad, "ConfigMap IGAUTH_LIMITS__TRUSTED_PROXIES is a non-empty list of"
+          " addresses/CIDRs (the ingress's pod range)", "; ".join(bad) or "empty")
+    public = [str(n) for n in nets if n.is_global or n.prefixlen == 0]
+    check(not public, "trusted proxies are private ranges (trusting a public one lets any client pick"
+          " its own rate-limit bucket)", ", ".join(public))
     if secret_tpl:
         values = {**secret_tpl[0].get("stringData", {}), **secret_tpl[0].get("data", {})}
         filled = [k for k, v in values.items() if v not in ("", None)]
