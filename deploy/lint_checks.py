@@ -290,6 +290,8 @@ def check_k8s(k8s_dir, rendered=None):
     check(all(k.startswith("IGAUTH_") or k == "RUST_LOG" for k in cm_data), "ConfigMap holds only igauth settings")
     secretish = [k for k in cm_data if re.search(r"API_KEY|SECRET|WEBHOOK_KEY|PASSWORD", k)]
     check(not secretish, "no secret in the ConfigMap", ", ".join(secretish))
+    check("IGAUTH_CACHE__REDIS_URL" not in cm_data,
+          "IGAUTH_CACHE__REDIS_URL is not in the ConfigMap (it carries the Redis password: Secret only)")
     check(cm_data.get("IGAUTH_SERVER__BIND", "0.0.0.0:8080").endswith(":8080"), "ConfigMap binds port 8080")
     # Behind an ingress every request comes from an ingress pod: without trusted proxies all
     # clients share one per-IP budget. Same list rules as igauth (comma-separated, blanks dropped).
@@ -309,8 +311,20 @@ def check_k8s(k8s_dir, rendered=None):
         values = {**secret_tpl[0].get("stringData", {}), **secret_tpl[0].get("data", {})}
         filled = [k for k, v in values.items() if v not in ("", None)]
         check(values and not filled, "Secret template leaves every value empty", ", ".join(filled))
-        check({"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET"} <= set(values),
-              "Secret template names the API key and the client secret")
+        want_keys = {"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET", "IGAUTH_SERVER__STATE_SECRET",
+                     "IGAUTH_PARSE__WEBHOOK_KEY", "IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET"}
+        check(want_keys <= set(values), "Secret template names every secret, the Redis URL and"
+              " IGAUTH_CACHE__REDIS_SECRET included", ", ".join(sorted(want_keys - set(values))))
+        # The pods get the Redis settings from that Secret: through envFrom, or an env entry with
+        # a secretKeyRef to it; never a literal value or a ConfigMap key.
+        secret_name = secret_tpl[0]["metadata"]["name"]
+        for name in ("IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET"):
+            explicit = [e for e in c.get("env", []) if e.get("name") == name]
+            from_secret = all(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == secret_name
+                              for e in explicit)
+            check(from_secret and (explicit or (secret_name in secret_refs and name in values)),
+                  f"Deployment gets {name} from the Secret {secret_name}",
+                  str(explicit) if explicit else "no env entry, and not a key of the Secret template")
     marked = [hit for f in sorted(k8s_dir.glob("*.yaml")) for hit in placeholder_lines(f)]
     check(not marked, "no placeholder value (REPLACE_ME, change-me) in the manifests", ", ".join(marked))
 
