@@ -358,6 +358,44 @@ def check_k8s(k8s_dir, rendered=None):
     want = {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6379)}
     check(egress_ports == want, "egress only DNS 53 UDP/TCP, TCP 443, Redis 6379", str(sorted(egress_ports)))
 
+    # Every egress rule names its destinations with selectors, except HTTPS to Instagram: a
+    # NetworkPolicy cannot name hosts, so that one stays open to public addresses.
+    def rule_ports(r):
+        return {(p.get("protocol", "TCP"), p.get("port")) for p in r.get("ports", [])}
+
+    def selector_set(sel):
+        return isinstance(sel, dict) and bool(sel.get("matchLabels") or sel.get("matchExpressions"))
+
+    def selector_peer(peer):
+        kinds = [k for k in ("podSelector", "namespaceSelector") if k in peer]
+        return bool(kinds) and "ipBlock" not in peer and all(selector_set(peer[k]) for k in kinds)
+
+    https = [r for r in egress if rule_ports(r) == {("TCP", 443)}]
+    check(len(https) == 1, "one egress rule for HTTPS (TCP 443 only)", str(len(https)))
+    for r in https:
+        blocks = [peer.get("ipBlock", {}) for peer in r.get("to", [])]
+        excepted = {x for b in blocks for x in b.get("except", [])}
+        private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+        check(bool(blocks) and all(blocks) and private <= excepted,
+              "the open HTTPS rule is ipBlocks that exclude the private ranges", ", ".join(sorted(private - excepted)))
+    for r in egress:
+        if r in https:
+            continue
+        ports = ", ".join(f"{proto} {port}" for proto, port in sorted(rule_ports(r), key=str))
+        peers = r.get("to") or []
+        check(bool(peers) and all(selector_peer(peer) for peer in peers),
+              f"egress rule for {ports} names its destinations (`to:` with pod/namespace selectors)",
+              str(peers) if peers else "no `to:`: any address")
+        if {("UDP", 53), ("TCP", 53)} & rule_ports(r):
+            check(rule_ports(r) <= {("UDP", 53), ("TCP", 53)} and all(
+                peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "kube-system"
+                and peer.get("podSelector", {}).get("matchLabels", {}).get("k8s-app") == "kube-dns" for peer in peers),
+                "DNS egress goes only to kube-dns in kube-system", str(peers))
+        if ("TCP", 6379) in rule_ports(r):
+            check(rule_ports(r) == {("TCP", 6379)} and all(
+                peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "redis"
+                for peer in peers), "Redis egress goes only to the Redis pods", str(peers))
+
     if rendered:
         docs = load_docs(rendered)
         kinds = sorted(d["kind"] for d in docs)
