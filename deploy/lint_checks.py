@@ -15,6 +15,7 @@ Prints one line per check and exits 1 if any failed. Needs PyYAML (a kubernetes-
 dependency) and Python >= 3.11 (tomllib).
 """
 
+import ipaddress
 import json
 import os
 import re
@@ -39,6 +40,20 @@ def check(ok, what, detail=""):
 
 def finish():
     sys.exit(1 if failures else 0)
+
+
+# A setting that holds a secret, by name: IGAUTH_SERVER__API_KEY, ..._CLIENT_SECRET,
+# POSTGRES_PASSWORD. Anchored at the end, so PARSE_SERVER_MASTER_KEY_IPS is not one.
+SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN)$")
+# The placeholder words igauth refuses at startup (any case), and their spelling variants.
+PLACEHOLDER = re.compile(r"replace[-_ ]?me|change[-_ ]?me", re.IGNORECASE)
+
+
+def placeholder_lines(path):
+    """'file:line' for every line of an example file that carries a placeholder word."""
+    path = Path(path)
+    return [f"{path.name}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
+            if PLACEHOLDER.search(line)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,13 +290,43 @@ def check_k8s(k8s_dir, rendered=None):
     check(all(k.startswith("IGAUTH_") or k == "RUST_LOG" for k in cm_data), "ConfigMap holds only igauth settings")
     secretish = [k for k in cm_data if re.search(r"API_KEY|SECRET|WEBHOOK_KEY|PASSWORD", k)]
     check(not secretish, "no secret in the ConfigMap", ", ".join(secretish))
+    check("IGAUTH_CACHE__REDIS_URL" not in cm_data,
+          "IGAUTH_CACHE__REDIS_URL is not in the ConfigMap (it carries the Redis password: Secret only)")
     check(cm_data.get("IGAUTH_SERVER__BIND", "0.0.0.0:8080").endswith(":8080"), "ConfigMap binds port 8080")
+    # Behind an ingress every request comes from an ingress pod: without trusted proxies all
+    # clients share one per-IP budget. Same list rules as igauth (comma-separated, blanks dropped).
+    proxies = [p.strip() for p in str(cm_data.get("IGAUTH_LIMITS__TRUSTED_PROXIES", "")).split(",") if p.strip()]
+    nets, bad = [], []
+    for p in proxies:
+        try:
+            nets.append(ipaddress.ip_network(p, strict=True))
+        except ValueError as e:
+            bad.append(f"{p!r} ({e})")
+    check(bool(proxies) and not bad, "ConfigMap IGAUTH_LIMITS__TRUSTED_PROXIES is a non-empty list of"
+          " addresses/CIDRs (the ingress's pod range)", "; ".join(bad) or "empty")
+    public = [str(n) for n in nets if n.is_global or n.prefixlen == 0]
+    check(not public, "trusted proxies are private ranges (trusting a public one lets any client pick"
+          " its own rate-limit bucket)", ", ".join(public))
     if secret_tpl:
         values = {**secret_tpl[0].get("stringData", {}), **secret_tpl[0].get("data", {})}
-        real = [k for k, v in values.items() if "REPLACE_ME" not in str(v)]
-        check(values and not real, "Secret template holds placeholders only", ", ".join(real))
-        check({"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET"} <= set(values),
-              "Secret template names the API key and the client secret")
+        filled = [k for k, v in values.items() if v not in ("", None)]
+        check(values and not filled, "Secret template leaves every value empty", ", ".join(filled))
+        want_keys = {"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET", "IGAUTH_SERVER__STATE_SECRET",
+                     "IGAUTH_PARSE__WEBHOOK_KEY", "IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET"}
+        check(want_keys <= set(values), "Secret template names every secret, the Redis URL and"
+              " IGAUTH_CACHE__REDIS_SECRET included", ", ".join(sorted(want_keys - set(values))))
+        # The pods get the Redis settings from that Secret: through envFrom, or an env entry with
+        # a secretKeyRef to it; never a literal value or a ConfigMap key.
+        secret_name = secret_tpl[0]["metadata"]["name"]
+        for name in ("IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET"):
+            explicit = [e for e in c.get("env", []) if e.get("name") == name]
+            from_secret = all(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == secret_name
+                              for e in explicit)
+            check(from_secret and (explicit or (secret_name in secret_refs and name in values)),
+                  f"Deployment gets {name} from the Secret {secret_name}",
+                  str(explicit) if explicit else "no env entry, and not a key of the Secret template")
+    marked = [hit for f in sorted(k8s_dir.glob("*.yaml")) for hit in placeholder_lines(f)]
+    check(not marked, "no placeholder value (REPLACE_ME, change-me) in the manifests", ", ".join(marked))
 
     svc = objs["Service"][0]["spec"]
     check(svc.get("type", "ClusterIP") == "ClusterIP", "Service is ClusterIP")
@@ -313,6 +358,44 @@ def check_k8s(k8s_dir, rendered=None):
     want = {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6379)}
     check(egress_ports == want, "egress only DNS 53 UDP/TCP, TCP 443, Redis 6379", str(sorted(egress_ports)))
 
+    # Every egress rule names its destinations with selectors, except HTTPS to Instagram: a
+    # NetworkPolicy cannot name hosts, so that one stays open to public addresses.
+    def rule_ports(r):
+        return {(p.get("protocol", "TCP"), p.get("port")) for p in r.get("ports", [])}
+
+    def selector_set(sel):
+        return isinstance(sel, dict) and bool(sel.get("matchLabels") or sel.get("matchExpressions"))
+
+    def selector_peer(peer):
+        kinds = [k for k in ("podSelector", "namespaceSelector") if k in peer]
+        return bool(kinds) and "ipBlock" not in peer and all(selector_set(peer[k]) for k in kinds)
+
+    https = [r for r in egress if rule_ports(r) == {("TCP", 443)}]
+    check(len(https) == 1, "one egress rule for HTTPS (TCP 443 only)", str(len(https)))
+    for r in https:
+        blocks = [peer.get("ipBlock", {}) for peer in r.get("to", [])]
+        excepted = {x for b in blocks for x in b.get("except", [])}
+        private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+        check(bool(blocks) and all(blocks) and private <= excepted,
+              "the open HTTPS rule is ipBlocks that exclude the private ranges", ", ".join(sorted(private - excepted)))
+    for r in egress:
+        if r in https:
+            continue
+        ports = ", ".join(f"{proto} {port}" for proto, port in sorted(rule_ports(r), key=str))
+        peers = r.get("to") or []
+        check(bool(peers) and all(selector_peer(peer) for peer in peers),
+              f"egress rule for {ports} names its destinations (`to:` with pod/namespace selectors)",
+              str(peers) if peers else "no `to:`: any address")
+        if {("UDP", 53), ("TCP", 53)} & rule_ports(r):
+            check(rule_ports(r) <= {("UDP", 53), ("TCP", 53)} and all(
+                peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "kube-system"
+                and peer.get("podSelector", {}).get("matchLabels", {}).get("k8s-app") == "kube-dns" for peer in peers),
+                "DNS egress goes only to kube-dns in kube-system", str(peers))
+        if ("TCP", 6379) in rule_ports(r):
+            check(rule_ports(r) == {("TCP", 6379)} and all(
+                peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "redis"
+                for peer in peers), "Redis egress goes only to the Redis pods", str(peers))
+
     if rendered:
         docs = load_docs(rendered)
         kinds = sorted(d["kind"] for d in docs)
@@ -339,6 +422,17 @@ def read_env_file(path):
     return env
 
 
+def env_file_assignments(path):
+    """(name, value) of every assignment, the commented-out ones (`# NAME=value`) included:
+    an example line a user uncomments must not bring a known secret with it either."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        m = re.fullmatch(r"\s*#?\s*([A-Z][A-Z0-9_]*)=(.*)", line)
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+    return out
+
+
 def interpolate(value, env, problems):
     """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, $$."""
     def sub(m):
@@ -353,8 +447,14 @@ def interpolate(value, env, problems):
                 return interpolate(arg or "", env, problems)
             return val
         if op in (":?", "?"):
-            if (op == ":?" and not val) or not have:
-                problems.append(f"{name} is required ({arg}) and not set in .env.example")
+            if not have:
+                problems.append(f"{name} is required ({arg}) and not listed in .env.example")
+            elif op == ":?" and not val:
+                if SECRET_NAME.search(name):
+                    # The example leaves secrets empty on purpose (compose then refuses to start
+                    # until they are filled in); check the wiring with a stand-in value.
+                    return f"<{name}>"
+                problems.append(f"{name} is required ({arg}) and empty in .env.example")
             return val
         if not have:
             problems.append(f"{name} has no default and is not in .env.example")
@@ -379,6 +479,14 @@ def env_map(service):
     return {k: "" if v is None else str(v) for k, v in env.items()}
 
 
+# Secrets the compose file passes without a :? guard, and why: empty is a working setup and there
+# is nothing to generate.
+OPTIONAL_SECRETS = {
+    "IGAUTH_INSTAGRAM__CLIENT_SECRET": "issued by Meta with the Instagram app; empty keeps /v1/exchange"
+                                       " and the login flow off while validation works",
+}
+
+
 def check_compose(compose_file, env_example, definitions=None):
     compose_file = Path(compose_file)
     print(f"{compose_file.name} with {Path(env_example).name}")
@@ -388,9 +496,32 @@ def check_compose(compose_file, env_example, definitions=None):
     doc = walk_strings(raw, lambda s: interpolate(s, env, problems))
     check(not problems, "every ${VAR} resolves from .env.example or a default", "; ".join(problems))
 
-    secretish = {k: v for k, v in env.items() if re.search(r"KEY|SECRET|PASSWORD", k)}
-    real = [k for k, v in secretish.items() if v and "change-me" not in v]
-    check(not real, ".env.example holds placeholders only", ", ".join(real))
+    filled = [k for k, v in env_file_assignments(env_example) if SECRET_NAME.search(k) and v]
+    check(not filled, ".env.example leaves every secret empty (compose's :? guards then stop a start"
+          " that skipped one)", ", ".join(filled))
+    marked = placeholder_lines(env_example) + placeholder_lines(compose_file)
+    check(not marked, "no placeholder value (REPLACE_ME, change-me) in .env.example or the compose file",
+          ", ".join(marked))
+
+    # Every secret the compose file passes is required with a message saying how to generate it,
+    # except the few that are optional and not generated (OPTIONAL_SECRETS): those default to empty.
+    refs = []
+    walk_strings(raw, lambda s: refs.extend(VAR.finditer(s)) or s)
+    unguarded = []
+    for m in refs:
+        name, op, arg = m.group(1) or m.group(4), m.group(2), m.group(3) or ""
+        if not name or not SECRET_NAME.search(name):
+            continue
+        if name in OPTIONAL_SECRETS:
+            if not (op in (":-", "-") and arg == ""):
+                unguarded.append(f"{m.group(0)} (optional: must default to empty)")
+        elif op != ":?" or "openssl rand" not in arg:
+            unguarded.append(m.group(0))
+    check(not unguarded, "every secret in the compose file has a ${VAR:?...} guard whose message says"
+          " how to generate it (openssl rand ...)", "; ".join(sorted(set(unguarded))))
+    literal = [f"{svc}.{k}" for svc, s in (raw.get("services") or {}).items()
+               for k, v in env_map(s).items() if SECRET_NAME.search(k) and "${" not in v]
+    check(not literal, "no secret written into the compose file (each comes from .env)", ", ".join(literal))
 
     services = doc.get("services", {})
     for name in ("igauth", "parse", "db"):
