@@ -110,6 +110,8 @@ pub fn init(settings: &Settings) {
         &settings.parse.webhook_key,
         &settings.server.state_secret,
         &settings.cache.redis_url,
+        &settings.cache.redis_secret,
+        &settings.cache.redis_secret_previous,
     ]
     .iter()
     .filter(|s| s.is_set())

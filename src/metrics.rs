@@ -20,6 +20,7 @@ pub(crate) struct Metrics {
     pub(crate) cache_entries: IntGauge,
     pub(crate) singleflight_joins: IntCounter,
     pub(crate) shared_cache_errors: IntCounterVec,
+    pub(crate) shared_cache_rejected: IntCounter,
     pub(crate) rate_limited: IntCounterVec,
     pub(crate) breaker_state: IntGauge,
 }
@@ -84,6 +85,11 @@ impl Metrics {
                 &["op"],
             )
             .expect("valid metric"),
+            shared_cache_rejected: IntCounter::new(
+                "shared_cache_rejected_total",
+                "Values read from Redis that igauth did not seal (forged, copied or from another secret), ignored like misses",
+            )
+            .expect("valid metric"),
             rate_limited: IntCounterVec::new(
                 Opts::new(
                     "rate_limited_total",
@@ -115,6 +121,7 @@ impl Metrics {
             Box::new(m.cache_entries.clone()),
             Box::new(m.singleflight_joins.clone()),
             Box::new(m.shared_cache_errors.clone()),
+            Box::new(m.shared_cache_rejected.clone()),
             Box::new(m.rate_limited.clone()),
             Box::new(m.breaker_state.clone()),
             Box::new(build_info),

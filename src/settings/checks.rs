@@ -103,8 +103,28 @@ impl Settings {
                 ));
             }
         }
-        if self.cache.backend == CacheBackend::Redis {
-            check_redis_url(&self.cache.redis_url)?;
+        let cache = &self.cache;
+        check_secret(
+            "IGAUTH_CACHE__REDIS_SECRET",
+            &cache.redis_secret,
+            MIN_REDIS_SECRET,
+        )?;
+        check_secret(
+            "IGAUTH_CACHE__REDIS_SECRET_PREVIOUS",
+            &cache.redis_secret_previous,
+            MIN_REDIS_SECRET,
+        )?;
+        if cache.backend == CacheBackend::Redis {
+            check_redis_url(&cache.redis_url, &cache.redis_ca_file)?;
+            if !cache.redis_secret.is_set() {
+                return Err(format!(
+                    "IGAUTH_CACHE__REDIS_SECRET is required when IGAUTH_CACHE__BACKEND=redis: \
+                     every replica seals what it keeps in Redis with it, so that nothing else \
+                     that can write to Redis can make igauth say yes. Generate one with \
+                     `openssl rand -hex 32` (at least {MIN_REDIS_SECRET} characters) and give \
+                     every replica the same one"
+                ));
+            }
         }
         if !(1..=5000).contains(&self.cache.redis_timeout_ms) {
             return Err("IGAUTH_CACHE__REDIS_TIMEOUT_MS must be between 1 and 5000".into());
@@ -113,33 +133,71 @@ impl Settings {
     }
 }
 
+/// Shortest Redis secret accepted: it keys the HMACs that make Redis values trustworthy.
+const MIN_REDIS_SECRET: usize = 32;
+
+/// The rules every configured secret follows (an empty one is "not set" and passes): no
+/// surrounding whitespace, which a copy-paste adds and which would make every comparison fail
+/// silently; and at least `min` characters.
+fn check_secret(var: &str, secret: &Secret, min: usize) -> Result<(), String> {
+    let value = secret.expose();
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.trim() != value {
+        return Err(format!(
+            "{var} has leading or trailing whitespace; set it to the key alone"
+        ));
+    }
+    if value.chars().count() < min {
+        return Err(format!(
+            "{var} is too short: use at least {min} characters (e.g. `openssl rand -hex {}`)",
+            min.div_ceil(2)
+        ));
+    }
+    Ok(())
+}
+
 /// A URL the Redis client can use. Its own error text is not repeated: it may quote the URL, and
 /// the URL may carry a password.
-fn check_redis_url(url: &Secret) -> Result<(), String> {
+fn check_redis_url(url: &Secret, ca_file: &str) -> Result<(), String> {
     const VAR: &str = "IGAUTH_CACHE__REDIS_URL";
+    const SHAPE: &str = "redis[s]://[[user]:password@]host:port[/db]";
     let url = url.expose();
     if url.is_empty() {
         return Err(format!(
             "{VAR} is required when IGAUTH_CACHE__BACKEND=redis"
         ));
     }
-    if url.starts_with("rediss://") || url.starts_with("valkeys://") {
-        return Err(format!(
-            "{VAR}: TLS (rediss://) is not built in; use redis:// on a private network (or a TLS sidecar)"
-        ));
-    }
-    if !(url.starts_with("redis://")
+    let tls = url.starts_with("rediss://") || url.starts_with("valkeys://");
+    if !(tls
+        || url.starts_with("redis://")
         || url.starts_with("valkey://")
         || url.starts_with("unix://")
         || url.starts_with("redis+unix://"))
     {
-        return Err(format!(
-            "{VAR} must look like redis://[:password@]host:port[/db]"
-        ));
+        return Err(format!("{VAR} must look like {SHAPE}"));
     }
     redis::Client::open(url)
         .map(drop)
-        .map_err(|_| format!("{VAR} is not a valid redis://[:password@]host:port[/db] URL"))
+        .map_err(|_| format!("{VAR} is not a valid {SHAPE} URL"))?;
+    if ca_file.is_empty() {
+        return Ok(());
+    }
+    const CA: &str = "IGAUTH_CACHE__REDIS_CA_FILE";
+    if !tls {
+        return Err(format!(
+            "{CA} is set but {VAR} is not a rediss:// (TLS) URL; use rediss:// or unset {CA}"
+        ));
+    }
+    let pem = std::fs::read_to_string(ca_file)
+        .map_err(|e| format!("{CA}: cannot read {ca_file:?}: {e}"))?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "{CA}: {ca_file:?} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ));
+    }
+    Ok(())
 }
 
 /// The `config` crate reports keys as `section.key`; operators set `IGAUTH_SECTION__KEY`.

@@ -89,8 +89,14 @@ pub struct CacheSettings {
     /// `memory` (each replica on its own) or `redis` (replicas share verdicts; the local cache
     /// stays in front).
     pub backend: CacheBackend,
-    /// `redis://[:password@]host:port[/db]`; a secret because it may hold a password.
+    /// `redis[s]://[[user]:password@]host:port[/db]`; a secret because it may hold a password.
     pub redis_url: Secret,
+    /// HMAC key that seals every key and value igauth keeps in Redis; the same on every replica.
+    pub redis_secret: Secret,
+    /// The secret before the last rotation, still accepted for reads.
+    pub redis_secret_previous: Secret,
+    /// PEM file of the CA that signed a private Redis' TLS certificate (`rediss://`).
+    pub redis_ca_file: String,
     /// Budget of one Redis read or write. Past it, or on any Redis error, the validator
     /// asks Instagram instead, so a slow or dead Redis costs at most this much per validation.
     pub redis_timeout_ms: u64,
@@ -192,6 +198,9 @@ negative_ttl_secs = 30
 max_entries = 100000
 backend = "memory"
 redis_url = ""
+redis_secret = ""
+redis_secret_previous = ""
+redis_ca_file = ""
 redis_timeout_ms = 50
 
 [parse]

@@ -94,19 +94,63 @@ fn setup_errors(vars: &[(&str, &str)]) -> Vec<String> {
 }
 
 const STATE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const REDIS_SECRET: &str = "redis-secret-0123456789abcdef-0123";
+
+#[test]
+fn tls_redis_is_accepted_and_a_ca_file_must_hold_a_certificate() {
+    let redis = |url: &str, ca: &str| {
+        with_env(&[
+            ("IGAUTH_CACHE__BACKEND", "redis"),
+            ("IGAUTH_CACHE__REDIS_URL", url),
+            ("IGAUTH_CACHE__REDIS_SECRET", REDIS_SECRET),
+            ("IGAUTH_CACHE__REDIS_CA_FILE", ca),
+        ])
+    };
+    assert!(redis("rediss://default:pw@cache.example:6380", "").is_ok());
+    let err = redis("redis://cache:6379", "/etc/hostname").unwrap_err();
+    assert!(err.contains("not a rediss://"), "{err}");
+    let err = redis("rediss://cache:6380", "/nonexistent/ca.pem").unwrap_err();
+    assert!(
+        err.contains("IGAUTH_CACHE__REDIS_CA_FILE: cannot read"),
+        "{err}"
+    );
+    let err = redis("rediss://cache:6380", "/etc/hostname").unwrap_err();
+    assert!(err.contains("no PEM certificate"), "{err}");
+}
+
+#[test]
+fn the_redis_secret_is_required_long_and_clean() {
+    let redis = |secret: &str| {
+        with_env(&[
+            ("IGAUTH_CACHE__BACKEND", "redis"),
+            ("IGAUTH_CACHE__REDIS_URL", "redis://cache:6379"),
+            ("IGAUTH_CACHE__REDIS_SECRET", secret),
+        ])
+    };
+    assert!(redis("")
+        .unwrap_err()
+        .contains("IGAUTH_CACHE__REDIS_SECRET is required"));
+    assert!(redis("short").unwrap_err().contains("too short"));
+    let padded = format!(" {REDIS_SECRET}\n");
+    assert!(redis(&padded).unwrap_err().contains("whitespace"));
+    let s = redis(REDIS_SECRET).unwrap();
+    assert!(!format!("{s:?}").contains(REDIS_SECRET), "redacted");
+    let err = with_env(&[("IGAUTH_CACHE__REDIS_SECRET_PREVIOUS", "short")]).unwrap_err();
+    assert!(err.contains("IGAUTH_CACHE__REDIS_SECRET_PREVIOUS"), "{err}");
+}
 
 #[test]
 fn redis_backend_needs_a_usable_url() {
     let err = with_env(&[("IGAUTH_CACHE__BACKEND", "redis")]).unwrap_err();
     assert!(err.contains("IGAUTH_CACHE__REDIS_URL is required"), "{err}");
     for (url, wanted) in [
-        ("rediss://:pw@cache:6380", "TLS"),
-        ("http://cache:6379", "must look like redis://"),
+        ("http://cache:6379", "must look like redis[s]://"),
         ("redis://:hunter2pw@[::1:6379", "not a valid"),
     ] {
         let err = with_env(&[
             ("IGAUTH_CACHE__BACKEND", "redis"),
             ("IGAUTH_CACHE__REDIS_URL", url),
+            ("IGAUTH_CACHE__REDIS_SECRET", REDIS_SECRET),
         ])
         .unwrap_err();
         assert!(err.contains(wanted), "{url}: {err}");
@@ -115,6 +159,7 @@ fn redis_backend_needs_a_usable_url() {
     let s = with_env(&[
         ("IGAUTH_CACHE__BACKEND", "redis"),
         ("IGAUTH_CACHE__REDIS_URL", "redis://:pw@cache:6379/2"),
+        ("IGAUTH_CACHE__REDIS_SECRET", REDIS_SECRET),
     ])
     .unwrap();
     assert_eq!(s.cache.backend, CacheBackend::Redis);
@@ -241,6 +286,7 @@ fn redis_with_the_cache_off_is_an_error() {
     let errors = setup_errors(&[
         ("IGAUTH_CACHE__BACKEND", "redis"),
         ("IGAUTH_CACHE__REDIS_URL", "redis://cache:6379"),
+        ("IGAUTH_CACHE__REDIS_SECRET", REDIS_SECRET),
         ("IGAUTH_CACHE__TTL_SECS", "0"),
     ]);
     assert!(

@@ -16,6 +16,8 @@ mod metrics;
 mod oauth_flow;
 mod operations;
 mod parse_hooks;
+mod redis_fleet;
+mod redis_trust;
 mod resilience;
 mod shared_cache;
 mod shutdown;
