@@ -13,7 +13,8 @@ use igauth::settings::Secret;
 use mockito::Matcher;
 
 use crate::helpers::{
-    grant_body, me_body, spawn_app_with, Answer, ChildApp, Exited, TestApp, BIG_ID, CLIENT_SECRET,
+    assert_all, grant_body, me_body, spawn_app_with, Answer, ChildApp, Exited, TestApp, BIG_ID,
+    CLIENT_SECRET, INVALID_TOKEN_BODY,
 };
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
@@ -223,30 +224,6 @@ fn long_grant(token: &str) -> String {
 }
 
 const USED_CODE_BODY: &str = r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#;
-const INVALID_TOKEN_BODY: &str = r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#;
-
-/// Catch-alls that fail the test if Instagram is called at all (beyond the mocks made before).
-async fn instagram_never_called(app: &mut TestApp) -> Vec<mockito::Mock> {
-    let mut mocks = Vec::new();
-    for method in ["GET", "POST"] {
-        mocks.push(
-            app.instagram
-                .mock(method, Matcher::Any)
-                .with_status(500)
-                .expect(0)
-                .create_async()
-                .await,
-        );
-    }
-    mocks
-}
-
-async fn assert_mocks(mocks: &[mockito::Mock]) {
-    for mock in mocks {
-        mock.assert_async().await;
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -269,7 +246,7 @@ fn signed_state(return_to: &str, issued_at: u64) -> (String, String) {
 #[actix_web::test]
 async fn authorize_sends_the_browser_to_instagram_with_a_signed_state_and_a_binding_cookie() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let q = &started.instagram_query;
     assert_eq!(q["client_id"], "1234567890");
@@ -299,7 +276,7 @@ async fn authorize_sends_the_browser_to_instagram_with_a_signed_state_and_a_bind
     let again = start(&app, APP_RETURN).await;
     assert_ne!(again.state, started.state, "every login gets its own state");
     assert_ne!(again.cookie, started.cookie);
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 #[actix_web::test]
@@ -353,7 +330,7 @@ async fn authorize_is_503_until_the_flow_is_configured() {
         ("IGAUTH_SERVER__STATE_SECRET", "too-short-to-sign-with"),
     ] {
         let mut app = spawn_flow(&[(name, value)]).await;
-        let idle = instagram_never_called(&mut app).await;
+        let idle = app.instagram_never_called().await;
         let answer = get(
             &app,
             &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
@@ -374,7 +351,7 @@ async fn authorize_is_503_until_the_flow_is_configured() {
         let answer = callback(&app, &format!("code={CODE}&state={state}"), Some(&cookie)).await;
         assert_eq!(answer.status, 503, "{name}={value:?}");
         assert!(answer.header("location").is_none());
-        assert_mocks(&idle).await;
+        assert_all(&idle).await;
     }
 }
 
@@ -385,7 +362,7 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
         "myapp://auth,https://app.example",
     )])
     .await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     for foreign in [
         "https://evil.example/",
         "https://app.example.evil.com",
@@ -444,7 +421,7 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
         .await
         .unwrap();
     assert_eq!(answer.status().as_u16(), 405);
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 #[actix_web::test]
@@ -494,7 +471,7 @@ async fn a_login_ends_at_the_app_with_the_result_in_the_fragment() {
     let deleted = answer.header("set-cookie").expect("the cookie is cleared");
     assert!(deleted.starts_with(&format!("{}=;", started.cookie.split('=').next().unwrap())));
     assert!(deleted.contains("Max-Age=0"), "{deleted}");
-    assert_mocks(&[exchange, me]).await;
+    assert_all(&[exchange, me]).await;
 }
 
 #[actix_web::test]
@@ -538,7 +515,7 @@ async fn with_long_lived_on_the_callback_returns_a_60_day_token() {
     assert_eq!(result["access_token"], LONG_TOKEN);
     assert_eq!(result["expires_in"], LONG_LIVED_SECS);
     assert_eq!(result["id"], BIG_ID);
-    assert_mocks(&[exchange, long, me]).await;
+    assert_all(&[exchange, long, me]).await;
 }
 
 #[actix_web::test]
@@ -557,13 +534,13 @@ async fn a_refused_long_lived_exchange_ends_at_the_app_with_an_error() {
     assert_eq!(target, APP_RETURN);
     assert_eq!(result["error"], "invalid_token");
     assert!(!result.contains_key("access_token"));
-    assert_mocks(&[exchange, long]).await;
+    assert_all(&[exchange, long]).await;
 }
 
 #[actix_web::test]
 async fn denied_consent_ends_at_the_app_with_access_denied() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let query = format!(
         "error=access_denied&error_reason=user_denied&error_description=The+user+denied+your+request.&state={}",
@@ -578,7 +555,7 @@ async fn denied_consent_ends_at_the_app_with_access_denied() {
         "{result:?}"
     );
     assert!(!result.contains_key("access_token"));
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 #[actix_web::test]
@@ -613,7 +590,7 @@ async fn a_used_code_ends_at_the_app_with_invalid_code() {
         result["error_description"].contains("has been used"),
         "{result:?}"
     );
-    assert_mocks(&[exchange]).await;
+    assert_all(&[exchange]).await;
 }
 
 #[actix_web::test]
@@ -630,13 +607,13 @@ async fn upstream_trouble_ends_at_the_app_with_an_upstream_error() {
     let (_, result) = landing(&answer);
     assert_eq!(result["error"], "upstream_error");
     assert!(!result["error_description"].contains("http"), "{result:?}");
-    assert_mocks(&[exchange]).await;
+    assert_all(&[exchange]).await;
 }
 
 #[actix_web::test]
 async fn a_callback_with_neither_code_nor_error_ends_at_the_app() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let answer = callback(
         &app,
@@ -646,7 +623,7 @@ async fn a_callback_with_neither_code_nor_error_ends_at_the_app() {
     .await;
     let (_, result) = landing(&answer);
     assert_eq!(result["error"], "invalid_request");
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 // --- the state: tampering, expiry, replay, browser binding ------------------------------------
@@ -654,7 +631,7 @@ async fn a_callback_with_neither_code_nor_error_ends_at_the_app() {
 #[actix_web::test]
 async fn a_tampered_state_gets_an_error_page_and_no_redirect() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let (payload, tag) = started.state.split_once('.').unwrap();
     let flip = |s: &str, at: usize| {
@@ -692,7 +669,7 @@ async fn a_tampered_state_gets_an_error_page_and_no_redirect() {
     )
     .await;
     assert_error_page(&answer);
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 fn signed_with_another_secret() -> String {
@@ -704,13 +681,13 @@ fn signed_with_another_secret() -> String {
 #[actix_web::test]
 async fn an_expired_state_ends_at_the_app_with_expired_state() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let (state, cookie) = signed_state(APP_RETURN, now() - 601);
     let answer = callback(&app, &format!("code={CODE}&state={state}"), Some(&cookie)).await;
     let (target, result) = landing(&answer);
     assert_eq!(target, APP_RETURN);
     assert_eq!(result["error"], "expired_state");
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 #[actix_web::test]
@@ -732,7 +709,7 @@ async fn a_replayed_state_is_refused_and_the_code_is_not_exchanged_twice() {
         "{result:?}"
     );
     assert!(!again.header("location").unwrap().contains(SHORT_TOKEN));
-    assert_mocks(&[exchange, me]).await;
+    assert_all(&[exchange, me]).await;
 }
 
 #[actix_web::test]
@@ -751,7 +728,7 @@ async fn concurrent_uses_of_one_state_exchange_the_code_once() {
         .filter(|a| landing(a).1.contains_key("access_token"))
         .count();
     assert_eq!(won, 1);
-    assert_mocks(&[exchange]).await;
+    assert_all(&[exchange]).await;
 }
 
 #[actix_web::test]
@@ -762,7 +739,7 @@ async fn a_callback_from_a_browser_that_did_not_start_the_login_is_refused() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let query = format!("code={CODE}&state={}", started.state);
     let other_login = start(&app, APP_RETURN).await;
@@ -788,8 +765,8 @@ async fn a_callback_from_a_browser_that_did_not_start_the_login_is_refused() {
     let cookies = format!("theme=dark; {}; other=1", started.cookie);
     let answer = callback(&app, &query, Some(&cookies)).await;
     assert_eq!(landing(&answer).1["access_token"], SHORT_TOKEN);
-    assert_mocks(&[exchange, me]).await;
-    assert_mocks(&idle).await;
+    assert_all(&[exchange, me]).await;
+    assert_all(&idle).await;
 }
 
 #[actix_web::test]
@@ -797,7 +774,7 @@ async fn a_signed_state_for_a_target_no_longer_allowed_gets_an_error_page() {
     // Even a state we signed cannot send anyone to a target the allow-list does not (or no
     // longer) name: the allow-list is checked again on the way back.
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     for (state, cookie) in [
         signed_state("https://evil.example/steal", now()),
         signed_state("https://evil.example/steal", now() - 601),
@@ -810,7 +787,7 @@ async fn a_signed_state_for_a_target_no_longer_allowed_gets_an_error_page() {
             assert_error_page(&answer);
         }
     }
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 // --- /v1/exchange with long_lived, and /v1/refresh --------------------------------------------
@@ -834,7 +811,7 @@ async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
     assert_eq!(body["authData"]["instagram"]["access_token"], LONG_TOKEN);
     assert_eq!(body["authData"]["instagram"]["id"], BIG_ID);
     assert!(!answer.text.contains(SHORT_TOKEN));
-    assert_mocks(&[exchange, long, me]).await;
+    assert_all(&[exchange, long, me]).await;
 }
 
 #[actix_web::test]
@@ -851,7 +828,7 @@ async fn exchange_with_a_refused_long_lived_step_is_invalid_token() {
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains(SHORT_TOKEN));
-    assert_mocks(&[exchange, long]).await;
+    assert_all(&[exchange, long]).await;
 }
 
 async fn mock_refresh(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
@@ -901,7 +878,7 @@ async fn refresh_answers_a_new_long_lived_token() {
         })
     );
     assert_eq!(answer.header("cache-control"), Some("no-store"));
-    assert_mocks(&[refresh]).await;
+    assert_all(&[refresh]).await;
 }
 
 #[actix_web::test]
@@ -916,7 +893,7 @@ async fn refresh_accepts_a_form_body_too() {
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["access_token"], REFRESHED_TOKEN);
-    assert_mocks(&[refresh]).await;
+    assert_all(&[refresh]).await;
 }
 
 #[actix_web::test]
@@ -932,7 +909,7 @@ async fn refresh_of_a_refused_token_is_invalid_token() {
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains(LONG_TOKEN));
-    assert_mocks(&[refresh]).await;
+    assert_all(&[refresh]).await;
 }
 
 #[actix_web::test]
@@ -956,7 +933,7 @@ async fn refresh_when_instagram_fails_is_a_5xx_not_a_verdict() {
         .await;
         assert_eq!(answer.status, want, "{}", answer.text);
         assert_eq!(answer.error_code(), code);
-        assert_mocks(&[refresh]).await;
+        assert_all(&[refresh]).await;
     }
 }
 
@@ -986,7 +963,7 @@ async fn refresh_timeout_is_504() {
 #[actix_web::test]
 async fn refresh_refuses_bad_requests_without_calling_instagram() {
     let mut app = spawn_flow(&[]).await;
-    let idle = instagram_never_called(&mut app).await;
+    let idle = app.instagram_never_called().await;
     for (content_type, body, status, code) in [
         ("application/json", "{}", 400, "invalid_request"),
         (
@@ -1022,7 +999,7 @@ async fn refresh_refuses_bad_requests_without_calling_instagram() {
     }
     let answer = browser().get(app.url("/v1/refresh")).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 405);
-    assert_mocks(&idle).await;
+    assert_all(&idle).await;
 }
 
 // --- /v1/demo --------------------------------------------------------------------------------
