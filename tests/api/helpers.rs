@@ -321,7 +321,7 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         })
 }
 
-// --- The real binary as a child process (used by logs, metrics, oauth_flow and shutdown) -----
+// --- The real binary as a child process (used by logs, metrics, login and shutdown) ----------
 
 /// The `igauth` binary as a child process on 127.0.0.1, port 0, configured only by the
 /// environment it is given, stdout and stderr captured. Killed on drop if still running.
