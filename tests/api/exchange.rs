@@ -243,14 +243,7 @@ async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
 #[actix_web::test]
 async fn used_code_is_400_invalid_code() {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-used",
-        REDIRECT_URI,
-        400,
-        r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#,
-    )
-    .await;
+    let grant = mock_exchange(&mut app, "AQB-used", REDIRECT_URI, 400, USED_CODE_BODY).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-used"}"#).await;
     assert_envelope(&answer, 400, "invalid_code");
     let message = answer.json()["error"]["message"]

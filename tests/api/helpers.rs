@@ -281,6 +281,8 @@ pub fn me_body(id: &str, username: &str) -> String {
 pub const INVALID_TOKEN_BODY: &str = r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#;
 pub const EXPIRED_TOKEN_BODY: &str = r#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#;
 pub const RATE_LIMITED_BODY: &str = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"AbC"}}"#;
+/// The code exchange refusing a code that was already traded.
+pub const USED_CODE_BODY: &str = r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#;
 
 /// Asserts each mock got exactly its expected calls.
 pub async fn assert_all(mocks: &[mockito::Mock]) {

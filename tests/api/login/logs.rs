@@ -2,7 +2,7 @@
 //! and status, and never a code, token, state or secret.
 
 use super::*;
-use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY};
+use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY};
 
 /// The binary at `RUST_LOG=trace`, through a whole login, a denial, a used code, a forged state
 /// and refreshes: no code, token, state or secret in its output, only method, path and status.

@@ -35,8 +35,6 @@ pub(crate) const LONG_TOKEN: &str = "IGAA-flow-long-3e2f1a";
 const REFRESHED_TOKEN: &str = "IGAA-flow-refreshed-6a5b4c";
 const LONG_LIVED_SECS: &str = "5183944";
 
-const USED_CODE_BODY: &str = r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#;
-
 // --- spawning and browsing -------------------------------------------------------------------
 
 /// Everything the flow needs, rate limits off (tests drive many logins from one IP).

@@ -1,7 +1,7 @@
 //! `POST /v1/refresh`: a long-lived token traded for a new one; bad requests never reach Instagram.
 
 use super::*;
-use crate::helpers::{assert_all, INVALID_TOKEN_BODY};
+use crate::helpers::{assert_all, INVALID_TOKEN_BODY, RATE_LIMITED_BODY};
 
 #[actix_web::test]
 async fn refresh_answers_a_new_long_lived_token() {
@@ -61,12 +61,7 @@ async fn refresh_of_a_refused_token_is_invalid_token() {
 async fn refresh_when_instagram_fails_is_a_5xx_not_a_verdict() {
     for (status, body, want, code) in [
         (500, "<html>oops</html>", 502, "upstream_error"),
-        (
-            400,
-            r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"x"}}"#,
-            503,
-            "upstream_rate_limited",
-        ),
+        (400, RATE_LIMITED_BODY, 503, "upstream_rate_limited"),
     ] {
         let mut app = spawn_flow(&[]).await;
         let refresh = mock_refresh(&mut app, status, body).await;
