@@ -5,6 +5,10 @@
 use mockito::Matcher;
 
 use crate::helpers::*;
+use crate::login::{
+    long_grant, mock_code_exchange, mock_long_lived, short_grant, spawn_flow, CALLBACK_URL, CODE,
+    LONG_TOKEN, SHORT_TOKEN,
+};
 
 const FLAT_USER_ID: &str = "27640875392278831";
 
@@ -239,14 +243,7 @@ async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
 #[actix_web::test]
 async fn used_code_is_400_invalid_code() {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-used",
-        REDIRECT_URI,
-        400,
-        r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#,
-    )
-    .await;
+    let grant = mock_exchange(&mut app, "AQB-used", REDIRECT_URI, 400, USED_CODE_BODY).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-used"}"#).await;
     assert_envelope(&answer, 400, "invalid_code");
     let message = answer.json()["error"]["message"]
@@ -463,4 +460,45 @@ async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
     grant.assert_async().await;
     long.assert_async().await;
     me.assert_async().await;
+}
+
+// --- long_lived, with the login flow's callback URL as the only redirect_uri -----------------
+
+#[actix_web::test]
+async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
+    let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
+    let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
+    let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
+    let me = app.mock_me(LONG_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .post_json(
+            "/v1/exchange",
+            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["access_token"], LONG_TOKEN);
+    assert_eq!(body["expires_in"], 5183944);
+    assert_eq!(body["authData"]["instagram"]["access_token"], LONG_TOKEN);
+    assert_eq!(body["authData"]["instagram"]["id"], BIG_ID);
+    assert!(!answer.text.contains(SHORT_TOKEN));
+    assert_all(&[exchange, long, me]).await;
+}
+
+#[actix_web::test]
+async fn exchange_with_a_refused_long_lived_step_is_invalid_token() {
+    let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
+    let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
+    let long = mock_long_lived(&mut app, 400, INVALID_TOKEN_BODY).await;
+    let answer = app
+        .post_json(
+            "/v1/exchange",
+            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.error_code(), "invalid_token");
+    assert!(!answer.text.contains(SHORT_TOKEN));
+    assert_all(&[exchange, long]).await;
 }

@@ -15,20 +15,7 @@ pub const REDIRECT_URI: &str = "https://app.example/auth/instagram";
 /// An odd id above 2^53: any trip through f64 changes its last digit.
 pub const BIG_ID: &str = "17841405793187219";
 
-/// Instagram's code-exchange answer as seen in practice: flat, `user_id` a JSON number.
-pub fn grant_body(token: &str) -> String {
-    format!(
-        r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
-    )
-}
-
-pub struct TestApp {
-    pub address: String,
-    /// `http://127.0.0.1:PORT` of the separate `/metrics` listener, when one is configured.
-    pub metrics_address: Option<String>,
-    pub instagram: mockito::ServerGuard,
-    pub http: awc::Client,
-}
+// --- Spawning: the app in this process, on port 0 --------------------------------------------
 
 /// Settings every test starts from: exchange configured, API and webhook keys set, short timeout.
 pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
@@ -49,11 +36,23 @@ pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
 /// Starts the app with the base settings plus `overrides` (later entries win).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let instagram = mockito::Server::new_async().await;
     let instagram_url = instagram.url();
     start_app(instagram, &instagram_url, overrides)
+}
+
+/// Starts one more app (a replica) whose Instagram is the mockito server at `instagram_url`, with
+/// the base settings plus `overrides`. Mock on that server: this app's own `instagram` is an idle
+/// placeholder nothing calls.
+pub async fn spawn_app_on(instagram_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    let placeholder = mockito::Server::new_async().await;
+    start_app(placeholder, instagram_url, overrides)
 }
 
 /// Builds and runs the app against `instagram_url` with the base settings plus `overrides`;
@@ -90,8 +89,14 @@ fn start_app(
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[]).await
+// --- TestApp: requests to the app, and mocks on its Instagram --------------------------------
+
+pub struct TestApp {
+    pub address: String,
+    /// `http://127.0.0.1:PORT` of the separate `/metrics` listener, when one is configured.
+    pub metrics_address: Option<String>,
+    pub instagram: mockito::ServerGuard,
+    pub http: awc::Client,
 }
 
 impl TestApp {
@@ -119,6 +124,57 @@ impl TestApp {
         Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
     }
 
+    /// POSTs `body` with exactly `headers` (no API key, no Content-Type unless given).
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut req = self.http.post(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+    }
+
+    /// GETs `path` with exactly `headers`.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.http.get(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(req.send().await.expect("app answers")).await
+    }
+
+    /// POSTs `chunks` as a streamed body: `Transfer-Encoding: chunked`, no Content-Length, the
+    /// way Parse Server sends its webhook calls.
+    pub async fn post_chunked(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        chunks: Vec<Vec<u8>>,
+    ) -> Answer {
+        let mut req = self.http.post(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let stream = futures_util::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, std::io::Error>(actix_web::web::Bytes::from(c))),
+        );
+        Answer::read(req.send_stream(stream).await.expect("app answers")).await
+    }
+
+    /// POSTs a Parse webhook call (JSON, with the configured `X-Parse-Webhook-Key`).
+    pub async fn webhook(&self, path: &str, body: &str) -> Answer {
+        self.post_with(
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
+            ],
+            body,
+        )
+        .await
+    }
+
     pub async fn validate(&self, id: &str, token: &str) -> Answer {
         self.post_json(
             "/v1/validate",
@@ -127,7 +183,16 @@ impl TestApp {
         .await
     }
 
-    /// Mocks `/me` for `token` answering `status` with `body`; expects `hits` calls.
+    /// The Prometheus text of `GET /metrics` (on the metrics listener when there is one).
+    pub async fn scrape(&self) -> String {
+        let base = self.metrics_address.as_ref().unwrap_or(&self.address);
+        let answer = self.http.get(format!("{base}/metrics")).send().await;
+        let answer = Answer::read(answer.expect("app answers")).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.text
+    }
+
+    /// Mocks `/me` for `token` answering `status` with `body`.
     pub async fn mock_me(&mut self, token: &str, status: usize, body: &str) -> mockito::Mock {
         self.instagram
             .mock("GET", "/me")
@@ -141,15 +206,29 @@ impl TestApp {
             .create_async()
             .await
     }
-}
 
-pub fn me_body(id: &str, username: &str) -> String {
-    format!(r#"{{"id":"{id}","username":"{username}"}}"#)
+    /// Catch-all mocks expecting no call at all on either Instagram host; check them with
+    /// [`assert_all`]. mockito serves a matching mock still short of its expected hits first,
+    /// else the newest match: create these after any specific mocks, so they only catch calls
+    /// beyond those.
+    pub async fn instagram_never_called(&mut self) -> [mockito::Mock; 2] {
+        let get = self
+            .instagram
+            .mock("GET", mockito::Matcher::Any)
+            .with_status(500)
+            .expect(0)
+            .create_async()
+            .await;
+        let post = self
+            .instagram
+            .mock("POST", mockito::Matcher::Any)
+            .with_status(500)
+            .expect(0)
+            .create_async()
+            .await;
+        [get, post]
+    }
 }
-
-pub const INVALID_TOKEN_BODY: &str = r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#;
-pub const EXPIRED_TOKEN_BODY: &str = r#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#;
-pub const RATE_LIMITED_BODY: &str = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"AbC"}}"#;
 
 pub struct Answer {
     pub status: u16,
@@ -186,122 +265,30 @@ impl Answer {
     }
 }
 
-// --- Raw requests and "Instagram was not called" (used by validate/exchange/introspect/parse_hooks/operations).
+// --- Instagram's answers, and checking the mocks ---------------------------------------------
 
-impl TestApp {
-    /// POSTs `body` with exactly `headers` (no API key, no Content-Type unless given).
-    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut req = self.http.post(self.url(path));
-        for (name, value) in headers {
-            req = req.insert_header((*name, *value));
-        }
-        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
-    }
-
-    /// GETs `path` with exactly `headers`.
-    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut req = self.http.get(self.url(path));
-        for (name, value) in headers {
-            req = req.insert_header((*name, *value));
-        }
-        Answer::read(req.send().await.expect("app answers")).await
-    }
-
-    /// POSTs a Parse webhook call (JSON, with the configured `X-Parse-Webhook-Key`).
-    pub async fn webhook(&self, path: &str, body: &str) -> Answer {
-        self.post_with(
-            path,
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
-            ],
-            body,
-        )
-        .await
-    }
-
-    /// Catch-all mocks expecting no call at all on either Instagram host; `assert_async` each.
-    /// mockito serves a matching mock still short of its expected hits first, else the newest
-    /// match: create these after any specific mocks, so they only catch calls beyond those.
-    pub async fn instagram_never_called(&mut self) -> [mockito::Mock; 2] {
-        let get = self
-            .instagram
-            .mock("GET", mockito::Matcher::Any)
-            .with_status(500)
-            .expect(0)
-            .create_async()
-            .await;
-        let post = self
-            .instagram
-            .mock("POST", mockito::Matcher::Any)
-            .with_status(500)
-            .expect(0)
-            .create_async()
-            .await;
-        [get, post]
-    }
+/// Instagram's code-exchange answer as seen in practice: flat, `user_id` a JSON number.
+pub fn grant_body(token: &str) -> String {
+    format!(
+        r#"{{"access_token":"{token}","user_id":{BIG_ID},"permissions":["instagram_business_basic"]}}"#
+    )
 }
+
+pub fn me_body(id: &str, username: &str) -> String {
+    format!(r#"{{"id":"{id}","username":"{username}"}}"#)
+}
+
+pub const INVALID_TOKEN_BODY: &str = r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#;
+pub const EXPIRED_TOKEN_BODY: &str = r#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#;
+pub const RATE_LIMITED_BODY: &str = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"AbC"}}"#;
+/// The code exchange refusing a code that was already traded.
+pub const USED_CODE_BODY: &str = r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#;
 
 /// Asserts each mock got exactly its expected calls.
 pub async fn assert_all(mocks: &[mockito::Mock]) {
     for mock in mocks {
         mock.assert_async().await;
     }
-}
-
-impl TestApp {
-    /// POSTs `chunks` as a streamed body: `Transfer-Encoding: chunked`, no Content-Length, the
-    /// way Parse Server sends its webhook calls.
-    pub async fn post_chunked(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        chunks: Vec<Vec<u8>>,
-    ) -> Answer {
-        let mut req = self.http.post(self.url(path));
-        for (name, value) in headers {
-            req = req.insert_header((*name, *value));
-        }
-        let stream = futures_util::stream::iter(
-            chunks
-                .into_iter()
-                .map(|c| Ok::<_, std::io::Error>(actix_web::web::Bytes::from(c))),
-        );
-        Answer::read(req.send_stream(stream).await.expect("app answers")).await
-    }
-}
-
-// --- Replicas on one fake Instagram, and reading /metrics (used by shared_cache and metrics).
-
-/// Starts one more app (a replica) whose Instagram is the mockito server at `instagram_url`, with
-/// the base settings plus `overrides`. Mock on that server: this app's own `instagram` is an idle
-/// placeholder nothing calls.
-pub async fn spawn_app_on(instagram_url: &str, overrides: &[(&str, &str)]) -> TestApp {
-    let placeholder = mockito::Server::new_async().await;
-    start_app(placeholder, instagram_url, overrides)
-}
-
-impl TestApp {
-    /// The Prometheus text of `GET /metrics` (on the metrics listener when there is one).
-    pub async fn scrape(&self) -> String {
-        let base = self.metrics_address.as_ref().unwrap_or(&self.address);
-        let answer = self.http.get(format!("{base}/metrics")).send().await;
-        let answer = Answer::read(answer.expect("app answers")).await;
-        assert_eq!(answer.status, 200, "{}", answer.text);
-        answer.text
-    }
-}
-
-/// The value of one series in Prometheus text, `series` written exactly as exposed (labels in
-/// their exposed order), e.g. `igauth_cache_hits_total` or
-/// `igauth_http_requests_total{route="/v1/validate",status="200"}`. `None` when absent.
-pub fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().expect("a number"))
-        })
 }
 
 /// A chunked mock body that counts each answer in `hits`, waits `delay` (real time on the wire,
@@ -322,7 +309,21 @@ pub fn counted_body(
     }
 }
 
-// --- The real binary as a child process (used by logs, metrics, oauth_flow and shutdown).
+// --- Reading Prometheus text (used by shared_cache and metrics) -------------------------------
+
+/// The value of one series in Prometheus text, `series` written exactly as exposed (labels in
+/// their exposed order), e.g. `igauth_cache_hits_total` or
+/// `igauth_http_requests_total{route="/v1/validate",status="200"}`. `None` when absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().expect("a number"))
+        })
+}
+
+// --- The real binary as a child process (used by logs, metrics, login and shutdown) ----------
 
 /// The `igauth` binary as a child process on 127.0.0.1, port 0, configured only by the
 /// environment it is given, stdout and stderr captured. Killed on drop if still running.

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use mockito::Matcher;
 
-use crate::helpers::{grant_body, me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY};
+use crate::helpers::{
+    grant_body, me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY,
+};
 
 const CLIENT_ID: &str = "1234567890";
 const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
@@ -73,25 +75,20 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
         );
     }
     for (code, status, body) in [
-        (
-            CODE_OK,
-            200,
-            grant_body(ISSUED_TOKEN),
-        ),
+        (CODE_OK, 200, grant_body(ISSUED_TOKEN)),
         (
             CODE_FN,
             200,
-            format!(r#"{{"data":[{{"access_token":"{ISSUED_FN_TOKEN}","user_id":"{BIG_ID}","permissions":"instagram_business_basic"}}]}}"#),
+            format!(
+                r#"{{"data":[{{"access_token":"{ISSUED_FN_TOKEN}","user_id":"{BIG_ID}","permissions":"instagram_business_basic"}}]}}"#
+            ),
         ),
-        (
-            CODE_USED,
-            400,
-            r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#.to_string(),
-        ),
+        (CODE_USED, 400, USED_CODE_BODY.to_string()),
         (
             CODE_PLATFORM,
             400,
-            r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#.to_string(),
+            r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#
+                .to_string(),
         ),
     ] {
         mocks.push(

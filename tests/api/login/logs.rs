@@ -1,0 +1,176 @@
+//! The real binary at `RUST_LOG=trace` through logins, errors and refreshes: it logs method, path
+//! and status, and never a code, token, state or secret.
+
+use super::*;
+use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY};
+
+/// The binary at `RUST_LOG=trace`, through a whole login, a denial, a used code, a forged state
+/// and refreshes: no code, token, state or secret in its output, only method, path and status.
+#[actix_web::test]
+async fn the_login_flow_logs_nothing_but_method_path_and_status() {
+    let mut ig = mockito::Server::new_async().await;
+    let code_used = "AQB-flow-used-7c6d5e";
+    let mut mocks = vec![
+        ig.mock("POST", "/oauth/access_token")
+            .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
+            .with_status(200)
+            .with_body(short_grant())
+            .create_async()
+            .await,
+        ig.mock("POST", "/oauth/access_token")
+            .match_body(Matcher::UrlEncoded("code".into(), code_used.into()))
+            .with_status(400)
+            .with_body(USED_CODE_BODY)
+            .create_async()
+            .await,
+        ig.mock("GET", "/access_token")
+            .match_query(Matcher::UrlEncoded(
+                "access_token".into(),
+                SHORT_TOKEN.into(),
+            ))
+            .with_status(200)
+            .with_body(long_grant(LONG_TOKEN))
+            .create_async()
+            .await,
+        ig.mock("GET", "/me")
+            .match_query(Matcher::UrlEncoded(
+                "access_token".into(),
+                LONG_TOKEN.into(),
+            ))
+            .with_status(200)
+            .with_body(me_body(BIG_ID, "jay"))
+            .create_async()
+            .await,
+    ];
+    mocks.push(
+        ig.mock("GET", "/refresh_access_token")
+            .match_query(Matcher::UrlEncoded(
+                "access_token".into(),
+                LONG_TOKEN.into(),
+            ))
+            .with_status(200)
+            .with_body(long_grant(REFRESHED_TOKEN))
+            .create_async()
+            .await,
+    );
+    mocks.push(
+        ig.mock("GET", "/refresh_access_token")
+            .match_query(Matcher::UrlEncoded(
+                "access_token".into(),
+                SHORT_TOKEN.into(),
+            ))
+            .with_status(400)
+            .with_body(INVALID_TOKEN_BODY)
+            .create_async()
+            .await,
+    );
+
+    let url = ig.url();
+    let child = ChildApp::spawn(&[
+        ("RUST_LOG", "trace"),
+        ("IGAUTH_SERVER__WORKERS", "1"),
+        ("IGAUTH_INSTAGRAM__API_URL", &url),
+        ("IGAUTH_INSTAGRAM__GRAPH_URL", &url),
+        ("IGAUTH_INSTAGRAM__CLIENT_ID", "1234567890"),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_INSTAGRAM__CALLBACK_URL", CALLBACK_URL),
+        ("IGAUTH_INSTAGRAM__AUTHORIZE_URL", AUTHORIZE_URL),
+        ("IGAUTH_INSTAGRAM__RETURN_URLS", RETURN_URLS),
+        ("IGAUTH_INSTAGRAM__LONG_LIVED", "true"),
+        ("IGAUTH_SERVER__STATE_SECRET", STATE_SECRET),
+        ("IGAUTH_SERVER__DEMO", "true"),
+    ])
+    .await;
+    let app = Browser {
+        base: child.url(""),
+    };
+
+    let mut secrets: Vec<String> = [
+        CLIENT_SECRET,
+        STATE_SECRET,
+        CODE,
+        code_used,
+        SHORT_TOKEN,
+        LONG_TOKEN,
+        REFRESHED_TOKEN,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+
+    let (status, location, set_cookie) = app
+        .get(
+            &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 302);
+    let state = pairs(location.split_once('?').unwrap().1)["state"].clone();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    secrets.push(state.clone());
+    let (status, location, _) = app
+        .get(
+            &format!("/v1/callback?code={CODE}&state={state}"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, 302);
+    assert!(location.contains(LONG_TOKEN), "{location}");
+
+    for (query, want) in [
+        (format!("code={code_used}"), "invalid_code"),
+        (
+            "error=access_denied&error_reason=user_denied".to_string(),
+            "access_denied",
+        ),
+    ] {
+        let (_, location, set_cookie) = app
+            .get(
+                &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
+                None,
+            )
+            .await;
+        let state = pairs(location.split_once('?').unwrap().1)["state"].clone();
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        secrets.push(state.clone());
+        let (status, location, _) = app
+            .get(
+                &format!("/v1/callback?{query}&state={state}"),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(status, 302);
+        assert!(location.contains(want), "{location}");
+    }
+    let (status, _, _) = app
+        .get(
+            &format!("/v1/callback?code={CODE}&state=forged.state"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    for token in [LONG_TOKEN, SHORT_TOKEN] {
+        let status = app.post_refresh(token).await;
+        assert!(status == 200 || status == 400, "{status}");
+    }
+
+    let Exited { stdout, stderr, .. } = child.terminate().await;
+    for secret in &secrets {
+        assert!(
+            !stderr.contains(secret.as_str()) && !stdout.contains(secret.as_str()),
+            "{secret} appears in the output:\n{stderr}{stdout}"
+        );
+    }
+    for access in [
+        "GET /v1/authorize 302 ",
+        "GET /v1/callback 302 ",
+        "GET /v1/callback 400 ",
+        "POST /v1/refresh 200 ",
+        "POST /v1/refresh 400 ",
+    ] {
+        assert!(stderr.contains(access), "no {access:?} line:\n{stderr}");
+    }
+    assert!(!stderr.contains("return_to="), "{stderr}");
+    assert!(!stderr.contains(APP_RETURN), "{stderr}");
+    drop(mocks);
+}
