@@ -1,4 +1,4 @@
-//! The validation cache and single-flight (issue 4): repeat questions are answered from memory,
+//! The validation cache and single-flight: repeat questions are answered from memory,
 //! rejections expire after their own TTL, upstream trouble is never remembered, and concurrent
 //! identical questions share one call to Instagram.
 //!

@@ -1,4 +1,4 @@
-//! Hostile input (issue 5): whatever arrives — arbitrary bytes, near-JSON, ids and tokens with
+//! Hostile input: whatever arrives — arbitrary bytes, near-JSON, ids and tokens with
 //! control characters and unicode, oversized and deeply nested bodies — igauth answers with a
 //! 4xx in its error envelope (or Parse's `{"error": ...}` on webhooks), never a 5xx, never a
 //! panic and never a "yes". Instagram is mocked to refuse every token and code, so upstream can

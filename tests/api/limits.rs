@@ -1,4 +1,4 @@
-//! Abuse limits and browser safety (issue 5): the per-client-IP limit on `/v1/exchange` (on by
+//! Abuse limits and browser safety: the per-client-IP limit on `/v1/exchange` (on by
 //! default, off at 0, never on the server-to-server routes), `X-Forwarded-For` believed only from
 //! trusted proxies, the body size limit, security headers on every answer, and CORS only for
 //! configured origins.

@@ -1,4 +1,4 @@
-//! Fault injection (issue 5): Instagram answers 500, HTML, truncated JSON, resets the connection,
+//! Fault injection: Instagram answers 500, HTML, truncated JSON, resets the connection,
 //! hangs, answers too slowly or rate limits, each under concurrent load on every route that asks
 //! it. Nothing may turn into a "yes", every answer comes within the deadline plus a small margin,
 //! with the right status and error code; `/me` is retried once, a code exchange never; and the

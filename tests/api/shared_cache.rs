@@ -1,4 +1,4 @@
-//! Many replicas act as one (issue 6): two igauth apps on one real `redis-server` (Debian package
+//! Many replicas act as one: two igauth apps on one real `redis-server` (Debian package
 //! `redis-server`) and one fake Instagram. What one replica learned from `/me` is answered by the
 //! other without asking again; Redis stopping, stalling or starting late never fails a validation
 //! or slows it beyond a short budget; and a Redis that comes back is used again.

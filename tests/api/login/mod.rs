@@ -1,4 +1,4 @@
-//! The login flow (issue 7): `/v1/authorize`, `/v1/callback`, `/v1/refresh`, `/v1/demo`, one
+//! The login flow: `/v1/authorize`, `/v1/callback`, `/v1/refresh`, `/v1/demo`, one
 //! file per route; this file is the helper layer they share (and that `exchange.rs` borrows for
 //! its `long_lived` tests).
 //!
