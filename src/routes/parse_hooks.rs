@@ -1,6 +1,6 @@
 //! Parse Server Cloud Code webhooks (registered through Parse's Hooks API or Back4App's
-//! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` or
-//! `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
+//! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` (a trigger's pass is
+//! `{}`) or `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
 //!
 //! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
 //! Parse sends these bodies chunked, with no Content-Length; [`read_body`] reads them either way.
@@ -163,8 +163,10 @@ impl UserView {
 
 /// `POST /v1/parse/triggers/user`: `beforeSave` / `beforeLogin` on `_User`.
 ///
-/// Parse REPLACES the object being written with `success`, so a pass answers with the object
-/// byte for byte as received (custom fields, large numbers and all); `{}` would wipe the write.
+/// A pass answers `{}` (no `success` key): Parse then keeps the write exactly as the client sent
+/// it. A `success` object would REPLACE the write, and Parse would report every field in it as
+/// changed by the trigger, so each `_User` save answer would carry the whole user back to the
+/// client (its authData token, its ACL, every custom field).
 ///
 /// What is checked follows what Parse sends. On `beforeSave`, Instagram authData that is new or
 /// changed (signup, link) must be valid; authData carried along unchanged by a profile edit was
@@ -209,11 +211,7 @@ pub async fn user_trigger(
             Err(e) => return failure(undecided(&e.into())),
         }
     }
-    let mut answer = String::with_capacity(object.get().len() + 12);
-    answer.push_str("{\"success\":");
-    answer.push_str(object.get());
-    answer.push('}');
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(answer)
+        .body("{}")
 }
