@@ -2,6 +2,10 @@
 //! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` (a trigger's pass is
 //! `{}`) or `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
 //!
+//! Parse relays error messages to the app's end users, so they never name this service, its
+//! configuration or its upstream trouble: when we cannot decide, the user reads
+//! `UNVERIFIABLE`, and the reason goes to our log (without tokens, keys or bodies).
+//!
 //! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
 //! Parse sends these bodies chunked, with no Content-Length; [`read_body`] reads them either way.
 
@@ -19,6 +23,8 @@ use crate::instagram::InstagramClient;
 use crate::startup::AppState;
 
 const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
+/// What an end user reads when no verdict could be had (the reason is logged, not shown).
+const UNVERIFIABLE: &str = "Instagram login could not be verified right now; please try again.";
 
 fn success(value: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "success": value }))
@@ -28,12 +34,14 @@ fn failure(message: impl Into<String>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "error": message.into() }))
 }
 
-/// What to tell Parse when we could not decide: never success, and never "invalid".
+/// What to tell Parse when we could not decide: never success, and never "invalid". The
+/// reason goes to the log only: it names upstream trouble an end user cannot act on.
 fn undecided(e: &ApiError) -> String {
-    format!(
-        "Could not verify the Instagram login right now: {}",
+    log::warn!(
+        "Parse webhook: no verdict on Instagram authData, refused: {}",
         e.message()
-    )
+    );
+    UNVERIFIABLE.into()
 }
 
 /// Checks the webhook key and reads the body; `Err` is the error message for Parse.
@@ -47,11 +55,11 @@ async fn webhook_body(
         // The API key protects /v1/validate; open webhooks beside it would be a way around it
         // (and a public, unthrottled code exchange). Parse cannot send our API key, so it must
         // send its webhook key.
-        return Err(
-            "Webhooks are disabled: this server has an API key but no webhook key; \
-             set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey."
-                .into(),
+        log::warn!(
+            "Parse webhook refused: webhooks are disabled because this server has an API key \
+             but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
         );
+        return Err(UNVERIFIABLE.into());
     }
     if expected.is_set() {
         let given = req
@@ -60,10 +68,12 @@ async fn webhook_body(
             .map(|v| v.as_bytes())
             .unwrap_or(b"");
         if !keys_match(given, expected.expose().as_bytes()) {
-            return Err(
-                "Unauthorized: the X-Parse-Webhook-Key does not match this server's webhook key."
-                    .into(),
+            log::warn!(
+                "Parse webhook refused: the X-Parse-Webhook-Key is {} (Parse's webhookKey must \
+                 equal IGAUTH_PARSE__WEBHOOK_KEY)",
+                if given.is_empty() { "missing" } else { "wrong" }
             );
+            return Err(UNVERIFIABLE.into());
         }
     }
     read_body(req, payload, state.settings.limits.webhook_max_body_bytes)
@@ -115,6 +125,24 @@ pub async fn validate_function(
     reply(outcome.await)
 }
 
+/// What Parse may relay to an end user about a failed exchange: the request's own mistakes and
+/// Instagram's refusal of the code; configuration and upstream trouble go to the log instead.
+fn exchange_message(e: ApiError) -> String {
+    match e {
+        ApiError::InvalidRequest(_) | ApiError::InvalidCode(_) | ApiError::InvalidToken(_) => {
+            e.message()
+        }
+        ApiError::RedirectUriNotAllowed => {
+            log::warn!("Parse exchange webhook refused: {}", e.message());
+            "redirect_uri is not one of this app's redirect URIs.".into()
+        }
+        e => {
+            log::warn!("Parse exchange webhook failed: {}", e.message());
+            UNVERIFIABLE.into()
+        }
+    }
+}
+
 /// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
 pub async fn exchange_function(
     req: HttpRequest,
@@ -127,7 +155,7 @@ pub async fn exchange_function(
         let request = ExchangeRequest::from_json(&params).map_err(|e| e.message())?;
         exchange::perform(&state, &client, request, None)
             .await
-            .map_err(|e| e.message())
+            .map_err(exchange_message)
     };
     reply(outcome.await)
 }
