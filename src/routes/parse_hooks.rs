@@ -201,7 +201,8 @@ impl UserView {
 /// checked when it was written, and its short-lived token may have expired since. On
 /// `beforeLogin`, Parse sends the user as stored (before it looks at the login's own authData),
 /// so only what an expired token cannot explain is refused: a stored token that belongs to
-/// another user.
+/// another user. That check cannot tell a password login from an Instagram one, so when no
+/// verdict can be had it lets the login through (and logs why) rather than lock everyone out.
 pub async fn user_trigger(
     req: HttpRequest,
     payload: web::Payload,
@@ -236,6 +237,14 @@ pub async fn user_trigger(
             Ok(Verdict::Rejected(RejectReason::IdMismatch)) => return failure(INVALID_AUTH),
             Ok(Verdict::Rejected(_)) if login => {}
             Ok(Verdict::Rejected(_)) => return failure(INVALID_AUTH),
+            Err(e) if login => {
+                let e: ApiError = e.into();
+                log::warn!(
+                    "Parse beforeLogin webhook: no verdict on the stored Instagram authData, \
+                     login let through: {}",
+                    e.message()
+                );
+            }
             Err(e) => return failure(undecided(&e.into())),
         }
     }

@@ -237,6 +237,15 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     .await;
     expect("POST", "/v1/parse/functions/validate", s, 200);
     let s = send(
+        hook("/v1/parse/triggers/user"),
+        format!(
+            r#"{{"triggerName":"beforeLogin","object":{{"authData":{{"instagram":{}}},"objectId":"Abc123","className":"_User"}}}}"#,
+            authdata(TOKEN_DOWN)
+        ),
+    )
+    .await;
+    expect("POST", "/v1/parse/triggers/user", s, 200);
+    let s = send(
         http.get(format!("{base}/nope?access_token={TOKEN_IN_QUERY}")),
         String::new(),
     )
@@ -264,6 +273,13 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     assert!(
         warned("no verdict on Instagram authData, refused: Instagram answered with HTTP 500"),
         "the reason for an undecided refusal is logged:\n{stderr}"
+    );
+    assert!(
+        warned(
+            "beforeLogin webhook: no verdict on the stored Instagram authData, login let \
+                through: Instagram answered with HTTP 500"
+        ),
+        "a login let through without a verdict is logged:\n{stderr}"
     );
     assert!(
         warned("the X-Parse-Webhook-Key is wrong"),

@@ -517,6 +517,25 @@ async fn before_login_with_an_expired_stored_token_passes() {
     me.assert_async().await;
 }
 
+/// Parse runs beforeLogin on password logins too, with the stored user: with no verdict
+/// (Instagram down) the trigger cannot judge anything, so it lets the login through.
+#[actix_web::test]
+async fn before_login_with_instagram_down_passes() {
+    let mut app = spawn_app().await;
+    let me = app
+        .mock_me("IGT-50", 503, "unavailable")
+        .await
+        .expect_at_least(1);
+    let object = format!(
+        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-50"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    let answer = app
+        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
+        .await;
+    assert_pass(&answer);
+    me.assert_async().await;
+}
+
 /// A stored token that belongs to someone else cannot be explained by expiry: refused.
 #[actix_web::test]
 async fn before_login_with_a_stored_token_of_another_user_is_an_error() {

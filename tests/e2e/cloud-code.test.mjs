@@ -108,6 +108,44 @@ test('beforeLogin sees the stored authData: a stale stored token locks no one ou
   assert.equal(next.json.error, INVALID);
 });
 
+// Parse runs beforeLogin on password logins too, with the same stored user (authData and all):
+// the hook cannot tell the login method, so "no verdict" must not lock anyone out.
+let passwordUser; // { objectId, username, password, token } once the next test made it
+
+/** A user who signed up with Instagram and later set a username and password. */
+async function instagramUserWithPassword(id, label) {
+  const token = `IGT-${id}-${label}`;
+  const signup = await parse.logInWith({ instagram: { id, access_token: token } });
+  assert.equal(signup.status, 201, show(signup));
+  const username = `${label}-${signup.json.objectId}`;
+  const password = h.secret('pw');
+  const set = await parse.rest('PUT', `/users/${signup.json.objectId}`, { username, password }, asUser(signup.json.sessionToken));
+  assert.equal(set.status, 200, show(set));
+  return { objectId: signup.json.objectId, username, password, token };
+}
+
+const passwordLogin = ({ username, password }) => parse.rest('POST', '/login', { username, password });
+
+function assertLoggedIn(res, user) {
+  assert.equal(res.status, 200, show(res));
+  assert.equal(res.json.objectId, user.objectId);
+  assert.match(res.json.sessionToken, /^r:/);
+}
+
+test('Instagram down: a user who added a password still logs in with it; Parse logs why beforeLogin let it through', async () => {
+  passwordUser = await instagramUserWithPassword('17841400000000077', 'plover');
+  assertLoggedIn(await passwordLogin(passwordUser), passwordUser); // Instagram up: a verdict, valid
+  await fake.mode('500');
+  try {
+    assertLoggedIn(await passwordLogin(passwordUser), passwordUser);
+  } finally {
+    await fake.mode('ok');
+  }
+  const logged = cloudLog('let through, no verdict');
+  assert.ok(logged.some((l) => l.includes(passwordUser.objectId) && l.includes('igauth answered HTTP 5')), `not logged:\n${parse.proc.tail()}`);
+  for (const line of logged) assert.ok(!line.includes(passwordUser.token), 'no token in the log line');
+});
+
 test('Instagram down: refused with code 101 and the plain "could not be verified" sentence; the reason is logged', async () => {
   await fake.mode('500');
   const token = `IGT-${OTHER}-down`;
@@ -128,4 +166,8 @@ test('igauth unreachable: refused with the plain sentence, the reason is logged 
   const res = await parse.logInWith({ instagram: { id: OTHER, access_token: `IGT-${OTHER}-unreachable` } });
   assertUnverifiable(res);
   assert.ok(cloudLog('igauth is unreachable').length > 0, `no reason in Parse's log:\n${parse.proc.tail()}`);
+
+  // beforeLogin has no verdict either: the password login goes through.
+  assertLoggedIn(await passwordLogin(passwordUser), passwordUser);
+  assert.ok(cloudLog('let through, no verdict').some((l) => l.includes('igauth is unreachable')), parse.proc.tail());
 });

@@ -21,6 +21,7 @@ async function registerHooks(p) {
     ['/hooks/functions', { functionName: 'igValidate', url: `${igauth.url}/v1/parse/functions/validate` }],
     ['/hooks/functions', { functionName: 'igExchange', url: `${igauth.url}/v1/parse/functions/exchange` }],
     ['/hooks/triggers', { className: '_User', triggerName: 'beforeSave', url: `${igauth.url}/v1/parse/triggers/user` }],
+    ['/hooks/triggers', { className: '_User', triggerName: 'beforeLogin', url: `${igauth.url}/v1/parse/triggers/user` }],
   ];
   for (const [path, hook] of hooks) {
     const res = await p.rest('POST', path, hook, { master: true });
@@ -198,4 +199,51 @@ test('beforeSave webhook pass: save answers carry no authData, signup fields are
   assert.equal(stored.json.nickname, 'winter wren');
   assert.equal(stored.json.authData.instagram.id, id, 'authData kept');
   assert.equal(stored.json.authData.instagram.access_token, token);
+});
+
+// Parse runs beforeLogin on password logins too, with the stored user (authData and all): the
+// trigger cannot tell the login method, so "no verdict" lets the login through (and igauth logs why).
+test('beforeLogin webhook: a user who added a password logs in with it while Instagram answers 500', async () => {
+  const id = '17841400000000078';
+  const token = `IGT-${id}-pw`;
+  const signup = await parse.logInWith({ instagram: { id, access_token: token } });
+  assert.equal(signup.status, 201, show(signup));
+  const user = { username: `sandpiper-${signup.json.objectId}`, password: h.secret('pw') };
+  const set = await parse.rest('PUT', `/users/${signup.json.objectId}`, user, {
+    headers: { 'X-Parse-Session-Token': signup.json.sessionToken },
+  });
+  assert.equal(set.status, 200, show(set));
+
+  await fake.mode('500');
+  try {
+    const login = await parse.rest('POST', '/login', user);
+    assert.equal(login.status, 200, show(login));
+    assert.equal(login.json.objectId, signup.json.objectId);
+    assert.match(login.json.sessionToken, /^r:/);
+  } finally {
+    await fake.mode('ok');
+  }
+  const logged = igauthWarnings('beforeLogin webhook: no verdict');
+  assert.ok(logged.some((l) => /login let through: Instagram answered with HTTP 5\d\d/.test(l)), `not logged:\n${igauth.proc.tail()}`);
+  assert.ok(!igauth.proc.output.includes(token), "no token in igauth's log");
+});
+
+// Pinned Parse behaviour, not igauth's choice: a webhook trigger that cannot be reached fails
+// the login in Parse itself (its HTTP call rejects), so with the beforeLogin webhook registered
+// logins depend on igauth being up. Cloud Code (main.js) lets them through instead.
+test('igauth stopped: Parse refuses logins through an unreachable beforeLogin webhook (pinned)', async () => {
+  const id = '17841400000000079';
+  const signup = await parse.logInWith({ instagram: { id, access_token: `IGT-${id}-pw` } });
+  assert.equal(signup.status, 201, show(signup));
+  const user = { username: `dunlin-${signup.json.objectId}`, password: h.secret('pw') };
+  const set = await parse.rest('PUT', `/users/${signup.json.objectId}`, user, {
+    headers: { 'X-Parse-Session-Token': signup.json.sessionToken },
+  });
+  assert.equal(set.status, 200, show(set));
+
+  await igauth.stop(); // asserts a clean exit
+  const login = await parse.rest('POST', '/login', user);
+  // Parse's own answer, e.g. 141 "connect ECONNREFUSED 127.0.0.1:<port>": not igauth's text.
+  assert.equal(login.json?.code, 141, show(login));
+  assert.equal(login.json.sessionToken, undefined);
 });

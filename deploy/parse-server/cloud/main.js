@@ -21,6 +21,10 @@
 //   forged past a weak adapter. It must NOT refuse stored tokens that are merely expired or
 //   revoked: short-lived tokens expire after an hour, and refusing would lock out every honest
 //   returning user who brings a fresh one.
+// - Parse runs beforeLogin for EVERY login, password logins included, and shows it the same stored
+//   user whatever the login method: the hook cannot tell them apart. So it refuses only a definite
+//   id_mismatch; when igauth or Instagram cannot answer it lets the login through and logs why
+//   (console.warn), or a user who also has a password could not log in while Instagram is down.
 
 const IGAUTH_TIMEOUT_MS = Number(process.env.IGAUTH_TIMEOUT_MS) || 8000;
 const INVALID = 'Instagram auth is invalid for this user.';
@@ -88,13 +92,15 @@ Parse.Cloud.beforeSave(Parse.User, async (request) => {
 
 Parse.Cloud.beforeLogin(async (request) => {
   const stored = instagramOf(request.object);
-  if (!stored) return; // a password login, or a user without Instagram
+  if (!stored) return; // a user without Instagram authData (whatever this login's method)
   let verdict;
   try {
     verdict = await igauthVerdict(stored);
   } catch (e) {
-    console.error(`igauth beforeLogin ${userOf(request)}: refused, no verdict on the stored Instagram authData: ${reasonOf(e)}`);
-    throw new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, UNVERIFIABLE);
+    // No verdict is no reason to refuse: this may be a password login, and this hook cannot
+    // judge the credentials being presented anyway. Let it through and say why.
+    console.warn(`igauth beforeLogin ${userOf(request)}: let through, no verdict on the stored Instagram authData: ${reasonOf(e)}`);
+    return;
   }
   if (!verdict.valid && verdict.reason === 'id_mismatch') {
     throw new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, INVALID);
