@@ -1,6 +1,10 @@
 //! Parse Server Cloud Code webhooks (registered through Parse's Hooks API or Back4App's
-//! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` or
-//! `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
+//! dashboard). Parse's protocol, always: HTTP 200 with `{"success": ...}` (a trigger's pass is
+//! `{}`) or `{"error": "<message>"}`, which Parse turns into `Parse.Error(141, message)`.
+//!
+//! Parse relays error messages to the app's end users, so they never name this service, its
+//! configuration or its upstream trouble: when we cannot decide, the user reads
+//! `UNVERIFIABLE`, and the reason goes to our log (without tokens, keys or bodies).
 //!
 //! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
 //! Parse sends these bodies chunked, with no Content-Length; [`read_body`] reads them either way.
@@ -20,6 +24,8 @@ use crate::instagram::InstagramClient;
 use crate::state::AppState;
 
 const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
+/// What an end user reads when no verdict could be had (the reason is logged, not shown).
+const UNVERIFIABLE: &str = "Instagram login could not be verified right now; please try again.";
 
 fn success(value: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "success": value }))
@@ -29,12 +35,14 @@ fn failure(message: impl Into<String>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "error": message.into() }))
 }
 
-/// What to tell Parse when we could not decide: never success, and never "invalid".
+/// What to tell Parse when we could not decide: never success, and never "invalid". The
+/// reason goes to the log only: it names upstream trouble an end user cannot act on.
 fn undecided(e: &ApiError) -> String {
-    format!(
-        "Could not verify the Instagram login right now: {}",
+    log::warn!(
+        "Parse webhook: no verdict on Instagram authData, refused: {}",
         e.message()
-    )
+    );
+    UNVERIFIABLE.into()
 }
 
 /// Checks the webhook key and reads the body; `Err` is the error message for Parse.
@@ -48,11 +56,11 @@ async fn webhook_body(
         // The API key protects /v1/validate; open webhooks beside it would be a way around it
         // (and a public, unthrottled code exchange). Parse cannot send our API key, so it must
         // send its webhook key.
-        return Err(
-            "Webhooks are disabled: this server has an API key but no webhook key; \
-             set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey."
-                .into(),
+        log::warn!(
+            "Parse webhook refused: webhooks are disabled because this server has an API key \
+             but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
         );
+        return Err(UNVERIFIABLE.into());
     }
     if expected.is_set() {
         let given = req
@@ -61,10 +69,12 @@ async fn webhook_body(
             .map(|v| v.as_bytes())
             .unwrap_or(b"");
         if !keys_match(given, expected.expose().as_bytes()) {
-            return Err(
-                "Unauthorized: the X-Parse-Webhook-Key does not match this server's webhook key."
-                    .into(),
+            log::warn!(
+                "Parse webhook refused: the X-Parse-Webhook-Key is {} (Parse's webhookKey must \
+                 equal IGAUTH_PARSE__WEBHOOK_KEY)",
+                if given.is_empty() { "missing" } else { "wrong" }
             );
+            return Err(UNVERIFIABLE.into());
         }
     }
     read_body(req, payload, state.settings.limits.webhook_max_body_bytes)
@@ -116,6 +126,24 @@ pub(crate) async fn validate_function(
     reply(outcome.await)
 }
 
+/// What Parse may relay to an end user about a failed exchange: the request's own mistakes and
+/// Instagram's refusal of the code; configuration and upstream trouble go to the log instead.
+fn exchange_message(e: ApiError) -> String {
+    match e {
+        ApiError::InvalidRequest(_) | ApiError::InvalidCode(_) | ApiError::InvalidToken(_) => {
+            e.message()
+        }
+        ApiError::RedirectUriNotAllowed => {
+            log::warn!("Parse exchange webhook refused: {}", e.message());
+            "redirect_uri is not one of this app's redirect URIs.".into()
+        }
+        e => {
+            log::warn!("Parse exchange webhook failed: {}", e.message());
+            UNVERIFIABLE.into()
+        }
+    }
+}
+
 /// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
 pub(crate) async fn exchange_function(
     req: HttpRequest,
@@ -136,7 +164,7 @@ pub(crate) async fn exchange_function(
             RedirectUri::Requested,
         )
         .await
-        .map_err(|e| e.message())?;
+        .map_err(exchange_message)?;
         serde_json::to_value(ExchangeAnswer::new(&exchanged))
             .map_err(|e| format!("Could not write the answer: {e}"))
     };
@@ -174,15 +202,18 @@ impl UserView {
 
 /// `POST /v1/parse/triggers/user`: `beforeSave` / `beforeLogin` on `_User`.
 ///
-/// Parse REPLACES the object being written with `success`, so a pass answers with the object
-/// byte for byte as received (custom fields, large numbers and all); `{}` would wipe the write.
+/// A pass answers `{}` (no `success` key): Parse then keeps the write exactly as the client sent
+/// it. A `success` object would REPLACE the write, and Parse would report every field in it as
+/// changed by the trigger, so each `_User` save answer would carry the whole user back to the
+/// client (its authData token, its ACL, every custom field).
 ///
 /// What is checked follows what Parse sends. On `beforeSave`, Instagram authData that is new or
 /// changed (signup, link) must be valid; authData carried along unchanged by a profile edit was
 /// checked when it was written, and its short-lived token may have expired since. On
 /// `beforeLogin`, Parse sends the user as stored (before it looks at the login's own authData),
 /// so only what an expired token cannot explain is refused: a stored token that belongs to
-/// another user.
+/// another user. That check cannot tell a password login from an Instagram one, so when no
+/// verdict can be had it lets the login through (and logs why) rather than lock everyone out.
 pub(crate) async fn user_trigger(
     req: HttpRequest,
     payload: web::Payload,
@@ -217,14 +248,18 @@ pub(crate) async fn user_trigger(
             Ok(Verdict::Rejected(RejectReason::IdMismatch)) => return failure(INVALID_AUTH),
             Ok(Verdict::Rejected(_)) if login => {}
             Ok(Verdict::Rejected(_)) => return failure(INVALID_AUTH),
+            Err(e) if login => {
+                let e: ApiError = e.into();
+                log::warn!(
+                    "Parse beforeLogin webhook: no verdict on the stored Instagram authData, \
+                     login let through: {}",
+                    e.message()
+                );
+            }
             Err(e) => return failure(undecided(&e.into())),
         }
     }
-    let mut answer = String::with_capacity(object.get().len() + 12);
-    answer.push_str("{\"success\":");
-    answer.push_str(object.get());
-    answer.push('}');
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(answer)
+        .body("{}")
 }

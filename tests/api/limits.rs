@@ -142,7 +142,7 @@ async fn validate_introspect_and_webhooks_are_never_rate_limited() {
         assert_eq!(answer.json()["success"]["valid"], true, "{}", answer.text);
 
         let answer = webhook(&app, "/v1/parse/triggers/user", &trigger).await;
-        assert!(answer.json()["success"].is_object(), "{}", answer.text);
+        assert_eq!(answer.text, "{}", "a pass");
 
         // The exchange webhook is called by Parse Server, not by browsers: not limited either.
         let answer = webhook(&app, "/v1/parse/functions/exchange", &exchange_params).await;
@@ -562,5 +562,6 @@ async fn webhooks_accept_parse_sized_payloads() {
         .insert_header(("Content-Type", "application/json"))
         .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY));
     let answer = Answer::read(req.send_body(body).await.unwrap()).await;
-    assert_eq!(answer.text, format!(r#"{{"success":{object}}}"#));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, "{}", "a pass");
 }

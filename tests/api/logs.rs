@@ -15,6 +15,7 @@ const CLIENT_ID: &str = "1234567890";
 const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
 const API_KEY: &str = "ak-LOG-key-8c3b20";
 const WEBHOOK_KEY: &str = "wk-LOG-key-d94e61";
+const WRONG_WEBHOOK_KEY: &str = "wk-LOG-wrong-3f8a17";
 const REDIRECT_URI: &str = "https://app.example/auth/instagram";
 
 const TOKEN_VALID: &str = "IGT-LOG-valid-7f3a9c";
@@ -35,6 +36,7 @@ const SECRETS: &[&str] = &[
     CLIENT_SECRET,
     API_KEY,
     WEBHOOK_KEY,
+    WRONG_WEBHOOK_KEY,
     TOKEN_VALID,
     TOKEN_INVALID,
     TOKEN_DOWN,
@@ -213,6 +215,33 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     )
     .await;
     expect("POST", "/v1/parse/triggers/user", s, 200);
+    // Refusals the end user reads only as "could not be verified": the reason is logged.
+    let s = send(
+        hook("/v1/parse/triggers/user"),
+        format!(
+            r#"{{"triggerName":"beforeSave","object":{{"authData":{{"instagram":{}}},"className":"_User"}}}}"#,
+            authdata(TOKEN_DOWN)
+        ),
+    )
+    .await;
+    expect("POST", "/v1/parse/triggers/user", s, 200);
+    let s = send(
+        http.post(format!("{base}/v1/parse/functions/validate"))
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("X-Parse-Webhook-Key", WRONG_WEBHOOK_KEY)),
+        format!(r#"{{"params":{}}}"#, authdata(TOKEN_FN)),
+    )
+    .await;
+    expect("POST", "/v1/parse/functions/validate", s, 200);
+    let s = send(
+        hook("/v1/parse/triggers/user"),
+        format!(
+            r#"{{"triggerName":"beforeLogin","object":{{"authData":{{"instagram":{}}},"objectId":"Abc123","className":"_User"}}}}"#,
+            authdata(TOKEN_DOWN)
+        ),
+    )
+    .await;
+    expect("POST", "/v1/parse/triggers/user", s, 200);
     let s = send(
         http.get(format!("{base}/nope?access_token={TOKEN_IN_QUERY}")),
         String::new(),
@@ -233,6 +262,26 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
             "{secret} appears in the output:\n{stderr}{stdout}"
         );
     }
+    let warned = |what: &str| {
+        stderr
+            .lines()
+            .any(|l| l.contains(" WARN ") && l.contains(what))
+    };
+    assert!(
+        warned("no verdict on Instagram authData, refused: Instagram answered with HTTP 500"),
+        "the reason for an undecided refusal is logged:\n{stderr}"
+    );
+    assert!(
+        warned(
+            "beforeLogin webhook: no verdict on the stored Instagram authData, login let \
+                through: Instagram answered with HTTP 500"
+        ),
+        "a login let through without a verdict is logged:\n{stderr}"
+    );
+    assert!(
+        warned("the X-Parse-Webhook-Key is wrong"),
+        "a wrong webhook key is logged:\n{stderr}"
+    );
     assert!(
         !stderr.contains("fields=id"),
         "an upstream query string was logged:\n{stderr}"

@@ -118,8 +118,8 @@ fn assert_fail_closed(answers: &[(Route, Answer, Duration)], status: u16, code: 
             let body = answer.json();
             assert!(body.get("success").is_none(), "{route:?}: {text}");
             let message = body["error"].as_str().unwrap_or_default();
-            assert!(
-                message.starts_with("Could not verify"),
+            assert_eq!(
+                message, "Instagram login could not be verified right now; please try again.",
                 "{route:?} must say it could not decide, not that the auth is invalid: {text}"
             );
             continue;

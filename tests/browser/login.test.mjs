@@ -1,7 +1,8 @@
 // The login flow end to end, the way a person sees it, in headless Debian Chromium:
 // igauth's demo page -> "Log in with Instagram" -> /v1/authorize -> the project's fake Instagram
 // consent page -> "Allow" -> /v1/callback?code=..&state=..#_ -> back on the demo page, which shows
-// the authData from the URL fragment.
+// the authData from the URL fragment, but only for a login it started itself (a random value in
+// sessionStorage, carried in return_to as ?demo=..., must come back): crafted links show nothing.
 //
 // Needs release builds (`cargo build --release -p igauth -p fake-instagram`); IGAUTH_BIN and
 // FAKE_IG_BIN point elsewhere, CHROMIUM_BIN at another browser. Run: node --test tests/browser/
@@ -197,9 +198,10 @@ test('the demo page logs in through the consent page and shows authData', { time
   const shot = path.join(SCREENSHOT_DIR, 'igauth-demo-login.png');
   await page.screenshot({ path: shot, fullPage: true });
 
-  // The token came in the fragment, which never reaches a server, and nowhere else.
+  // The token came in the fragment, which never reaches a server, and nowhere else; the page's
+  // own random value came back in the query of return_to.
   const token = authData.instagram.access_token;
-  assert.ok(seen.callbackLocation?.startsWith(`${igauthBase}/v1/demo#`), seen.callbackLocation);
+  assert.match(seen.callbackLocation ?? '', new RegExp(`^${igauthBase}/v1/demo\\?demo=[0-9a-f]{32}#`), seen.callbackLocation);
   assert.ok(new URL(seen.callbackLocation).hash.includes(token));
   for (const url of [...seen.navigations, page.url()]) {
     const { search } = new URL(url);
@@ -208,6 +210,9 @@ test('the demo page logs in through the consent page and shows authData', { time
   }
   assert.ok(seen.navigations.some((u) => u.startsWith(`${igauthBase}/v1/callback?code=CODE-${USER_ID}-`)));
   assert.equal(new URL(page.url()).hash, '', 'the demo removes the token from the address bar');
+  assert.equal(new URL(page.url()).search, '', 'and its own value');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the value is used once');
+  assert.equal(await page.locator('#idle').isVisible(), false);
   assert.ok(!(await page.content()).includes(CLIENT_SECRET));
   assert.deepEqual(seen.cspViolations, [], 'the demo runs under its own CSP without violations');
   assert.ok(!igauthLog.includes(token), `the token was logged:\n${igauthLog}`);
@@ -241,8 +246,54 @@ test('going back to a used callback link does not log in again', { timeout: 60_0
   assert.ok(callback);
 
   await page.goto(callback);
-  await page.locator('#error').waitFor({ state: 'visible', timeout: 15_000 });
-  assert.match(await page.textContent('#error'), /^invalid_state: /);
+  // igauth refuses the replayed state; the page's value was used up by the first login, so the
+  // page shows neither that refusal nor any result, only that no login was in progress.
+  await page.locator('#idle').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(seen.callbackLocation ?? '', /#error=invalid_state&/, seen.callbackLocation);
+  assert.equal(await page.locator('#error').isVisible(), false);
   assert.equal(await page.locator('#outcome').isVisible(), false);
+  await page.close();
+});
+
+/** The page's visible text. */
+const visibleText = (page) => page.evaluate(() => document.body.innerText);
+
+test('a crafted link cannot make the demo show an error text on igauth\'s origin', { timeout: 60_000 }, async () => {
+  const page = await context.newPage();
+  await page.goto(`${igauthBase}/v1/demo#error=account_locked&error_description=Call+support+at+555-0100`);
+  await page.locator('#idle').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await page.locator('#error').isVisible(), false);
+  assert.equal(await page.textContent('#error'), '');
+  const text = await visibleText(page);
+  assert.ok(!/account_locked|Call support|555-0100/.test(text), text);
+  assert.equal(new URL(page.url()).hash, '', 'the fragment is stripped from the address bar all the same');
+  const shot = path.join(SCREENSHOT_DIR, 'igauth-demo-crafted-link.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  await page.close();
+});
+
+test('a crafted token link shows nothing without the value this tab stored', { timeout: 60_000 }, async () => {
+  const page = await context.newPage();
+  // No value stored in this tab at all.
+  await page.goto(`${igauthBase}/v1/demo#id=1&access_token=IGT-crafted-1`);
+  await page.locator('#idle').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await page.locator('#outcome').isVisible(), false);
+  assert.equal(await page.textContent('#result'), '');
+  assert.ok(!(await visibleText(page)).includes('IGT-crafted'));
+  assert.equal(new URL(page.url()).hash, '');
+
+  // A value stored, but the link carries another one (or none).
+  for (const query of [`?demo=${'b'.repeat(32)}`, '']) {
+    await page.evaluate(() => sessionStorage.setItem('igauth-demo-login', 'a'.repeat(32)));
+    await page.goto('about:blank'); // a real load next, not a same-document fragment change
+    await page.goto(`${igauthBase}/v1/demo${query}#id=2&access_token=IGT-crafted-2`);
+    await page.locator('#idle').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await page.locator('#outcome').isVisible(), false, query);
+    assert.equal(await page.textContent('#result'), '', query);
+    assert.ok(!(await visibleText(page)).includes('IGT-crafted'), query);
+    assert.equal(new URL(page.url()).hash, '', query);
+    assert.equal(new URL(page.url()).search, '', query);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, `a mismatch uses the value up too ${query}`);
+  }
   await page.close();
 });

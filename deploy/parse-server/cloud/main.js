@@ -21,20 +21,26 @@
 //   forged past a weak adapter. It must NOT refuse stored tokens that are merely expired or
 //   revoked: short-lived tokens expire after an hour, and refusing would lock out every honest
 //   returning user who brings a fresh one.
+// - Parse runs beforeLogin for EVERY login, password logins included, and shows it the same stored
+//   user whatever the login method: the hook cannot tell them apart. So it refuses only a definite
+//   id_mismatch; when igauth or Instagram cannot answer it lets the login through and logs why
+//   (console.warn), or a user who also has a password could not log in while Instagram is down.
 
 const IGAUTH_TIMEOUT_MS = Number(process.env.IGAUTH_TIMEOUT_MS) || 8000;
 const INVALID = 'Instagram auth is invalid for this user.';
+// Parse relays these errors to the app's end users. When there is no verdict they read this
+// plain sentence (same code 101 as Parse's own adapters, but never "invalid"); why there is no
+// verdict names igauth and its settings, so it goes to Parse's log instead (never a token).
+const UNVERIFIABLE = 'Instagram login could not be verified right now; please try again.';
 
-// Same code as Parse's own adapters use (101), but a distinct message: "we could not ask" must
-// never read as "this login is invalid", and must never let the login through either.
-const unverifiable = (why) =>
-  new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, `Could not verify Instagram login right now: ${why}`);
+// igauth or Instagram could not answer; the message is for the server log only.
+class NoVerdict extends Error {}
 
 // igauth's verdict on one Instagram authData: {valid: true, id, username} or
-// {valid: false, reason, message}. Throws `unverifiable` when there is no verdict.
+// {valid: false, reason, message}. Throws NoVerdict when there is none.
 async function igauthVerdict(instagram) {
   const base = process.env.IGAUTH_URL;
-  if (!base) throw unverifiable('IGAUTH_URL is not set on this server.');
+  if (!base) throw new NoVerdict('IGAUTH_URL is not set on this server.');
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (process.env.IGAUTH_API_KEY) headers.Authorization = `Bearer ${process.env.IGAUTH_API_KEY}`;
   let response;
@@ -48,12 +54,12 @@ async function igauthVerdict(instagram) {
     });
   } catch (e) {
     // Not the URL or the body: they carry nothing secret, but e.cause may be noisy.
-    throw unverifiable(e.name === 'TimeoutError' ? 'igauth did not answer in time.' : 'igauth is unreachable.');
+    throw new NoVerdict(e.name === 'TimeoutError' ? 'igauth did not answer in time.' : 'igauth is unreachable.');
   }
   // 5xx: igauth could not reach Instagram; 4xx: our request or key is wrong. Neither is a verdict.
-  if (!response.ok) throw unverifiable(`igauth answered HTTP ${response.status}.`);
+  if (!response.ok) throw new NoVerdict(`igauth answered HTTP ${response.status}.`);
   const verdict = await response.json().catch(() => null);
-  if (!verdict || typeof verdict.valid !== 'boolean') throw unverifiable('igauth sent an unexpected answer.');
+  if (!verdict || typeof verdict.valid !== 'boolean') throw new NoVerdict('igauth sent an unexpected answer.');
   // A yes counts only for the id Parse stores.
   if (verdict.valid && String(verdict.id) !== String(instagram.id)) {
     return { valid: false, reason: 'id_mismatch' };
@@ -63,6 +69,10 @@ async function igauthVerdict(instagram) {
 
 const instagramOf = (user) => user?.get('authData')?.instagram ?? null;
 
+// Why there is no verdict, for the server log: the reason, or the name of an unexpected error.
+const reasonOf = (e) => (e instanceof NoVerdict ? e.message : `unexpected ${e?.name ?? 'error'}`);
+const userOf = (request) => request.object?.id ?? '(new user)';
+
 Parse.Cloud.beforeSave(Parse.User, async (request) => {
   const instagram = instagramOf(request.object);
   if (!instagram) return; // no Instagram login, or it is being unlinked (null)
@@ -70,14 +80,28 @@ Parse.Cloud.beforeSave(Parse.User, async (request) => {
   // authData along unchanged, and its token may long have expired: that is not a failed login.
   const before = instagramOf(request.original);
   if (before && JSON.stringify(before) === JSON.stringify(instagram)) return;
-  const verdict = await igauthVerdict(instagram);
+  let verdict;
+  try {
+    verdict = await igauthVerdict(instagram);
+  } catch (e) {
+    console.error(`igauth beforeSave(_User) ${userOf(request)}: refused, no verdict on Instagram authData: ${reasonOf(e)}`);
+    throw new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, UNVERIFIABLE);
+  }
   if (!verdict.valid) throw new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, INVALID);
 });
 
 Parse.Cloud.beforeLogin(async (request) => {
   const stored = instagramOf(request.object);
-  if (!stored) return; // a password login, or a user without Instagram
-  const verdict = await igauthVerdict(stored);
+  if (!stored) return; // a user without Instagram authData (whatever this login's method)
+  let verdict;
+  try {
+    verdict = await igauthVerdict(stored);
+  } catch (e) {
+    // No verdict is no reason to refuse: this may be a password login, and this hook cannot
+    // judge the credentials being presented anyway. Let it through and say why.
+    console.warn(`igauth beforeLogin ${userOf(request)}: let through, no verdict on the stored Instagram authData: ${reasonOf(e)}`);
+    return;
+  }
   if (!verdict.valid && verdict.reason === 'id_mismatch') {
     throw new Parse.Error(Parse.Error.OBJECT_NOT_FOUND, INVALID);
   }
