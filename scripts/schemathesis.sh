@@ -34,7 +34,7 @@ fake=$(sed -n 's/^listening on //p' "$work/fake.out" | head -1)
 [ -n "$fake" ] || { echo "fake Instagram did not start" >&2; cat "$work/fake.err" >&2; exit 1; }
 
 port=$(free_port)
-key=schemathesis-api-key
+key=schemathesis-api-key-0123456789abcdef
 IGAUTH_SERVER__BIND=127.0.0.1:$port \
 IGAUTH_SERVER__API_KEY=$key \
 IGAUTH_PARSE__WEBHOOK_KEY=schemathesis-webhook-key \

@@ -104,16 +104,35 @@ impl Settings {
             }
         }
         let cache = &self.cache;
-        check_secret(
-            "IGAUTH_CACHE__REDIS_SECRET",
-            &cache.redis_secret,
-            MIN_REDIS_SECRET,
-        )?;
-        check_secret(
-            "IGAUTH_CACHE__REDIS_SECRET_PREVIOUS",
-            &cache.redis_secret_previous,
-            MIN_REDIS_SECRET,
-        )?;
+        // Every secret setting. The state secret's length is a login-flow setup rule
+        // (features.rs): a short one turns the flow off, it does not stop validation.
+        for (var, secret, min) in [
+            ("IGAUTH_SERVER__API_KEY", &self.server.api_key, MIN_API_KEY),
+            (
+                "IGAUTH_PARSE__WEBHOOK_KEY",
+                &self.parse.webhook_key,
+                MIN_WEBHOOK_KEY,
+            ),
+            (
+                "IGAUTH_INSTAGRAM__CLIENT_SECRET",
+                &self.instagram.client_secret,
+                1,
+            ),
+            ("IGAUTH_SERVER__STATE_SECRET", &self.server.state_secret, 1),
+            ("IGAUTH_CACHE__REDIS_URL", &cache.redis_url, 1),
+            (
+                "IGAUTH_CACHE__REDIS_SECRET",
+                &cache.redis_secret,
+                MIN_REDIS_SECRET,
+            ),
+            (
+                "IGAUTH_CACHE__REDIS_SECRET_PREVIOUS",
+                &cache.redis_secret_previous,
+                MIN_REDIS_SECRET,
+            ),
+        ] {
+            check_secret(var, secret, min)?;
+        }
         if cache.backend == CacheBackend::Redis {
             check_redis_url(&cache.redis_url, &cache.redis_ca_file)?;
             if !cache.redis_secret.is_set() {
@@ -133,12 +152,25 @@ impl Settings {
     }
 }
 
+/// Shortest API key accepted (`openssl rand -hex 24` makes 48).
+const MIN_API_KEY: usize = 32;
+/// Shortest webhook key accepted: Parse's `webhookKey`, which Back4App users type in by hand.
+const MIN_WEBHOOK_KEY: usize = 16;
 /// Shortest Redis secret accepted: it keys the HMACs that make Redis values trustworthy.
 const MIN_REDIS_SECRET: usize = 32;
+/// Words the example files and tutorials use for "put your own secret here".
+const PLACEHOLDERS: [&str; 5] = [
+    "replace_me",
+    "replace-me",
+    "change-me",
+    "change_me",
+    "changeme",
+];
 
 /// The rules every configured secret follows (an empty one is "not set" and passes): no
 /// surrounding whitespace, which a copy-paste adds and which would make every comparison fail
-/// silently; and at least `min` characters.
+/// silently; no placeholder copied from an example, which the whole internet knows; and at least
+/// `min` characters.
 fn check_secret(var: &str, secret: &Secret, min: usize) -> Result<(), String> {
     let value = secret.expose();
     if value.is_empty() {
@@ -149,13 +181,29 @@ fn check_secret(var: &str, secret: &Secret, min: usize) -> Result<(), String> {
             "{var} has leading or trailing whitespace; set it to the key alone"
         ));
     }
+    let lower = value.to_ascii_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return Err(format!(
+            "{var} still holds a placeholder from an example file; set the real value{}",
+            generate(min)
+        ));
+    }
     if value.chars().count() < min {
         return Err(format!(
-            "{var} is too short: use at least {min} characters (e.g. `openssl rand -hex {}`)",
-            min.div_ceil(2)
+            "{var} is too short: use at least {min} characters{}",
+            generate(min)
         ));
     }
     Ok(())
+}
+
+/// How to make a secret of `min` characters, for the secrets igauth's operator generates.
+fn generate(min: usize) -> String {
+    if min > 1 {
+        format!(" (e.g. `openssl rand -hex {}`)", min.div_ceil(2))
+    } else {
+        String::new()
+    }
 }
 
 /// A URL the Redis client can use. Its own error text is not repeated: it may quote the URL, and
@@ -198,18 +246,4 @@ fn check_redis_url(url: &Secret, ca_file: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The `config` crate reports keys as `section.key`; operators set `IGAUTH_SECTION__KEY`.
-pub(super) fn env_names(message: &str) -> String {
-    let mut out = message.to_string();
-    if let Some(start) = message.find("for key `") {
-        let rest = &message[start + 9..];
-        if let Some(end) = rest.find('`') {
-            let key = &rest[..end];
-            let var = format!("IGAUTH_{}", key.replace('.', "__").to_uppercase());
-            out.push_str(&format!(" (set by {var})"));
-        }
-    }
-    out
 }

@@ -9,6 +9,7 @@
 
 mod checks;
 mod features;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -21,7 +22,7 @@ use serde::{Deserialize, Deserializer};
 pub use features::Features;
 
 use crate::domain::Secret;
-use checks::env_names;
+use names::{check_names, env_names};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -233,16 +234,16 @@ impl Settings {
     }
 
     pub fn from_sources(sources: Sources) -> Result<Settings, String> {
+        let vars = sources.env.unwrap_or_else(|| std::env::vars().collect());
+        check_names(DEFAULTS, &vars, sources.file.as_deref())?;
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(path) = &sources.file {
             builder = builder.add_source(File::new(path, FileFormat::Toml).required(true));
         }
-        let mut env = Environment::with_prefix("IGAUTH")
+        let env = Environment::with_prefix("IGAUTH")
             .prefix_separator("_")
-            .separator("__");
-        if let Some(vars) = sources.env {
-            env = env.source(Some(vars.into_iter().collect()));
-        }
+            .separator("__")
+            .source(Some(vars.into_iter().collect()));
         let mut settings: Settings = builder
             .add_source(env)
             .build()

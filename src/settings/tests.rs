@@ -81,7 +81,10 @@ fn cors_origins_must_be_origins() {
 fn debug_output_redacts_secrets() {
     let s = with_env(&[
         ("IGAUTH_INSTAGRAM__CLIENT_SECRET", "s3cr3t-value"),
-        ("IGAUTH_SERVER__API_KEY", "k3y-value"),
+        (
+            "IGAUTH_SERVER__API_KEY",
+            "k3y-value-0123456789abcdef-0123456789",
+        ),
     ])
     .unwrap();
     let printed = format!("{s:?}");
@@ -293,4 +296,71 @@ fn redis_with_the_cache_off_is_an_error() {
         errors.len() == 1 && errors[0].contains("IGAUTH_CACHE__TTL_SECS=0"),
         "{errors:?}"
     );
+}
+
+#[test]
+fn keys_with_whitespace_short_keys_and_placeholders_are_refused_naming_the_variable() {
+    let long = "0123456789abcdef0123456789abcdef";
+    for (var, value, says) in [
+        ("IGAUTH_SERVER__API_KEY", format!("{long} "), "whitespace"),
+        ("IGAUTH_SERVER__API_KEY", format!("\t{long}"), "whitespace"),
+        (
+            "IGAUTH_SERVER__API_KEY",
+            "only-twenty-chars-ok".into(),
+            "at least 32",
+        ),
+        (
+            "IGAUTH_PARSE__WEBHOOK_KEY",
+            "fifteen-chars-x".into(),
+            "at least 16",
+        ),
+        (
+            "IGAUTH_SERVER__STATE_SECRET",
+            "REPLACE_ME_state_secret_at_least_32_characters".into(),
+            "placeholder",
+        ),
+        (
+            "IGAUTH_SERVER__API_KEY",
+            format!("{long}-Change-Me"),
+            "placeholder",
+        ),
+        (
+            "IGAUTH_INSTAGRAM__CLIENT_SECRET",
+            "replace_me".into(),
+            "placeholder",
+        ),
+        (
+            "IGAUTH_INSTAGRAM__CLIENT_SECRET",
+            "abc\n".into(),
+            "whitespace",
+        ),
+    ] {
+        let err = with_env(&[(var, value.as_str())]).unwrap_err();
+        assert!(
+            err.starts_with(var) && err.contains(says),
+            "{var}={value:?}: {err}"
+        );
+        assert!(!err.contains(value.trim()), "the value leaked: {err}");
+    }
+    assert!(with_env(&[
+        ("IGAUTH_SERVER__API_KEY", long),
+        ("IGAUTH_PARSE__WEBHOOK_KEY", "sixteen-chars-ok"),
+    ])
+    .is_ok());
+}
+
+#[test]
+fn unknown_variables_stop_startup_with_the_closest_name() {
+    let err =
+        with_env(&[("IGAUTH_SERVER__APIKEY", "0123456789abcdef0123456789abcdef")]).unwrap_err();
+    assert!(
+        err.contains("did you mean IGAUTH_SERVER__API_KEY?"),
+        "{err}"
+    );
+    // What Kubernetes injects for a Service named igauth is not a setting.
+    assert!(with_env(&[
+        ("IGAUTH_SERVICE_HOST", "10.0.0.1"),
+        ("IGAUTH_PORT", "tcp://x")
+    ])
+    .is_ok());
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use igauth::settings::{Settings, Sources};
 use igauth::startup::Application;
 
-pub const API_KEY: &str = "test-api-key-0123456789";
+pub const API_KEY: &str = "test-api-key-0123456789abcdef-0123456789";
 pub const WEBHOOK_KEY: &str = "test-webhook-key-9876543210";
 pub const CLIENT_SECRET: &str = "test-client-secret-abcdef";
 pub const REDIRECT_URI: &str = "https://app.example/auth/instagram";

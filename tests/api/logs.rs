@@ -13,7 +13,7 @@ use crate::helpers::{
 
 const CLIENT_ID: &str = "1234567890";
 const CLIENT_SECRET: &str = "cs-LOG-secret-5a1e7f";
-const API_KEY: &str = "ak-LOG-key-8c3b20";
+const API_KEY: &str = "ak-LOG-key-8c3b20-4f9e1d7a2b6c0e3f5a";
 const WEBHOOK_KEY: &str = "wk-LOG-key-d94e61";
 const WRONG_WEBHOOK_KEY: &str = "wk-LOG-wrong-3f8a17";
 const REDIRECT_URI: &str = "https://app.example/auth/instagram";

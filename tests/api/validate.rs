@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-const BEARER: &str = "Bearer test-api-key-0123456789";
+const BEARER: &str = "Bearer test-api-key-0123456789abcdef-0123456789";
 
 fn json_headers() -> [(&'static str, &'static str); 2] {
     [
@@ -546,10 +546,10 @@ async fn wrong_api_key_is_401_with_www_authenticate() {
     let mut app = spawn_app().await;
     let never = app.instagram_never_called().await;
     for wrong in [
-        "Bearer test-api-key-0123456788",
-        "Bearer test-api-key-01234567890",
+        "Bearer test-api-key-0123456789abcdef-0123456788",
+        "Bearer test-api-key-0123456789abcdef-01234567890",
         "Bearer ",
-        "test-api-key-0123456789",
+        "test-api-key-0123456789abcdef-0123456789",
         "Basic dGVzdC1hcGkta2V5LTAxMjM0NTY3ODk=",
     ] {
         let answer = app

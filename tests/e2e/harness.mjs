@@ -22,7 +22,7 @@ export const CLIENT_ID = '1234567890';
 export const CLIENT_SECRET = 'fake-secret';
 export const REDIRECT_URI = 'https://app.example/cb';
 
-export const secret = (label) => `${label}-${randomBytes(12).toString('hex')}`;
+export const secret = (label) => `${label}-${randomBytes(16).toString('hex')}`;
 
 /** Tokens and codes are credentials: keep them out of anything the harness prints. */
 export const redact = (text) =>
