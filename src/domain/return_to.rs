@@ -8,6 +8,20 @@ use std::fmt;
 /// Longest `return_to` accepted; the state travels in URLs through Instagram.
 pub const MAX_RETURN_TO: usize = 1024;
 
+/// The names igauth writes into the fragment. A query that already carries one could be read as
+/// the result by an app that merges query and fragment.
+const RESULT_KEYS: [&str; 9] = [
+    "id",
+    "access_token",
+    "expires_in",
+    "username",
+    "user_id",
+    "error",
+    "error_description",
+    "state",
+    "code",
+];
+
 /// Why a `return_to` was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnToError {
@@ -15,6 +29,10 @@ pub enum ReturnToError {
     TooLong,
     /// Spaces, control characters or non-ASCII: not a URL we would put in a `Location` header.
     BadCharacters,
+    /// Any `#`: the result goes in the fragment, and a planted one would be read first.
+    Fragment,
+    /// A query name the result uses.
+    ResultKey(&'static str),
     NotAllowed,
 }
 
@@ -27,6 +45,15 @@ impl fmt::Display for ReturnToError {
             }
             ReturnToError::BadCharacters => f.write_str(
                 "return_to must be a URL of printable ASCII without spaces (percent-encode the rest)",
+            ),
+            ReturnToError::Fragment => f.write_str(
+                "return_to has a fragment (#...); leave it off: igauth writes the login result \
+                 into the fragment, and one of your own would be read before it",
+            ),
+            ReturnToError::ResultKey(key) => write!(
+                f,
+                "return_to has {key:?} in its query, a name igauth uses for the login result; \
+                 give your parameter another name (app_state, for instance)"
             ),
             ReturnToError::NotAllowed => f.write_str(
                 "return_to does not match any URL in IGAUTH_INSTAGRAM__RETURN_URLS",
@@ -41,7 +68,7 @@ pub struct ReturnTo(String);
 
 impl ReturnTo {
     /// Accepts `candidate` when it equals an allowed URL or extends one at a boundary: the allowed
-    /// URL ends in `/`, or the candidate continues it with `/`, `?` or `#`. So
+    /// URL ends in `/`, or the candidate continues it with `/` or `?`. So
     /// `https://app.example` admits `https://app.example/done` but never
     /// `https://app.example.evil.com` or `https://app.example@evil.com`.
     pub fn parse(candidate: &str, allowed: &[String]) -> Result<ReturnTo, ReturnToError> {
@@ -54,12 +81,18 @@ impl ReturnTo {
         if !candidate.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ReturnToError::BadCharacters);
         }
+        if candidate.contains('#') {
+            return Err(ReturnToError::Fragment);
+        }
+        if let Some(key) = result_key_in_query(candidate) {
+            return Err(ReturnToError::ResultKey(key));
+        }
         let matches = |prefix: &String| {
             let Some(rest) = candidate.strip_prefix(prefix.as_str()) else {
                 return false;
             };
             !prefix.is_empty()
-                && (rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#']))
+                && (rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?']))
         };
         if allowed.iter().any(matches) {
             Ok(ReturnTo(candidate.to_string()))
@@ -72,19 +105,55 @@ impl ReturnTo {
         &self.0
     }
 
-    /// The target with `params` (already `application/x-www-form-urlencoded`) in its fragment,
-    /// where they never reach a server or a log. A fragment the target already has is kept, and
-    /// the parameters follow it after `&` (or directly after a trailing `?` or `&`).
+    /// The target with `params` (already `application/x-www-form-urlencoded`) as its fragment,
+    /// where they never reach a server or a log. A target never has a fragment of its own.
     pub fn with_fragment(&self, params: &str) -> String {
-        match self.0.split_once('#') {
-            None => format!("{}#{params}", self.0),
-            Some((_, "")) => format!("{}{params}", self.0),
-            Some((_, fragment)) if fragment.ends_with(['?', '&']) => {
-                format!("{}{params}", self.0)
-            }
-            Some(_) => format!("{}&{params}", self.0),
-        }
+        format!("{}#{params}", self.0)
     }
+}
+
+/// The first result name among the query's names (split at `&` and `;`, `+` read as a space,
+/// percent-decoded until nothing changes, compared without case).
+fn result_key_in_query(url: &str) -> Option<&'static str> {
+    let (_, query) = url.split_once('?')?;
+    query.split(['&', ';']).find_map(|pair| {
+        let name = pair.split('=').next().unwrap_or("").replace('+', " ");
+        let name = decode_fully(name.as_bytes()).to_ascii_lowercase();
+        RESULT_KEYS.iter().copied().find(|k| k.as_bytes() == name)
+    })
+}
+
+/// Percent-decodes until nothing changes, so `%2569` ends as `i`. Malformed escapes stay as they
+/// are. Ends: every round that changes something makes the text shorter.
+fn decode_fully(bytes: &[u8]) -> Vec<u8> {
+    let mut text = bytes.to_vec();
+    loop {
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            let escape = (text[i] == b'%')
+                .then(|| Some((hex_value(*text.get(i + 1)?)?, hex_value(*text.get(i + 2)?)?)))
+                .flatten();
+            match escape {
+                Some((high, low)) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                None => {
+                    out.push(text[i]);
+                    i += 1;
+                }
+            }
+        }
+        if out.len() == text.len() {
+            return out;
+        }
+        text = out;
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -111,7 +180,6 @@ mod tests {
             "https://app.example/",
             "https://app.example/done?x=1",
             "https://app.example?next=1",
-            "https://app.example#/route",
             "myapp://auth",
             "myapp://auth/callback",
             "myapp://auth?app_state=abc",
@@ -161,22 +229,62 @@ mod tests {
     }
 
     #[test]
-    fn fragments_are_appended_sanely() {
+    fn a_fragment_or_a_result_name_in_the_query_is_refused() {
+        let list = allowed(&["https://app.example/done", "myapp://auth"]);
+        for ok in [
+            "https://app.example/done?x=1",
+            "https://app.example/done?ids=1&tokens=2&identity=3",
+            "myapp://auth?app_state=abc",
+            "https://app.example/done?next=%23id%3D1",
+        ] {
+            assert!(ReturnTo::parse(ok, &list).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://app.example/done#id=666&access_token=IGT-666&",
+            "https://app.example/done#",
+            "https://app.example/done#/welcome",
+            "https://app.example/done?x=1#",
+            "myapp://auth#",
+        ] {
+            assert_eq!(
+                ReturnTo::parse(bad, &list),
+                Err(ReturnToError::Fragment),
+                "{bad}"
+            );
+        }
+        for (bad, key) in [
+            ("https://app.example/done?id=666&access_token=IGT-666", "id"),
+            (
+                "https://app.example/done?x=1&access_token=a",
+                "access_token",
+            ),
+            ("https://app.example/done?x=1;state=a", "state"),
+            ("myapp://auth?%69d=666", "id"),
+            ("myapp://auth?ID=666", "id"),
+            ("myapp://auth?user%255Fid", "user_id"),
+            ("myapp://auth?expires_in=1", "expires_in"),
+            ("myapp://auth?username=x", "username"),
+            ("myapp://auth?error=x", "error"),
+            ("myapp://auth?error_description=x", "error_description"),
+            ("myapp://auth?code=x", "code"),
+        ] {
+            assert_eq!(
+                ReturnTo::parse(bad, &list),
+                Err(ReturnToError::ResultKey(key)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_result_is_the_whole_fragment() {
         assert_eq!(
             target("myapp://auth").with_fragment("a=1"),
             "myapp://auth#a=1"
         );
         assert_eq!(
-            target("https://a.example/#").with_fragment("a=1"),
-            "https://a.example/#a=1"
-        );
-        assert_eq!(
-            target("https://a.example/#/login").with_fragment("a=1"),
-            "https://a.example/#/login&a=1"
-        );
-        assert_eq!(
-            target("https://a.example/#/login?").with_fragment("a=1"),
-            "https://a.example/#/login?a=1"
+            target("https://a.example/done?x=1").with_fragment("a=1&b=2"),
+            "https://a.example/done?x=1#a=1&b=2"
         );
     }
 }
