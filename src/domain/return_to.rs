@@ -53,6 +53,15 @@ impl ReturnTo {
         }
     }
 
+    /// Checks one entry of `IGAUTH_INSTAGRAM__RETURN_URLS`: a scheme and a host (or a
+    /// private-use scheme with a path, `com.example.app:/oauth2redirect`), no fragment, query or
+    /// `user@`, and a path that `parse` would accept. The error names the entry and what to do.
+    pub fn check_entry(entry: &str) -> Result<(), String> {
+        StrictUrl::entry(entry)
+            .map(drop)
+            .map_err(|e| format!("the entry {entry:?} {}", e.predicate()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -309,6 +318,57 @@ mod tests {
                 ("https://app.example/", NotAllowed),
             ],
         );
+    }
+
+    #[test]
+    fn entries_need_a_host_or_a_private_use_path_and_nothing_extra() {
+        for ok in [
+            "https://app.example",
+            "https://app.example/login/done",
+            "https://app.example/cb/",
+            "myapp://auth",
+            "com.example.app:/oauth2redirect",
+            "http://127.0.0.1:8080/v1/demo",
+            "http://[::1]:8080/",
+        ] {
+            assert_eq!(ReturnTo::check_entry(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("https://", NoHost),
+            ("https:///done", NoHost),
+            ("https://:443/", NoHost),
+            ("https:app.example", NoHost),
+            ("http:/app.example/done", NoHost),
+            ("myapp:", NoPath),
+            ("com.example.app:/", NoPath),
+            ("com.example.app:oauth2redirect", NoPath),
+            ("app.example/done", NoScheme),
+            ("//app.example", NoScheme),
+            ("javascript:/x/", UnsafeScheme),
+            ("Data:/x", UnsafeScheme),
+            ("https://app.example/done#", Fragment),
+            ("https://app.example/#/login", Fragment),
+            ("https://user@app.example", Userinfo),
+            ("https://app.example/login/../admin", DotSegment),
+            ("https://app.example/login/%2E%2E/admin", DotSegment),
+            ("https://app.example/a;b", PathParameter),
+            ("https://app.example\\evil.example", Backslash),
+            ("https://app.example/done?x=1", EntryQuery),
+            ("https://app.example:99999", BadHost),
+            ("https://app.exa%6dple", BadHost),
+            ("https://[::1", BadHost),
+        ] {
+            assert_eq!(StrictUrl::entry(bad), Err(why), "{bad}");
+            let message = ReturnTo::check_entry(bad).unwrap_err();
+            assert!(
+                message.starts_with(&format!("the entry {bad:?} ")),
+                "{message}"
+            );
+        }
+        // A refused entry admits nothing, not even itself.
+        for bad in ["https://", "https://app.example/done#", "javascript:/x/"] {
+            assert!(ReturnTo::parse("https://app.example/done", &allowed(&[bad])).is_err());
+        }
     }
 
     #[test]
