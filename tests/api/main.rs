@@ -17,6 +17,7 @@ mod oauth_flow;
 mod operations;
 mod parse_hooks;
 mod resilience;
+mod return_to;
 mod shared_cache;
 mod shutdown;
 mod validate;
