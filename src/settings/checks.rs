@@ -2,7 +2,7 @@
 //! (and `check-config`) with a message that names the environment variable to fix.
 
 use super::{CacheBackend, Settings};
-use crate::domain::{ProxyRange, Secret};
+use crate::domain::{ProxyRange, ReturnTo, Secret};
 
 impl Settings {
     /// Rules that serde cannot express. Each message names the variable to fix.
@@ -90,6 +90,10 @@ impl Settings {
         }
         for proxy in &self.limits.trusted_proxies {
             ProxyRange::parse(proxy).map_err(|e| format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {e}"))?;
+        }
+        for entry in &self.instagram.return_urls {
+            ReturnTo::check_entry(entry)
+                .map_err(|e| format!("IGAUTH_INSTAGRAM__RETURN_URLS: {e}"))?;
         }
         for origin in &self.server.cors_origins {
             let host = origin

@@ -19,6 +19,7 @@ mod parse_hooks;
 mod redis_fleet;
 mod redis_trust;
 mod resilience;
+mod return_to;
 mod shared_cache;
 mod shutdown;
 mod validate;
