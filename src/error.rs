@@ -106,8 +106,8 @@ impl ApiError {
                  used for the Instagram login."
                 .into(),
             ApiError::ReturnToNotAllowed => "return_to is not one of the URLs configured in \
-                 IGAUTH_INSTAGRAM__RETURN_URLS (an exact URL, or one that continues a configured \
-                 URL after '/', '?' or '#')."
+                 IGAUTH_INSTAGRAM__RETURN_URLS: it needs the scheme, host and port of a \
+                 configured URL and a path at or below that URL's path (a query may follow)."
                 .into(),
             ApiError::CorsNotAllowed(reason) => format!(
                 "Cross-origin request refused: {reason}. Allowed origins are listed in \

@@ -155,6 +155,11 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
             "return_to=https%3A%2F%2Fapp.example%2F%0D%0ASet-Cookie%3Ax",
             "invalid_request",
         ),
+        // A fragment could plant a result ahead of ours, so none is accepted.
+        (
+            "return_to=https%3A%2F%2Fapp.example%23%2Flogin",
+            "invalid_request",
+        ),
     ] {
         let answer = get(&app, &format!("/v1/authorize?{query}"), None).await;
         assert_eq!(answer.status, 400, "{query}: {}", answer.text);
@@ -166,7 +171,6 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
         "https://app.example",
         "https://app.example/",
         "https://app.example/login/done?next=%2Fhome",
-        "https://app.example#/login",
     ] {
         let answer = get(
             &app,
