@@ -63,7 +63,8 @@ pub(crate) async fn introspect(
             active: true,
             sub: owner.id(),
             username: owner.username(),
-            token_type: "access_token",
+            // An RFC 6749 token type, as RFC 7662 asks: what the token is used as.
+            token_type: "bearer",
         }),
         Lookup::Rejected(_) => HttpResponse::Ok().json(INACTIVE),
     })

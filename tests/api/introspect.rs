@@ -27,7 +27,7 @@ async fn live_token_is_active_with_sub_username_and_token_type() {
             "active": true,
             "sub": BIG_ID,
             "username": "jay",
-            "token_type": "access_token",
+            "token_type": "bearer",
         })
     );
     me.assert_async().await;
