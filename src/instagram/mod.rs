@@ -154,33 +154,38 @@ impl InstagramClient {
         InstagramClient { http, up }
     }
 
-    /// Who does this token belong to? Retries once on connection failure or 5xx.
+    /// Who does this token belong to? Retries once on connection failure or 5xx. The breaker
+    /// hears one outcome for the whole call, retry included: threshold N means N failed
+    /// validations, not N/2.
     pub(crate) async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
         let url = format!(
             "{}{}",
             self.up.me_prefix,
             query(&[("access_token", token.expose())])
         );
+        self.permit("me")?;
         let deadline = Instant::now() + self.up.total_timeout;
         let mut retried = false;
-        loop {
+        let outcome = loop {
             let outcome = self
-                .call("me", deadline, || self.http.get(&url).send(), wire::read_me)
+                .attempt("me", deadline, || self.http.get(&url).send(), wire::read_me)
                 .await;
             match outcome {
                 Err(e) if e.retryable() && !retried => {
                     let backoff = jitter(Duration::from_millis(25), Duration::from_millis(75));
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left < backoff + MIN_RETRY_BUDGET {
-                        return Err(e);
+                        break Err(e);
                     }
                     retried = true;
                     log::debug!("retrying /me once after {}", e.label());
                     sleep(backoff).await;
                 }
-                other => return other,
+                other => break other,
             }
-        }
+        };
+        self.settle(&outcome);
+        outcome
     }
 
     /// Trades a one-time code for a token. Never retried: codes are single-use.
@@ -248,8 +253,7 @@ impl InstagramClient {
         .await
     }
 
-    /// One call: breaker check, deadline, body limit, reading the answer, then breaker and
-    /// metrics bookkeeping on what the answer turned out to mean.
+    /// One call that is never retried: the breaker's permit, one attempt, the breaker's record.
     async fn call<T, E, F, Fut>(
         &self,
         endpoint: &'static str,
@@ -262,13 +266,38 @@ impl InstagramClient {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<awc::ClientResponse, SendRequestError>>,
     {
-        let breaker = &self.up.breaker;
-        if let Permit::Wait(secs) = breaker.permit() {
-            self.up
-                .metrics
-                .upstream_outcome(endpoint, "circuit_open", None);
-            return Err(UpstreamError::CircuitOpen(secs).into());
+        self.permit(endpoint)?;
+        let outcome = self.attempt(endpoint, deadline, send, read).await;
+        self.settle(&outcome);
+        outcome
+    }
+
+    /// Whether the breaker lets a call through now; counted when it does not.
+    fn permit(&self, endpoint: &'static str) -> Result<(), UpstreamError> {
+        match self.up.breaker.permit() {
+            Permit::Go => Ok(()),
+            Permit::Wait(secs) => {
+                self.up
+                    .metrics
+                    .upstream_outcome(endpoint, "circuit_open", None);
+                Err(UpstreamError::CircuitOpen(secs))
+            }
         }
+    }
+
+    /// One HTTP exchange: deadline, body limit, reading the answer, and its metric.
+    async fn attempt<T, E, F, Fut>(
+        &self,
+        endpoint: &'static str,
+        deadline: Instant,
+        send: F,
+        read: fn(u16, &[u8]) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<UpstreamError> + AsUpstream,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<awc::ClientResponse, SendRequestError>>,
+    {
         let started = Instant::now();
         let budget = deadline.saturating_duration_since(started);
         let answer = timeout(budget, async {
@@ -288,34 +317,33 @@ impl InstagramClient {
             Err(e) => Err(e.into()),
         };
         let label = match outcome.as_ref().err().map(AsUpstream::as_upstream) {
-            None => {
-                breaker.record_success();
-                "ok"
-            }
-            // Instagram answered and refused: it is healthy.
-            Some(None) => {
-                breaker.record_success();
-                "refused"
-            }
+            None => "ok",
+            Some(None) => "refused",
+            Some(Some(e)) => e.label(),
+        };
+        self.up
+            .metrics
+            .upstream_outcome(endpoint, label, Some(started.elapsed()));
+        outcome
+    }
+
+    /// Tells the breaker what one logical call came to.
+    fn settle<T, E: AsUpstream>(&self, outcome: &Result<T, E>) {
+        let breaker = &self.up.breaker;
+        match outcome.as_ref().err().map(AsUpstream::as_upstream) {
+            // An answer, or a refusal: Instagram is healthy.
+            None | Some(None) => breaker.record_success(),
+            Some(Some(e)) if e.is_failure() => breaker.record_failure(),
             Some(Some(e)) => {
-                if e.is_failure() {
-                    breaker.record_failure();
-                } else {
-                    breaker.record_neutral();
-                }
+                breaker.record_neutral();
                 if *e == UpstreamError::Misconfigured {
                     log::error!(
                         "Instagram refused our app credentials (\"Invalid platform app\"): check \
                          IGAUTH_INSTAGRAM__CLIENT_ID and IGAUTH_INSTAGRAM__CLIENT_SECRET"
                     );
                 }
-                e.label()
             }
-        };
-        self.up
-            .metrics
-            .upstream_outcome(endpoint, label, Some(started.elapsed()));
-        outcome
+        }
     }
 }
 

@@ -401,9 +401,20 @@ async fn throttling_codes_answer_503_rate_limited_and_are_never_cached() {
 // Retries
 // ---------------------------------------------------------------------------------------------
 
+/// Like [`fault_app`] with the ordinary 3 s deadline: a retry is skipped when too little of the
+/// deadline is left, which on a loaded machine could happen within 300 ms and hide the retry.
+async fn retry_app(upstream: Option<&str>) -> TestApp {
+    let mut env = vec![("IGAUTH_INSTAGRAM__BREAKER_THRESHOLD", "1000000")];
+    if let Some(url) = upstream {
+        env.push(("IGAUTH_INSTAGRAM__GRAPH_URL", url));
+        env.push(("IGAUTH_INSTAGRAM__API_URL", url));
+    }
+    spawn_app_with(&env).await
+}
+
 #[actix_web::test]
 async fn me_is_retried_once_on_500_and_no_more() {
-    let mut app = fault_app(None).await;
+    let mut app = retry_app(None).await;
     let me = app
         .instagram
         .mock("GET", "/me")
@@ -421,7 +432,7 @@ async fn me_is_retried_once_on_500_and_no_more() {
 
 #[actix_web::test]
 async fn a_500_then_a_good_answer_is_valid() {
-    let mut app = fault_app(None).await;
+    let mut app = retry_app(None).await;
     let failing = app
         .instagram
         .mock("GET", "/me")
@@ -460,7 +471,7 @@ async fn a_reset_then_a_good_answer_is_valid() {
         },
     })
     .await;
-    let app = fault_app(Some(&upstream.url)).await;
+    let app = retry_app(Some(&upstream.url)).await;
     let answer = app.validate(BIG_ID, "IGT-reset-ok").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["valid"], true);
@@ -614,6 +625,43 @@ async fn the_breaker_opens_fails_fast_lets_one_probe_through_and_recovers() {
         assert_eq!(answer.json()["valid"], true);
     }
     assert_eq!(healthy_hits.load(Ordering::SeqCst), 9);
+}
+
+#[actix_web::test]
+async fn a_retried_validation_is_one_failure_for_the_breaker() {
+    // /me answers 500, which is retried once: two HTTP calls, one failed validation. With a
+    // threshold of 3, the breaker opens after the third validation, not after the second.
+    let mut app = breaker_app().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let _down = app
+        .instagram
+        .mock("GET", "/me")
+        .match_query(Matcher::Any)
+        .with_status(500)
+        .with_body_from_request(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            b"{}".to_vec()
+        })
+        .create_async()
+        .await;
+    for n in 0..3 {
+        let answer = app.validate(BIG_ID, &format!("IGT-retried-{n}")).await;
+        assert_eq!(
+            answer.status, 502,
+            "validation {n} reached Instagram: {}",
+            answer.text
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        6,
+        "each validation retried once"
+    );
+    let started = Instant::now();
+    let answer = app.validate(BIG_ID, "IGT-retried-3").await;
+    assert_breaker_open(&answer, started.elapsed());
+    assert_eq!(hits.load(Ordering::SeqCst), 6);
 }
 
 #[actix_web::test]
