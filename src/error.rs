@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::login_state::MIN_SECRET_LEN;
-use crate::instagram::{GrantError, UpstreamError};
+use crate::instagram::{GrantError, Refusal, UpstreamError};
 use crate::logging;
 
 /// How long a throttled caller should wait when Instagram gives no hint.
@@ -24,9 +24,9 @@ pub(crate) enum ApiError {
     /// 400: the request is malformed; the message names the field.
     InvalidRequest(String),
     /// 400: Instagram refused the code (bad, expired or already used).
-    InvalidCode(String),
+    InvalidCode(Refusal),
     /// 400: Instagram refused the token offered for a refresh or long-lived exchange.
-    InvalidToken(String),
+    InvalidToken(Refusal),
     /// 400: the redirect_uri is not in the configured allow-list.
     RedirectUriNotAllowed,
     /// 400: the login flow's return_to is not in the configured allow-list.
@@ -61,9 +61,9 @@ impl From<UpstreamError> for ApiError {
 
 impl ApiError {
     /// Maps a refused grant to the caller's error, e.g. `invalid_code` for a code exchange.
-    pub(crate) fn from_grant(e: GrantError, refused: fn(String) -> ApiError) -> ApiError {
+    pub(crate) fn from_grant(e: GrantError, refused: fn(Refusal) -> ApiError) -> ApiError {
         match e {
-            GrantError::Refused(message) => refused(message),
+            GrantError::Refused(refusal) => refused(refusal),
             GrantError::Upstream(e) => ApiError::Upstream(e),
         }
     }
@@ -96,11 +96,32 @@ impl ApiError {
     pub(crate) fn message(&self) -> String {
         match self {
             ApiError::InvalidRequest(m) => m.clone(),
-            ApiError::InvalidCode(m) => format!(
-                "Instagram refused the authorization code: {m}. Codes are single-use and \
-                 expire after an hour; start the Instagram login again to get a new one."
+            ApiError::InvalidCode(refusal) => format!(
+                "Instagram refused the authorization code: {}",
+                match refusal {
+                    Refusal::CodeUsed =>
+                        "it was already used. Codes are single-use; start the \
+                         Instagram login again to get a new one.",
+                    Refusal::RedirectMismatch =>
+                        "the redirect_uri differs from the one the \
+                         login was started with. Send the exact redirect URI your app opened the \
+                         Instagram login with.",
+                    _ =>
+                        "it is not valid or has expired. Codes are single-use and expire after \
+                         an hour; start the Instagram login again to get a new one.",
+                }
             ),
-            ApiError::InvalidToken(m) => format!("Instagram refused the access token: {m}"),
+            ApiError::InvalidToken(refusal) => format!(
+                "Instagram refused the access token: {}",
+                match refusal {
+                    Refusal::TokenExpired =>
+                        "it has expired; the user must log in with \
+                         Instagram again.",
+                    _ =>
+                        "it is not a valid token for this app (a refresh needs a long-lived \
+                         token that is at least 24 hours old and unexpired).",
+                }
+            ),
             ApiError::RedirectUriNotAllowed => "redirect_uri is not one of the redirect URIs \
                  configured in IGAUTH_INSTAGRAM__REDIRECT_URIS; send the exact URI your app \
                  used for the Instagram login."

@@ -20,7 +20,7 @@ use actix_web::web::Bytes;
 use awc::error::SendRequestError;
 
 pub(crate) use breaker::{Breaker, BreakerState, Permit};
-pub(crate) use wire::{CodeGrant, GrantError, TokenGrant};
+pub(crate) use wire::{CodeGrant, GrantError, Refusal, TokenGrant};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;

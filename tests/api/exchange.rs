@@ -250,11 +250,42 @@ async fn used_code_is_400_invalid_code() {
         .as_str()
         .unwrap()
         .to_string();
+    assert!(message.contains("it was already used"), "{message}");
     assert!(
-        message.contains("This authorization code has been used"),
-        "{message}"
+        !message.contains("This authorization code"),
+        "Instagram's own text reached the caller: {message}"
     );
     grant.assert_async().await;
+}
+
+#[actix_web::test]
+async fn instagrams_error_text_never_reaches_the_caller() {
+    let mut app = spawn_app().await;
+    for (code, message, says) in [
+        (
+            "AQB-unknown",
+            format!("Invalid grant_type MARKER-{}", "x".repeat(60_000)),
+            "not valid or has expired",
+        ),
+        (
+            "AQB-redirect",
+            "Error validating verification code. Please make sure your redirect_uri is identical \
+             MARKER"
+                .to_string(),
+            "differs from the one the login was started with",
+        ),
+    ] {
+        let body = serde_json::json!({"error_type": "OAuthException", "code": 400,
+            "error_message": message})
+        .to_string();
+        let grant = mock_exchange(&mut app, code, REDIRECT_URI, 400, &body).await;
+        let answer = exchange_json(&app, &format!(r#"{{"code":"{code}"}}"#)).await;
+        assert_envelope(&answer, 400, "invalid_code");
+        assert!(!answer.text.contains("MARKER"), "{}", answer.text);
+        assert!(answer.text.len() < 1024, "{} bytes", answer.text.len());
+        assert!(answer.text.contains(says), "{}", answer.text);
+        grant.assert_async().await;
+    }
 }
 
 #[actix_web::test]

@@ -28,6 +28,7 @@ const TOKEN_IN_QUERY: &str = "IGT-LOG-query-73c1aa";
 const CODE_OK: &str = "AQB-LOG-code-ok-5e6f70";
 const CODE_USED: &str = "AQB-LOG-code-used-1a2b3c";
 const CODE_PLATFORM: &str = "AQB-LOG-code-platform-4d5e";
+const CODE_ODD: &str = "AQB-LOG-code-odd-7c8d9e";
 const CODE_FN: &str = "AQB-LOG-code-fn-8f9a0b";
 const ISSUED_TOKEN: &str = "IGAA-LOG-issued-d7c8e9";
 const ISSUED_FN_TOKEN: &str = "IGAA-LOG-fn-issued-a1b2c3";
@@ -47,6 +48,7 @@ const SECRETS: &[&str] = &[
     CODE_OK,
     CODE_USED,
     CODE_PLATFORM,
+    CODE_ODD,
     CODE_FN,
     ISSUED_TOKEN,
     ISSUED_FN_TOKEN,
@@ -90,6 +92,12 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
             CODE_PLATFORM,
             400,
             r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#
+                .to_string(),
+        ),
+        (
+            CODE_ODD,
+            400,
+            r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid grant_type"}"#
                 .to_string(),
         ),
     ] {
@@ -191,6 +199,8 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     )
     .await;
     expect("POST", "/v1/exchange", s, 502);
+    let s = send(json("/v1/exchange"), format!(r#"{{"code":"{CODE_ODD}"}}"#)).await;
+    expect("POST", "/v1/exchange", s, 400);
     let s = send(
         hook("/v1/parse/functions/validate"),
         format!(
@@ -281,6 +291,15 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
     assert!(
         warned("the X-Parse-Webhook-Key is wrong"),
         "a wrong webhook key is logged:\n{stderr}"
+    );
+    // Instagram's own words reach the operator's log, never the caller.
+    assert!(
+        warned("Instagram's token endpoint says: Invalid platform app"),
+        "{stderr}"
+    );
+    assert!(
+        warned("does not recognise (OAuthException, code Some(400), HTTP 400): Invalid grant_type"),
+        "an unrecognised refusal is logged for the operator:\n{stderr}"
     );
     assert!(
         !stderr.contains("fields=id"),

@@ -292,7 +292,7 @@ async fn exchange_function_used_code_is_an_error() {
         )
         .await;
     let message = error_message(&answer);
-    assert!(message.contains("has been used"), "{message}");
+    assert!(message.contains("already used"), "{message}");
     grant.assert_async().await;
 }
 

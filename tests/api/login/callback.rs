@@ -143,7 +143,7 @@ async fn a_used_code_ends_at_the_app_with_invalid_code() {
     assert_eq!(target, APP_RETURN);
     assert_eq!(result["error"], "invalid_code");
     assert!(
-        result["error_description"].contains("has been used"),
+        result["error_description"].contains("already used"),
         "{result:?}"
     );
     assert_all(&[exchange]).await;
