@@ -35,6 +35,8 @@ pub(crate) enum ApiError {
     CorsNotAllowed(String),
     /// 401: missing or wrong service API key.
     Unauthorized,
+    /// 403: no API key is configured and the caller is not on this machine.
+    ProtectedMode,
     /// 404: no such route.
     NotFound,
     /// 405: the route exists, the method does not.
@@ -77,6 +79,7 @@ impl ApiError {
             ApiError::ReturnToNotAllowed => "return_to_not_allowed",
             ApiError::CorsNotAllowed(_) => "cors_not_allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::ProtectedMode => "protected_mode",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -138,6 +141,12 @@ impl ApiError {
             ApiError::Unauthorized => {
                 "Send the service API key as 'Authorization: Bearer <key>'.".into()
             }
+            ApiError::ProtectedMode => "This server has no API key, so it answers this route only \
+                 for callers on its own machine (protected mode). The operator must set \
+                 IGAUTH_SERVER__API_KEY (callers then send 'Authorization: Bearer <key>'), or, \
+                 on a network only trusted callers can reach, set \
+                 IGAUTH_SERVER__PROTECTED_MODE=false."
+                .into(),
             ApiError::NotFound => "No such route; see /openapi.yaml for the API.".into(),
             ApiError::MethodNotAllowed => {
                 "This route does not support that method; see /openapi.yaml.".into()
@@ -233,6 +242,7 @@ impl ResponseError for ApiError {
             | ApiError::ReturnToNotAllowed
             | ApiError::CorsNotAllowed(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::ProtectedMode => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

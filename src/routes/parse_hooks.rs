@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::answers::{ExchangeAnswer, ValidateAnswer};
 use super::body::{exchange_request, read_body, Fields};
-use super::guards::keys_match;
+use super::guards::{check_rate, keys_match, unprotected};
 use crate::domain::{AuthData, RejectReason, Verdict};
 use crate::error::ApiError;
 use crate::exchange::{self, RedirectUri};
@@ -26,6 +26,9 @@ use crate::state::AppState;
 const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
 /// What an end user reads when no verdict could be had (the reason is logged, not shown).
 const UNVERIFIABLE: &str = "Instagram login could not be verified right now; please try again.";
+/// What an end user reads when this network made too many logins in a short time.
+const TOO_MANY: &str =
+    "Too many Instagram logins from this network; please wait a minute and try again.";
 
 fn success(value: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "success": value }))
@@ -59,6 +62,14 @@ async fn webhook_body(
         log::warn!(
             "Parse webhook refused: webhooks are disabled because this server has an API key \
              but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
+        );
+        return Err(UNVERIFIABLE.into());
+    }
+    if !expected.is_set() && !unprotected(req, state) {
+        log::warn!(
+            "Parse webhook refused: this server has no webhook key, so webhooks answer only \
+             callers on this machine (protected mode); set IGAUTH_PARSE__WEBHOOK_KEY to Parse's \
+             webhookKey, or IGAUTH_SERVER__PROTECTED_MODE=false on a private network"
         );
         return Err(UNVERIFIABLE.into());
     }
@@ -152,7 +163,13 @@ pub(crate) async fn exchange_function(
     client: web::Data<InstagramClient>,
 ) -> HttpResponse {
     let outcome = async {
-        let params = params(&webhook_body(&req, payload, &state).await?)?;
+        let body = webhook_body(&req, payload, &state).await?;
+        // Without a webhook key anyone allowed to call this is anonymous: then it is a public
+        // code exchange and shares /v1/exchange's per-client limit.
+        if !state.settings.parse.webhook_key.is_set() && check_rate(&req).is_err() {
+            return Err(TOO_MANY.to_string());
+        }
+        let params = params(&body)?;
         let request = Fields::from_json(params, "a code")
             .and_then(|fields| exchange_request(&fields))
             .map_err(|e| e.message())?;

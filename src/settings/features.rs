@@ -56,7 +56,11 @@ impl Settings {
             );
         }
         if !self.server.api_key.is_set() {
-            out.push("IGAUTH_SERVER__API_KEY is not set: /v1/validate and /v1/introspect are open to anyone who can reach them".into());
+            out.push(if self.server.protected_mode {
+                "IGAUTH_SERVER__API_KEY is not set: /v1/validate and /v1/introspect answer only callers on this machine (protected mode)".into()
+            } else {
+                "IGAUTH_SERVER__API_KEY is not set and IGAUTH_SERVER__PROTECTED_MODE=false: /v1/validate and /v1/introspect are open to anyone who can reach them".into()
+            });
         }
         out
     }

@@ -44,6 +44,9 @@ pub struct ServerSettings {
     pub metrics_bind: String,
     /// When set, `/v1/validate` and `/v1/introspect` require `Authorization: Bearer <key>`.
     pub api_key: Secret,
+    /// Without an API key (or webhook key), answer those routes (or the webhooks) only for
+    /// callers on this machine, as Redis does.
+    pub protected_mode: bool,
     /// Browser origins allowed by CORS; empty means no CORS headers at all.
     #[serde(deserialize_with = "comma_list")]
     pub cors_origins: Vec<String>,
@@ -169,6 +172,7 @@ const DEFAULTS: &str = r#"
 bind = "0.0.0.0:8080"
 metrics_bind = ""
 api_key = ""
+protected_mode = true
 cors_origins = ""
 shutdown_grace_secs = 10
 workers = 0
