@@ -41,6 +41,8 @@ pub(crate) enum ApiError {
     NotFound,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
+    /// 408: the body did not arrive within `IGAUTH_LIMITS__BODY_TIMEOUT_MS`.
+    RequestTimeout,
     /// 413: body over the size limit.
     PayloadTooLarge(usize),
     /// 415: wrong Content-Type.
@@ -82,6 +84,7 @@ impl ApiError {
             ApiError::ProtectedMode => "protected_mode",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "rate_limited",
@@ -151,6 +154,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 "This route does not support that method; see /openapi.yaml.".into()
             }
+            ApiError::RequestTimeout => "The request body did not arrive in time; send it \
+                 whole, without pauses, and retry."
+                .into(),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }
@@ -245,6 +251,7 @@ impl ResponseError for ApiError {
             ApiError::ProtectedMode => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -265,6 +272,11 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(secs) = self.retry_after() {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if *self == ApiError::RequestTimeout {
+            // The rest of a stalled body may still arrive: drop the connection, not just the
+            // request.
+            response.force_close();
         }
         if *self == ApiError::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

@@ -83,6 +83,7 @@ fn run(
     settings: Settings,
 ) -> std::io::Result<(Server, Option<Server>)> {
     let grace = settings.server.shutdown_grace_secs;
+    let max_connections = settings.server.max_connections;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -152,6 +153,7 @@ fn run(
             })
     })
     .workers(workers)
+    .max_connections(max_connections)
     .shutdown_timeout(grace)
     .listen(listener)?
     .run();

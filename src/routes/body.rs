@@ -1,6 +1,8 @@
-//! Request bodies: read whole but bounded, by media type, and — for the routes that take JSON or a
+//! Request bodies: read whole but bounded in size and time, by media type, and — for the routes that take JSON or a
 //! form alike (`/v1/exchange`, `/v1/refresh`, the Parse exchange webhook) — as named fields read
 //! the same way whatever the encoding.
+
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::web::{self, Bytes, BytesMut};
@@ -11,8 +13,21 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::exchange::ExchangeRequest;
 
-/// Reads the whole body (chunked or not), refusing it past `limit` bytes without buffering more.
+/// Reads the whole body (chunked or not), refusing it past `limit` bytes without buffering more,
+/// and past `deadline` (a body that stalls or dribbles must not hold a connection forever: 408,
+/// and the connection is closed).
 pub(crate) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    deadline: Duration,
+) -> Result<Bytes, ApiError> {
+    actix_web::rt::time::timeout(deadline, read_within(req, payload, limit))
+        .await
+        .unwrap_or(Err(ApiError::RequestTimeout))
+}
+
+async fn read_within(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -48,12 +48,32 @@ fn undecided(e: &ApiError) -> String {
     UNVERIFIABLE.into()
 }
 
-/// Checks the webhook key and reads the body; `Err` is the error message for Parse.
+/// Checks the webhook key and reads the body; `Err` is the answer to send instead: Parse's
+/// protocol, except for a body that stalled past its deadline, which gets the 408 that closes
+/// the connection.
 async fn webhook_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<web::Bytes, String> {
+) -> Result<web::Bytes, HttpResponse> {
+    let body = checked_body(req, payload, state).await;
+    body.map_err(|e| match e {
+        Refused::Timeout => ApiError::RequestTimeout.error_answer(),
+        Refused::Message(message) => failure(message),
+    })
+}
+
+/// Why a webhook's body was not read.
+enum Refused {
+    Timeout,
+    Message(String),
+}
+
+async fn checked_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<web::Bytes, Refused> {
     let expected = &state.settings.parse.webhook_key;
     if !expected.is_set() && state.settings.server.api_key.is_set() {
         // The API key protects /v1/validate; open webhooks beside it would be a way around it
@@ -63,7 +83,7 @@ async fn webhook_body(
             "Parse webhook refused: webhooks are disabled because this server has an API key \
              but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
         );
-        return Err(UNVERIFIABLE.into());
+        return Err(Refused::Message(UNVERIFIABLE.into()));
     }
     if !expected.is_set() && !unprotected(req, state) {
         log::warn!(
@@ -71,7 +91,7 @@ async fn webhook_body(
              callers on this machine (protected mode); set IGAUTH_PARSE__WEBHOOK_KEY to Parse's \
              webhookKey, or IGAUTH_SERVER__PROTECTED_MODE=false on a private network"
         );
-        return Err(UNVERIFIABLE.into());
+        return Err(Refused::Message(UNVERIFIABLE.into()));
     }
     if expected.is_set() {
         let given = req
@@ -85,12 +105,21 @@ async fn webhook_body(
                  equal IGAUTH_PARSE__WEBHOOK_KEY)",
                 if given.is_empty() { "missing" } else { "wrong" }
             );
-            return Err(UNVERIFIABLE.into());
+            return Err(Refused::Message(UNVERIFIABLE.into()));
         }
     }
-    read_body(req, payload, state.settings.limits.webhook_max_body_bytes)
-        .await
-        .map_err(|e| e.message())
+    let limits = &state.settings.limits;
+    read_body(
+        req,
+        payload,
+        limits.webhook_max_body_bytes,
+        limits.body_timeout(),
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::RequestTimeout => Refused::Timeout,
+        e => Refused::Message(e.message()),
+    })
 }
 
 #[derive(Deserialize)]
@@ -120,8 +149,12 @@ pub(crate) async fn validate_function(
     state: web::Data<AppState>,
     client: web::Data<InstagramClient>,
 ) -> HttpResponse {
+    let body = match webhook_body(&req, payload, &state).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
     let outcome = async {
-        let params = params(&webhook_body(&req, payload, &state).await?)?;
+        let params = params(&body)?;
         let auth = AuthData::from_value(&params).map_err(|e| format!("Invalid request: {e}"))?;
         match state.validator.validate(&client, &auth).await {
             // Never `{"success": null}`: Parse crashes on it. Serializing this answer cannot
@@ -162,8 +195,11 @@ pub(crate) async fn exchange_function(
     state: web::Data<AppState>,
     client: web::Data<InstagramClient>,
 ) -> HttpResponse {
+    let body = match webhook_body(&req, payload, &state).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
     let outcome = async {
-        let body = webhook_body(&req, payload, &state).await?;
         // Without a webhook key anyone allowed to call this is anonymous: then it is a public
         // code exchange and shares /v1/exchange's per-client limit.
         if !state.settings.parse.webhook_key.is_set() && check_rate(&req).is_err() {
@@ -239,7 +275,7 @@ pub(crate) async fn user_trigger(
 ) -> HttpResponse {
     let body = match webhook_body(&req, payload, &state).await {
         Ok(body) => body,
-        Err(message) => return failure(message),
+        Err(answer) => return answer,
     };
     let Ok(TriggerCall {
         trigger_name,

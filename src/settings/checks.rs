@@ -68,6 +68,11 @@ impl Settings {
                 self.server.shutdown_grace_secs,
                 3_600,
             ),
+            (
+                "IGAUTH_LIMITS__BODY_TIMEOUT_MS",
+                self.limits.body_timeout_ms,
+                300_000,
+            ),
         ] {
             if value > max {
                 return Err(format!("{var} must be at most {max}, got {value}"));
@@ -81,6 +86,12 @@ impl Settings {
         }
         if self.instagram.breaker_threshold == 0 {
             return Err("IGAUTH_INSTAGRAM__BREAKER_THRESHOLD must be at least 1".into());
+        }
+        if self.limits.body_timeout_ms == 0 {
+            return Err("IGAUTH_LIMITS__BODY_TIMEOUT_MS must be greater than 0".into());
+        }
+        if self.server.max_connections == 0 {
+            return Err("IGAUTH_SERVER__MAX_CONNECTIONS must be at least 1".into());
         }
         if self.limits.max_body_bytes < 256 {
             return Err("IGAUTH_LIMITS__MAX_BODY_BYTES must be at least 256".into());

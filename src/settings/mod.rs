@@ -54,6 +54,8 @@ pub struct ServerSettings {
     pub shutdown_grace_secs: u64,
     /// Worker threads; 0 means one per core.
     pub workers: usize,
+    /// Open connections each worker accepts before it waits for one to close.
+    pub max_connections: usize,
     /// HMAC key for the login flow's `state` parameter.
     pub state_secret: Secret,
     /// Serve the `/v1/demo` page.
@@ -134,6 +136,14 @@ pub struct LimitSettings {
     /// Largest webhook body: Parse sends the whole user, its original, request headers and
     /// log context, far more than an authData.
     pub webhook_max_body_bytes: usize,
+    /// How long a whole request body may take to arrive.
+    pub body_timeout_ms: u64,
+}
+
+impl LimitSettings {
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -176,6 +186,7 @@ protected_mode = true
 cors_origins = ""
 shutdown_grace_secs = 10
 workers = 0
+max_connections = 1024
 state_secret = ""
 demo = false
 
@@ -217,6 +228,7 @@ exchange_burst = 10
 trusted_proxies = ""
 max_body_bytes = 8192
 webhook_max_body_bytes = 1048576
+body_timeout_ms = 10000
 
 [log]
 format = "text"

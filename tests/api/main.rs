@@ -22,4 +22,5 @@ mod resilience;
 mod return_to;
 mod shared_cache;
 mod shutdown;
+mod slow_bodies;
 mod validate;
