@@ -82,6 +82,20 @@ impl Log for SafeLogger {
     }
 
     fn log(&self, record: &Record) {
+        if client_garbage(record) {
+            // actix logs every unparsable request at ERROR, so any client could fill the ERROR
+            // log. It answered 400 or 431 itself (before our app runs, so not in our envelope);
+            // this is one line about a client, like an access-log line.
+            let demoted = Record::builder()
+                .level(Level::Info)
+                .target(record.target())
+                .args(*record.args())
+                .build();
+            if self.enabled(demoted.metadata()) {
+                self.inner.log(&demoted);
+            }
+            return;
+        }
         if self.enabled(record.metadata()) {
             self.inner.log(record);
         }
@@ -90,6 +104,13 @@ impl Log for SafeLogger {
     fn flush(&self) {
         self.inner.flush();
     }
+}
+
+/// actix-http's line for a request it could not parse (a malformed or oversized head).
+fn client_garbage(record: &Record) -> bool {
+    record.level() == Level::Error
+        && record.target() == "actix_http::h1::dispatcher"
+        && record.args().to_string().contains("request parse error")
 }
 
 #[derive(Serialize)]

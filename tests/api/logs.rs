@@ -333,3 +333,43 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
         mock.assert_async().await;
     }
 }
+
+/// Requests actix cannot parse are answered by actix itself (400, 431). Each is one INFO line,
+/// never an ERROR: any client can send them, and they must not fill the error log.
+#[actix_web::test]
+async fn unparsable_requests_are_not_logged_as_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = ChildApp::spawn(&[]).await;
+    let long_line = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(200_000));
+    for garbage in [
+        long_line.as_str(),
+        "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        "GARBAGE\r\n\r\n",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+            .await
+            .unwrap();
+        let _ = stream.write_all(garbage.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 400") || answer.starts_with("HTTP/1.1 431"),
+            "{answer}"
+        );
+    }
+    let Exited { stderr, .. } = app.terminate().await;
+    assert!(
+        !stderr.lines().any(|l| l.contains(" ERROR ")),
+        "a client's garbage was logged at ERROR:\n{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains(" INFO ") && l.contains("request parse error"))
+            .count(),
+        3,
+        "{stderr}"
+    );
+}
