@@ -12,11 +12,21 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::exchange::ExchangeRequest;
+use crate::settings::LimitSettings;
+
+/// Reads an API request's body within the configured size and time limits.
+pub(crate) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limits: &LimitSettings,
+) -> Result<Bytes, ApiError> {
+    read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await
+}
 
 /// Reads the whole body (chunked or not), refusing it past `limit` bytes without buffering more,
 /// and past `deadline` (a body that stalls or dribbles must not hold a connection forever: 408,
 /// and the connection is closed).
-pub(crate) async fn read_body(
+pub(crate) async fn read_limited(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,

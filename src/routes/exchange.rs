@@ -25,13 +25,7 @@ pub(crate) async fn exchange(
         return Err(ApiError::ExchangeNotConfigured);
     }
     let kind = body_kind(&req, &[BodyKind::Json, BodyKind::Form])?;
-    let body = read_body(
-        &req,
-        payload,
-        state.settings.limits.max_body_bytes,
-        state.settings.limits.body_timeout(),
-    )
-    .await?;
+    let body = read_body(&req, payload, &state.settings.limits).await?;
     let request = exchange_request(&Fields::decode(kind, &body, "a code")?)?;
     let exchanged = exchange::perform(
         &state.settings,

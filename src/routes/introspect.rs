@@ -46,13 +46,7 @@ pub(crate) async fn introspect(
     client: web::Data<InstagramClient>,
 ) -> Result<HttpResponse, ApiError> {
     body_kind(&req, &[BodyKind::Form])?;
-    let body = read_body(
-        &req,
-        payload,
-        state.settings.limits.max_body_bytes,
-        state.settings.limits.body_timeout(),
-    )
-    .await?;
+    let body = read_body(&req, payload, &state.settings.limits).await?;
     let form: IntrospectForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| ApiError::InvalidRequest("The form body could not be decoded.".into()))?;
     let raw = form

@@ -7,7 +7,7 @@
 //! `UNVERIFIABLE`, and the reason goes to our log (without tokens, keys or bodies).
 //!
 //! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
-//! Parse sends these bodies chunked, with no Content-Length; [`read_body`] reads them either way.
+//! Parse sends these bodies chunked, with no Content-Length; [`read_limited`] reads them either way.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answers::{ExchangeAnswer, ValidateAnswer};
-use super::body::{exchange_request, read_body, Fields};
+use super::body::{exchange_request, read_limited, Fields};
 use super::guards::{check_rate, keys_match, unprotected};
 use crate::domain::{AuthData, RejectReason, Verdict};
 use crate::error::ApiError;
@@ -109,7 +109,7 @@ async fn checked_body(
         }
     }
     let limits = &state.settings.limits;
-    read_body(
+    read_limited(
         req,
         payload,
         limits.webhook_max_body_bytes,

@@ -27,13 +27,7 @@ pub(crate) async fn refresh(
     client: web::Data<InstagramClient>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = body_kind(&req, &[BodyKind::Json, BodyKind::Form])?;
-    let body = read_body(
-        &req,
-        payload,
-        state.settings.limits.max_body_bytes,
-        state.settings.limits.body_timeout(),
-    )
-    .await?;
+    let body = read_body(&req, payload, &state.settings.limits).await?;
     let raw = Fields::decode(kind, &body, "an access_token")?
         .string("access_token")?
         .ok_or_else(|| ApiError::InvalidRequest("access_token is required".into()))?;

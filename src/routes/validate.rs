@@ -19,13 +19,7 @@ pub(crate) async fn validate(
     client: web::Data<InstagramClient>,
 ) -> Result<HttpResponse, ApiError> {
     body_kind(&req, &[BodyKind::Json])?;
-    let body = read_body(
-        &req,
-        payload,
-        state.settings.limits.max_body_bytes,
-        state.settings.limits.body_timeout(),
-    )
-    .await?;
+    let body = read_body(&req, payload, &state.settings.limits).await?;
     let auth = AuthData::from_json(&body).map_err(|e| ApiError::InvalidRequest(e.0))?;
     let verdict = state.validator.validate(&client, &auth).await?;
     Ok(HttpResponse::Ok().json(ValidateAnswer::from_verdict(&verdict)))
