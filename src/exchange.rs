@@ -6,6 +6,8 @@
 //! own `user_id` (the two have been seen to disagree). The app secret is only ever sent to
 //! Instagram, and the redirect URI sent is always one the operator configured.
 
+use futures_util::future::join;
+
 use crate::domain::{AccessToken, AuthCode, Lookup, TokenOwner};
 use crate::error::ApiError;
 use crate::instagram::{InstagramClient, UpstreamError};
@@ -37,6 +39,20 @@ pub(crate) struct Exchanged {
     pub(crate) permissions: Vec<String>,
     /// Seconds, for a long-lived token.
     pub(crate) expires_in: Option<u64>,
+}
+
+/// Who `/me` says owns a token Instagram has just issued; a refusal of it is upstream trouble.
+async fn owner_of(
+    validator: &Validator,
+    client: &InstagramClient,
+    token: &AccessToken,
+) -> Result<TokenOwner, ApiError> {
+    match validator.lookup(client, token).await? {
+        Lookup::Owner(owner) => Ok(owner),
+        Lookup::Rejected(_) => Err(ApiError::Upstream(UpstreamError::Unusable(
+            "/me refused the token the exchange just issued",
+        ))),
+    }
 }
 
 /// Picks the redirect URI to send: the caller's if it is allowed, or the only configured one.
@@ -84,25 +100,32 @@ pub(crate) async fn perform(
         .exchange_code(&code, redirect_uri)
         .await
         .map_err(|e| ApiError::from_grant(e, ApiError::InvalidCode))?;
-    let (access_token, expires_in) = if request.long_lived.unwrap_or(settings.instagram.long_lived)
-    {
-        let long = client
-            .long_lived(&grant.access_token)
-            .await
-            .map_err(|e| ApiError::from_grant(e, ApiError::InvalidToken))?;
-        (long.access_token, long.expires_in)
+    let long_lived = request.long_lived.unwrap_or(settings.instagram.long_lived);
+    // /me names the owner of the fresh token (and warms the cache for the login that follows).
+    // The long-lived exchange needs nothing from it, so the two run at once: a login is two
+    // upstream round trips, not three. Either failing fails the whole exchange.
+    let short = grant.access_token;
+    let (owner, long) = if long_lived {
+        let (owner, long) = join(
+            owner_of(validator, client, &short),
+            client.long_lived(&short),
+        )
+        .await;
+        let long = long.map_err(|e| ApiError::from_grant(e, ApiError::InvalidToken))?;
+        (owner?, Some(long))
     } else {
-        (grant.access_token, None)
+        (owner_of(validator, client, &short).await?, None)
     };
-    // The token is fresh from Instagram; /me names its owner (and warms the cache for the
-    // login that follows).
-    let owner = match validator.lookup(client, &access_token).await? {
-        Lookup::Owner(owner) => owner,
-        Lookup::Rejected(_) => {
-            return Err(ApiError::Upstream(UpstreamError::Unusable(
-                "/me refused the token the exchange just issued",
-            )))
+    let (access_token, expires_in) = match long {
+        Some(long) => {
+            // Issued for the same user as the short-lived token: the app's first validation
+            // of it needs no upstream call.
+            validator
+                .remember(&long.access_token, Lookup::Owner(owner.clone()))
+                .await;
+            (long.access_token, long.expires_in)
         }
+        None => (short, None),
     };
     Ok(Exchanged {
         access_token,

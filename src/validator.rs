@@ -130,6 +130,28 @@ impl Validator {
         Ok(entry.into_value().lookup)
     }
 
+    /// Records what Instagram said about `token` when it is known without asking `/me`: a
+    /// long-lived token belongs to whoever owns the short-lived token it was issued for. Kept
+    /// like a `/me` answer: locally, and in the shared cache.
+    pub(crate) async fn remember(&self, token: &AccessToken, lookup: Lookup) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        let key = token.cache_key();
+        if let Some(shared) = &self.shared {
+            shared.put(&key, &lookup);
+        }
+        let ttl = self.ttl_for(&lookup);
+        cache.insert(key, Cached { lookup, ttl }).await;
+    }
+
+    fn ttl_for(&self, lookup: &Lookup) -> Duration {
+        match lookup {
+            Lookup::Owner(_) => self.positive_ttl,
+            Lookup::Rejected(_) => self.negative_ttl,
+        }
+    }
+
     /// The single-flight init: the shared cache, then `/me` (whose answer goes to the shared
     /// cache in the background). Upstream errors are returned, never stored.
     async fn fetch(
@@ -149,10 +171,7 @@ impl Validator {
         if let Some(shared) = &self.shared {
             shared.put(key, &lookup);
         }
-        let ttl = match lookup {
-            Lookup::Owner(_) => self.positive_ttl,
-            Lookup::Rejected(_) => self.negative_ttl,
-        };
+        let ttl = self.ttl_for(&lookup);
         Ok(Cached { lookup, ttl })
     }
 

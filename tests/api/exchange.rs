@@ -478,8 +478,9 @@ async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
         .with_body(r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#)
         .create_async()
         .await;
+    // /me is asked about the short-lived token, at the same time as the long-lived exchange.
     let me = app
-        .mock_me("IGAA-long", 200, &me_body(FLAT_USER_ID, "jay"))
+        .mock_me("IGAA-short", 200, &me_body(FLAT_USER_ID, "jay"))
         .await;
     let answer = exchange_json(&app, r#"{"code":"AQB-long","long_lived":true}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -500,7 +501,7 @@ async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
-    let me = app.mock_me(LONG_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
     let answer = app
         .post_json(
             "/v1/exchange",

@@ -13,6 +13,7 @@ mod introspect;
 mod limits;
 mod login;
 mod logs;
+mod long_lived;
 mod metrics;
 mod operations;
 mod parse_hooks;

@@ -57,7 +57,8 @@ async fn with_long_lived_on_the_callback_returns_a_60_day_token() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__LONG_LIVED", "true")]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
-    let me = app.mock_me(LONG_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    // /me is asked about the short-lived token, at the same time as the long-lived exchange.
+    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
     let started = start(&app, WEB_RETURN).await;
     let answer = callback(
         &app,

@@ -32,10 +32,11 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
             .with_body(long_grant(LONG_TOKEN))
             .create_async()
             .await,
+        // Asked about the short-lived token, beside the long-lived exchange.
         ig.mock("GET", "/me")
             .match_query(Matcher::UrlEncoded(
                 "access_token".into(),
-                LONG_TOKEN.into(),
+                SHORT_TOKEN.into(),
             ))
             .with_status(200)
             .with_body(me_body(BIG_ID, "jay"))
