@@ -117,12 +117,15 @@ fn serve(settings: Settings) -> ExitCode {
         }
         app.run_until_stopped().await
     });
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("igauth stopped: {e}");
+            igauth::logging::flush();
             eprintln!("igauth: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    igauth::logging::flush();
+    code
 }

@@ -2,7 +2,10 @@
 //! logged while serving a request, and two safety nets under the rule that no code logs a secret:
 //! records from dependencies are capped at `info` whatever `RUST_LOG` says (their debug and trace
 //! output includes request URLs and headers, which carry tokens), and every line is scrubbed of
-//! token-bearing query parameters, bearer credentials and the configured secret values.
+//! token-bearing query parameters, bearer credentials and the configured secret values. Lines
+//! reach stderr in batches ([`sink`]), so the per-request access line stays cheap.
+
+mod sink;
 
 use std::io::Write;
 
@@ -73,6 +76,7 @@ fn redact_after(line: &str, marker: &str) -> String {
 
 struct SafeLogger {
     inner: env_logger::Logger,
+    sink: sink::Sink,
 }
 
 impl Log for SafeLogger {
@@ -103,6 +107,7 @@ impl Log for SafeLogger {
 
     fn flush(&self) {
         self.inner.flush();
+        self.sink.flush_now();
     }
 }
 
@@ -174,11 +179,18 @@ pub fn init(settings: &Settings) {
             },
         }
     });
+    let sink = sink::Sink::start();
+    builder.target(env_logger::Target::Pipe(Box::new(sink.clone())));
     let inner = builder.build();
     let max_level = inner.filter();
-    if log::set_boxed_logger(Box::new(SafeLogger { inner })).is_ok() {
+    if log::set_boxed_logger(Box::new(SafeLogger { inner, sink })).is_ok() {
         log::set_max_level(max_level);
     }
+}
+
+/// Writes out every buffered line; call before the process exits.
+pub fn flush() {
+    log::logger().flush();
 }
 
 #[cfg(test)]
