@@ -10,6 +10,7 @@
 //! dropped: no error, log line or metric label ever includes one.
 
 mod breaker;
+mod grant;
 mod wire;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use actix_web::web::Bytes;
 use awc::error::SendRequestError;
 
 pub(crate) use breaker::{Breaker, BreakerState, Permit};
-pub(crate) use wire::{CodeGrant, GrantError, Refusal, TokenGrant};
+pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;
@@ -206,7 +207,7 @@ impl InstagramClient {
             "access_token",
             deadline,
             || self.http.post(&self.up.code_url).send_form(&form),
-            wire::read_code_grant,
+            grant::read_code_grant,
         )
         .await
     }
@@ -248,7 +249,7 @@ impl InstagramClient {
             endpoint,
             deadline,
             || self.http.get(url).send(),
-            wire::read_token_grant,
+            grant::read_token_grant,
         )
         .await
     }
