@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
-use moka::Expiry;
 
 use crate::domain::{AccessToken, AuthData, Lookup, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
@@ -28,21 +27,18 @@ use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use crate::shared_cache::SharedCache;
 
-/// A cached lookup and how long it may live: the rule for its kind, or what is left of that in
-/// the shared cache when it came from there.
+/// A cached lookup and until when it may be believed: the rule for its kind, or what is left of
+/// that in the shared cache when it came from there.
+///
+/// Why a deadline in the value and not moka's per-entry expiry: per-entry expiry keeps a timer
+/// wheel node for every entry, which measured as a large share of the cache's memory. The cache
+/// instead drops everything after the longest lifetime (cheap, one queue), and a read past an
+/// entry's own deadline is a miss.
 #[derive(Clone)]
 struct Cached {
     lookup: Lookup,
-    ttl: Duration,
-}
-
-/// Each entry lives the lifetime it was inserted with.
-struct CachedExpiry;
-
-impl Expiry<TokenKey, Cached> for CachedExpiry {
-    fn expire_after_create(&self, _: &TokenKey, value: &Cached, _: Instant) -> Option<Duration> {
-        Some(value.ttl)
-    }
+    /// Milliseconds since [`Validator::epoch`].
+    until_ms: u64,
 }
 
 /// Where a single-flight init found its answer.
@@ -59,6 +55,8 @@ pub(crate) struct Validator {
     shared: Option<SharedCache>,
     positive_ttl: Duration,
     negative_ttl: Duration,
+    /// What entry deadlines count from.
+    epoch: Instant,
     metrics: Arc<Metrics>,
 }
 
@@ -69,18 +67,21 @@ impl Validator {
         shared: Option<SharedCache>,
         metrics: Arc<Metrics>,
     ) -> Validator {
+        let positive_ttl = Duration::from_secs(settings.ttl_secs);
+        let negative_ttl = Duration::from_secs(settings.negative_ttl_secs);
         let cache = (settings.ttl_secs > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.max_entries)
-                .expire_after(CachedExpiry)
+                .time_to_live(positive_ttl.max(negative_ttl))
                 .build()
         });
         let shared = shared.filter(|_| cache.is_some());
         Validator {
             cache,
             shared,
-            positive_ttl: Duration::from_secs(settings.ttl_secs),
-            negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
+            positive_ttl,
+            negative_ttl,
+            epoch: Instant::now(),
             metrics,
         }
     }
@@ -109,8 +110,12 @@ impl Validator {
         };
         let key = token.cache_key();
         if let Some(hit) = cache.get(&key).await {
-            self.metrics.cache_hits.inc();
-            return Ok(hit.lookup);
+            if self.alive(&hit) {
+                self.metrics.cache_hits.inc();
+                return Ok(hit.lookup);
+            }
+            // Past its own deadline: a miss, and room for the fresh answer below.
+            cache.invalidate(&key).await;
         }
         let source = Cell::new(Source::Instagram);
         let entry = cache
@@ -142,7 +147,23 @@ impl Validator {
             shared.put(&key, &lookup);
         }
         let ttl = self.ttl_for(&lookup);
-        cache.insert(key, Cached { lookup, ttl }).await;
+        cache.insert(key, self.cached(lookup, ttl)).await;
+    }
+
+    fn cached(&self, lookup: Lookup, ttl: Duration) -> Cached {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        Cached {
+            lookup,
+            until_ms: self.now_ms().saturating_add(ttl_ms),
+        }
+    }
+
+    fn alive(&self, cached: &Cached) -> bool {
+        self.now_ms() < cached.until_ms
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn ttl_for(&self, lookup: &Lookup) -> Duration {
@@ -164,7 +185,7 @@ impl Validator {
         if let Some(shared) = &self.shared {
             if let Some((lookup, ttl)) = shared.get(key).await {
                 source.set(Source::Shared);
-                return Ok(Cached { lookup, ttl });
+                return Ok(self.cached(lookup, ttl));
             }
         }
         let lookup = client.me(token).await?;
@@ -172,7 +193,7 @@ impl Validator {
             shared.put(key, &lookup);
         }
         let ttl = self.ttl_for(&lookup);
-        Ok(Cached { lookup, ttl })
+        Ok(self.cached(lookup, ttl))
     }
 
     pub(crate) fn cached_entries(&self) -> u64 {
