@@ -13,6 +13,7 @@ mod introspect;
 mod limits;
 mod login;
 mod logs;
+mod meta_callbacks;
 mod metrics;
 mod operations;
 mod parse_hooks;
