@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use actix_web::rt::time::timeout;
 use actix_web::web::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -299,27 +298,36 @@ impl ParseClient {
         body: Option<&Value>,
     ) -> Result<Bytes, ParseError> {
         let url = format!("{}{path}", self.up.base);
-        let request = self
-            .http
-            .request(method, &url)
-            .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
-            .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
-        let answer = timeout(self.up.timeout, async {
-            let mut response = match body {
-                Some(json) => request.send_json(json).await,
-                None => request.send().await,
+        let deadline = actix_web::rt::time::Instant::now() + self.up.timeout;
+        let mut retried = false;
+        let answer = loop {
+            let request = self
+                .http
+                .request(method.clone(), &url)
+                .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
+                .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
+            let attempt = actix_web::rt::time::timeout(
+                deadline.saturating_duration_since(actix_web::rt::time::Instant::now()),
+                async {
+                    let mut response = match body {
+                        Some(json) => request.send_json(json).await,
+                        None => request.send().await,
+                    }
+                    .map_err(|e| matches!(e, awc::error::SendRequestError::Timeout))?;
+                    let status = response.status().as_u16();
+                    let bytes = response.body().limit(MAX_BODY).await.map_err(|_| false)?;
+                    Ok::<_, bool>((status, bytes))
+                },
+            )
+            .await;
+            match attempt {
+                Ok(Ok(answer)) => break answer,
+                // A pooled connection Parse closed after an error (it does after its 500s):
+                // one retry on a fresh connection. Every call here is safe to repeat.
+                Ok(Err(false)) if !retried => retried = true,
+                _ => return Err(ParseError::Unreachable),
             }
-            .map_err(|_| ParseError::Unreachable)?;
-            let status = response.status().as_u16();
-            let bytes = response
-                .body()
-                .limit(MAX_BODY)
-                .await
-                .map_err(|_| ParseError::Unusable)?;
-            Ok::<_, ParseError>((status, bytes))
-        })
-        .await
-        .unwrap_or(Err(ParseError::Unreachable))?;
+        };
         let (status, bytes) = answer;
         if (200..300).contains(&status) {
             return Ok(bytes);
