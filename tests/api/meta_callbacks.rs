@@ -512,3 +512,62 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
         answer.text
     );
 }
+
+/// The real binary at `RUST_LOG=trace`: the master key, the signed request and its parts never
+/// reach the output; the confirmation code and the number of users do.
+#[actix_web::test]
+async fn the_master_key_and_the_signed_request_never_reach_the_log() {
+    let mut parse = mockito::Server::new_async().await;
+    let mut any = Vec::new();
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        any.push(
+            parse
+                .mock(method, Matcher::Any)
+                .with_status(200)
+                .with_body(r#"{"results":[{"objectId":"u1"}]}"#)
+                .create_async()
+                .await,
+        );
+    }
+    let server_url = format!("{}/parse", parse.url());
+    let child = crate::helpers::ChildApp::spawn(&[
+        ("RUST_LOG", "trace"),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL),
+        ("IGAUTH_PARSE__SERVER_URL", &server_url),
+        ("IGAUTH_PARSE__APP_ID", APP_ID),
+        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
+        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions"),
+    ])
+    .await;
+    let http = awc::Client::default();
+    let raw = signed(IG_ID);
+    let mut code = String::new();
+    for route in ["data-deletion", "deauthorize"] {
+        let res = http
+            .post(child.url(&format!("/v1/meta/{route}")))
+            .insert_header(FORM)
+            .send_body(form(&raw))
+            .await
+            .unwrap();
+        let answer = Answer::read(res).await;
+        assert_eq!(answer.status, 200, "{route}: {}", answer.text);
+        if route == "data-deletion" {
+            code = answer.json()["confirmation_code"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    }
+    let exited = child.terminate().await;
+    let output = format!("{}{}", exited.stdout, exited.stderr);
+    let (sig, payload) = raw.split_once('.').unwrap();
+    for secret in [MASTER_KEY, CLIENT_SECRET, sig, payload] {
+        assert!(!output.contains(secret), "{secret} leaked:\n{output}");
+    }
+    assert!(
+        output.contains(&format!("data deletion {code}: 1 user(s), completed")),
+        "{output}"
+    );
+    assert!(output.contains("statuses are kept in Parse"), "{output}");
+}
