@@ -312,7 +312,8 @@ def check_k8s(k8s_dir, rendered=None):
         filled = [k for k, v in values.items() if v not in ("", None)]
         check(values and not filled, "Secret template leaves every value empty", ", ".join(filled))
         want_keys = {"IGAUTH_SERVER__API_KEY", "IGAUTH_INSTAGRAM__CLIENT_SECRET", "IGAUTH_SERVER__STATE_SECRET",
-                     "IGAUTH_PARSE__WEBHOOK_KEY", "IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET"}
+                     "IGAUTH_PARSE__WEBHOOK_KEY", "IGAUTH_CACHE__REDIS_URL", "IGAUTH_CACHE__REDIS_SECRET",
+                     "IGAUTH_PARSE__MASTER_KEY"}
         check(want_keys <= set(values), "Secret template names every secret, the Redis URL and"
               " IGAUTH_CACHE__REDIS_SECRET included", ", ".join(sorted(want_keys - set(values))))
         # The pods get the Redis settings from that Secret: through envFrom, or an env entry with

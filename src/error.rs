@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::login_state::MIN_SECRET_LEN;
+use crate::domain::SignedRequestError;
 use crate::instagram::{GrantError, Refusal, UpstreamError};
 use crate::logging;
 
@@ -53,6 +54,14 @@ pub(crate) enum ApiError {
     ExchangeNotConfigured,
     /// 503: the operator has not configured the login flow.
     LoginFlowNotConfigured,
+    /// 400: a Meta callback whose signed_request is not Meta's (or malformed); nothing was done.
+    InvalidSignedRequest(SignedRequestError),
+    /// 404: no data-deletion request has this confirmation code.
+    UnknownConfirmationCode,
+    /// 503: Meta's callbacks need this setting.
+    MetaCallbacksNotConfigured(&'static str),
+    /// 502: Parse Server did not do what a callback needed; Meta's retry will try again.
+    ParseUnavailable,
     /// 502/503/504: Instagram did not give a usable answer.
     Upstream(UpstreamError),
 }
@@ -90,6 +99,10 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::ExchangeNotConfigured => "exchange_not_configured",
             ApiError::LoginFlowNotConfigured => "login_flow_not_configured",
+            ApiError::InvalidSignedRequest(_) => "invalid_signed_request",
+            ApiError::UnknownConfirmationCode => "not_found",
+            ApiError::MetaCallbacksNotConfigured(_) => "meta_callbacks_not_configured",
+            ApiError::ParseUnavailable => "parse_unavailable",
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => "upstream_timeout",
                 UpstreamError::RateLimited => "upstream_rate_limited",
@@ -176,6 +189,20 @@ impl ApiError {
                  IGAUTH_INSTAGRAM__CALLBACK_URL, IGAUTH_INSTAGRAM__RETURN_URLS and \
                  IGAUTH_SERVER__STATE_SECRET (at least {MIN_SECRET_LEN} characters)."
             ),
+            ApiError::InvalidSignedRequest(e) => format!(
+                "{e}. Nothing was done. Only Meta calls this route, with a signed_request \
+                 signed with this app's secret (IGAUTH_INSTAGRAM__CLIENT_SECRET)."
+            ),
+            ApiError::UnknownConfirmationCode => "No data deletion request has this \
+                 confirmation code; check the link Meta gave you."
+                .into(),
+            ApiError::MetaCallbacksNotConfigured(setting) => format!(
+                "Meta's callbacks are not configured on this server: the operator must set \
+                 {setting}."
+            ),
+            ApiError::ParseUnavailable => "The app's Parse Server did not complete the \
+                 request; nothing is lost, retry later."
+                .into(),
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => {
                     "Instagram did not answer in time; nothing was decided. Retry later.".into()
@@ -246,18 +273,20 @@ impl ResponseError for ApiError {
             | ApiError::InvalidToken(_)
             | ApiError::RedirectUriNotAllowed
             | ApiError::ReturnToNotAllowed
-            | ApiError::CorsNotAllowed(_) => StatusCode::BAD_REQUEST,
+            | ApiError::CorsNotAllowed(_)
+            | ApiError::InvalidSignedRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ProtectedMode => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::UnknownConfirmationCode => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ExchangeNotConfigured | ApiError::LoginFlowNotConfigured => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ExchangeNotConfigured
+            | ApiError::LoginFlowNotConfigured
+            | ApiError::MetaCallbacksNotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ParseUnavailable => StatusCode::BAD_GATEWAY,
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
                 UpstreamError::RateLimited | UpstreamError::CircuitOpen(_) => {

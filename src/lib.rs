@@ -8,8 +8,12 @@
 //! trades a one-time OAuth code for a token server-side so the app secret never ships inside an
 //! app; the login flow (`/v1/authorize`, `/v1/callback`) runs the whole browser login.
 //!
-//! Imports run one way: routes -> use cases (`validator`, `exchange`, `login_states`) ->
-//! `instagram` and `shared_cache` -> [`domain`]; `settings`, `error`, `logging` and `metrics`
+//! Meta's compliance callbacks (`/v1/meta/deauthorize`, `/v1/meta/data-deletion`) verify Meta's
+//! signed request with the app secret and act on the Parse users through Parse's REST API.
+//!
+//! Imports run one way: routes -> use cases (`validator`, `exchange`, `login_states`,
+//! `meta_callbacks`, `deletion_status`) -> `instagram`, `parse_api` and `shared_cache` ->
+//! [`domain`]; `settings`, `error`, `logging` and `metrics`
 //! sit below them all. `ARCHITECTURE.md` maps every behaviour to its file.
 //!
 //! House rules that keep it safe:
@@ -25,13 +29,16 @@
 //! [`domain`] types tests use to craft input. Everything else is crate-private, so rustc reports
 //! what nothing uses.
 
+mod deletion_status;
 pub mod domain;
 mod error;
 mod exchange;
 mod instagram;
 pub mod logging;
 mod login_states;
+mod meta_callbacks;
 mod metrics;
+mod parse_api;
 mod rate_limit;
 mod routes;
 pub mod settings;

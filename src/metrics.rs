@@ -23,6 +23,8 @@ pub(crate) struct Metrics {
     pub(crate) shared_cache_rejected: IntCounter,
     pub(crate) rate_limited: IntCounterVec,
     pub(crate) breaker_state: IntGauge,
+    meta_callbacks: IntCounterVec,
+    parse_actions: IntCounterVec,
 }
 
 /// Latency buckets from a cache hit (sub-millisecond) to a slow upstream (seconds).
@@ -103,6 +105,22 @@ impl Metrics {
                 "Circuit breaker: 0 closed, 1 open, 2 half-open",
             )
             .expect("valid metric"),
+            meta_callbacks: IntCounterVec::new(
+                Opts::new(
+                    "meta_callbacks_total",
+                    "Meta's deauthorize and data-deletion callbacks by route and outcome",
+                ),
+                &["route", "outcome"],
+            )
+            .expect("valid metric"),
+            parse_actions: IntCounterVec::new(
+                Opts::new(
+                    "parse_actions_total",
+                    "Calls to Parse Server's REST API by kind and result",
+                ),
+                &["kind", "result"],
+            )
+            .expect("valid metric"),
             registry,
         };
         let build_info =
@@ -124,6 +142,8 @@ impl Metrics {
             Box::new(m.shared_cache_rejected.clone()),
             Box::new(m.rate_limited.clone()),
             Box::new(m.breaker_state.clone()),
+            Box::new(m.meta_callbacks.clone()),
+            Box::new(m.parse_actions.clone()),
             Box::new(build_info),
         ];
         for c in collectors {
@@ -155,6 +175,19 @@ impl Metrics {
                 .with_label_values(&[endpoint])
                 .observe(elapsed.as_secs_f64());
         }
+    }
+
+    /// One Meta callback (`deauthorize`, `data_deletion`) and how it ended (`completed`,
+    /// `no_data`, `failed`, `invalid`, `not_configured`).
+    pub(crate) fn meta_callback(&self, route: &str, outcome: &str) {
+        self.meta_callbacks
+            .with_label_values(&[route, outcome])
+            .inc();
+    }
+
+    /// One Parse REST call (`find_users`, `delete_user`, `function`, ...) and its result.
+    pub(crate) fn parse_action(&self, kind: &str, result: &str) {
+        self.parse_actions.with_label_values(&[kind, result]).inc();
     }
 
     /// The Prometheus text exposition of everything registered.

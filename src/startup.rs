@@ -16,6 +16,7 @@ use actix_web::{web, App, HttpServer};
 use crate::error::ApiError;
 use crate::instagram::InstagramClient;
 use crate::logging;
+use crate::parse_api::ParseClient;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -112,10 +113,12 @@ fn run(
     let server = HttpServer::new(move || {
         // awc clients cannot cross threads: one pooled client per worker.
         let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
+        let parse = web::Data::new(state.parse.clone().map(ParseClient::new));
         let origins = &state.settings.server.cors_origins;
         App::new()
             .app_data(state.clone())
             .app_data(client)
+            .app_data(parse)
             .configure(|cfg| routes::configure(cfg, metrics_here))
             .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
             .wrap(Condition::new(!origins.is_empty(), cors(origins)))

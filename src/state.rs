@@ -1,12 +1,15 @@
 //! What every worker shares, built once from the settings: the use cases (validator, login
-//! states), the Instagram upstream, metrics and the rate limiter. Each worker adds its own
-//! [`crate::instagram::InstagramClient`] (awc clients cannot cross threads).
+//! states, Meta's callbacks), the Instagram and Parse upstreams, metrics and the rate limiter.
+//! Each worker adds its own [`crate::instagram::InstagramClient`] and
+//! [`crate::parse_api::ParseClient`] (awc clients cannot cross threads).
 
 use std::sync::Arc;
 
 use crate::instagram::Upstream;
 use crate::login_states::LoginStates;
+use crate::meta_callbacks::MetaCallbacks;
 use crate::metrics::Metrics;
+use crate::parse_api::ParseUpstream;
 use crate::rate_limit::ClientLimiter;
 use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
@@ -20,6 +23,10 @@ pub(crate) struct AppState {
     pub(crate) limiter: ClientLimiter,
     /// The login flow's states: signed, expiring, spent once (fleet-wide with Redis).
     pub(crate) login_states: LoginStates,
+    /// Parse's REST API, when configured; each worker adds its own client.
+    pub(crate) parse: Option<Arc<ParseUpstream>>,
+    /// Meta's deauthorize and data-deletion callbacks.
+    pub(crate) meta: MetaCallbacks,
 }
 
 impl AppState {
@@ -36,7 +43,9 @@ impl AppState {
             });
         AppState {
             validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
-            login_states: LoginStates::new(&settings.server.state_secret, shared),
+            login_states: LoginStates::new(&settings.server.state_secret, shared.clone()),
+            parse: ParseUpstream::new(&settings, metrics.clone()).map(Arc::new),
+            meta: MetaCallbacks::new(&settings, shared, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
             metrics,

@@ -4,11 +4,13 @@
 //! [`Verdict`] is what Instagram said about a token, never a guess. No I/O happens here.
 
 mod auth_data;
+mod deletion;
 mod ig_id;
 pub mod login_state;
 mod proxy_range;
 mod return_to;
 mod secrets;
+mod signed_request;
 mod verdict;
 
 // Public: what tests need to craft input (a return target, a signed state, a secret).
@@ -16,7 +18,9 @@ pub use return_to::{ReturnTo, ReturnToError};
 pub use secrets::Secret;
 
 pub(crate) use auth_data::AuthData;
+pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus};
 pub(crate) use ig_id::IgId;
 pub(crate) use proxy_range::ProxyRange;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
+pub(crate) use signed_request::{ConfirmationCode, SignedRequest, SignedRequestError};
 pub(crate) use verdict::{Lookup, RejectReason, TokenOwner, Verdict};

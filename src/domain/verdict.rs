@@ -6,25 +6,52 @@ use std::sync::Arc;
 
 use super::IgId;
 
-/// Who Instagram's `/me` says a token belongs to: its id and username.
+/// Who Instagram's `/me` says a token belongs to: its id, its professional-account `user_id`
+/// (when Instagram gives one) and username.
 ///
 /// Every cached verdict holds one, and 100,000 cached owners are a memory budget, not a rounding
-/// error: so both live in ONE shared allocation, `<id>` or `<id>:<username>` (ids are digits, so
-/// the first `:` ends the id), instead of a struct and two strings. Clones share it.
+/// error: so all three live in ONE shared allocation, `<id>[,<user_id>][:<username>]` (ids are
+/// digits, so the first `,` ends the id and the first `:` ends the ids), instead of a struct and
+/// three strings. Clones share it. The `user_id` costs its digits and one comma, nothing when
+/// absent.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TokenOwner(Arc<str>);
 
 impl TokenOwner {
-    pub(crate) fn new(id: &IgId, username: Option<&str>) -> TokenOwner {
-        TokenOwner(match username {
-            Some(name) => format!("{id}:{name}").into(),
-            None => id.as_str().into(),
-        })
+    pub(crate) fn new(id: &IgId, user_id: Option<&IgId>, username: Option<&str>) -> TokenOwner {
+        let mut text = String::with_capacity(
+            id.as_str().len()
+                + user_id.map_or(0, |u| u.as_str().len() + 1)
+                + username.map_or(0, |n| n.len() + 1),
+        );
+        text.push_str(id.as_str());
+        if let Some(user_id) = user_id {
+            text.push(',');
+            text.push_str(user_id.as_str());
+        }
+        if let Some(name) = username {
+            text.push(':');
+            text.push_str(name);
+        }
+        TokenOwner(text.into())
     }
 
-    /// The id: decimal digits only (it was an [`IgId`]).
+    /// `<id>[,<user_id>]`: everything before the first `:` (ids hold only digits).
+    fn ids(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(ids, _)| ids)
+    }
+
+    /// The id `/me` names (app-scoped): decimal digits only (it was an [`IgId`]). The only id
+    /// identity checks compare.
     pub(crate) fn id(&self) -> &str {
-        self.0.split_once(':').map_or(&self.0, |(id, _)| id)
+        let ids = self.ids();
+        ids.split_once(',').map_or(ids, |(id, _)| id)
+    }
+
+    /// The professional-account id `/me` gave beside `id`, if any: what Meta's webhooks and
+    /// perhaps its compliance callbacks name. Never used to decide who owns a token.
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        self.ids().split_once(',').map(|(_, user_id)| user_id)
     }
 
     pub(crate) fn username(&self) -> Option<&str> {
@@ -41,6 +68,7 @@ impl fmt::Debug for TokenOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenOwner")
             .field("id", &self.id())
+            .field("user_id", &self.user_id())
             .field("username", &self.username())
             .finish()
     }
@@ -95,9 +123,10 @@ impl Lookup {
         }
     }
 
-    /// The stored form (the shared cache's values): `o:<id>` (owner, no username),
-    /// `o:<id>:<username>`, or `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so
-    /// the first `:` after the id ends it and the username may contain anything.
+    /// The stored form (the shared cache's values): `o:<id>[,<user_id>][:<username>]` (an
+    /// owner), or `r:invalid` / `r:expired` / `r:mismatch`. Ids are digits only, so the first `:`
+    /// after the ids ends them and the username may contain anything. (Changing this form means
+    /// bumping `KEY_PREFIX` in `shared_cache/seal.rs`.)
     pub(crate) fn encode(&self) -> String {
         match self {
             Lookup::Owner(owner) => format!("o:{}", owner.0),
@@ -117,12 +146,20 @@ impl Lookup {
     pub(crate) fn decode(value: &[u8]) -> Option<Lookup> {
         let text = std::str::from_utf8(value).ok()?;
         if let Some(owner) = text.strip_prefix("o:") {
-            let (id, username) = match owner.split_once(':') {
-                Some((id, name)) => (id, Some(name)),
+            let (ids, username) = match owner.split_once(':') {
+                Some((ids, name)) => (ids, Some(name)),
                 None => (owner, None),
             };
+            let (id, user_id) = match ids.split_once(',') {
+                Some((id, user_id)) => (id, Some(IgId::parse(user_id).ok()?)),
+                None => (ids, None),
+            };
             let id = IgId::parse(id).ok()?;
-            return Some(Lookup::Owner(TokenOwner::new(&id, username)));
+            return Some(Lookup::Owner(TokenOwner::new(
+                &id,
+                user_id.as_ref(),
+                username,
+            )));
         }
         let reason = match text.strip_prefix("r:")? {
             "invalid" => RejectReason::InvalidToken,
@@ -150,13 +187,19 @@ mod tests {
     fn only_the_exact_id_is_valid() {
         let owner = Lookup::Owner(TokenOwner::new(
             &IgId::parse("17841405793187219").unwrap(),
+            Some(&IgId::parse("27640875392278831").unwrap()),
             None,
         ));
         assert!(matches!(
             owner.verdict_for(&IgId::parse("17841405793187219").unwrap()),
             Verdict::Valid(_)
         ));
-        for other in ["17841405793187218", "017841405793187219"] {
+        // The professional-account id is not an identity: only `/me`'s `id` is.
+        for other in [
+            "17841405793187218",
+            "017841405793187219",
+            "27640875392278831",
+        ] {
             assert_eq!(
                 owner.verdict_for(&IgId::parse(other).unwrap()),
                 Verdict::Rejected(RejectReason::IdMismatch)
@@ -167,17 +210,37 @@ mod tests {
     #[test]
     fn id_and_username_come_back_apart() {
         let id = IgId::parse("17841405793187219").unwrap();
-        let owner = TokenOwner::new(&id, Some("jay:with.colon"));
+        let user_id = IgId::parse("27640875392278831").unwrap();
+        let owner = TokenOwner::new(&id, Some(&user_id), Some("jay:with.colon,comma"));
         assert_eq!(owner.id(), "17841405793187219");
-        assert_eq!(owner.username(), Some("jay:with.colon"));
+        assert_eq!(owner.user_id(), Some("27640875392278831"));
+        assert_eq!(owner.username(), Some("jay:with.colon,comma"));
         assert!(owner.is(&id));
-        let nameless = TokenOwner::new(&id, None);
-        assert_eq!((nameless.id(), nameless.username()), (id.as_str(), None));
-        assert_eq!(TokenOwner::new(&id, Some("")).username(), Some(""));
+        let nameless = TokenOwner::new(&id, None, None);
+        assert_eq!(
+            (nameless.id(), nameless.user_id(), nameless.username()),
+            (id.as_str(), None, None)
+        );
+        let no_user_id = TokenOwner::new(&id, None, Some("a,b"));
+        assert_eq!(
+            (no_user_id.id(), no_user_id.user_id()),
+            (id.as_str(), None),
+            "a comma in the username is not an id separator"
+        );
+        assert_eq!(TokenOwner::new(&id, None, Some("")).username(), Some(""));
     }
 
     fn owner(id: &str, username: Option<&str>) -> Lookup {
-        Lookup::Owner(TokenOwner::new(&IgId::parse(id).unwrap(), username))
+        Lookup::Owner(TokenOwner::new(&IgId::parse(id).unwrap(), None, username))
+    }
+
+    fn owner_with(id: &str, user_id: &str, username: Option<&str>) -> Lookup {
+        let user_id = IgId::parse(user_id).unwrap();
+        Lookup::Owner(TokenOwner::new(
+            &IgId::parse(id).unwrap(),
+            Some(&user_id),
+            username,
+        ))
     }
 
     #[test]
@@ -187,6 +250,10 @@ mod tests {
             owner("0042", None),
             owner("1", Some("")),
             owner("2", Some("we:ird name ✓")),
+            owner("3", Some("co,mma")),
+            owner_with("17841405793187219", "27640875392278831", Some("jay")),
+            owner_with("4", "5", None),
+            owner_with("6", "7", Some("a,b:c")),
             Lookup::Rejected(RejectReason::InvalidToken),
             Lookup::Rejected(RejectReason::ExpiredToken),
             Lookup::Rejected(RejectReason::IdMismatch),
@@ -198,11 +265,19 @@ mod tests {
             owner("17841405793187219", Some("jay")).encode(),
             "o:17841405793187219:jay"
         );
+        assert_eq!(
+            owner_with("1", "2", Some("jay")).encode(),
+            "o:1,2:jay",
+            "the professional-account id rides in the same string"
+        );
     }
 
     #[test]
     fn foreign_values_are_not_lookups() {
-        for junk in ["", "o:", "o:12a", "o:-1:x", "r:", "r:maybe", "x:1", "O:1"] {
+        for junk in [
+            "", "o:", "o:12a", "o:-1:x", "o:1,", "o:1,x", "o:,1", "o:1,2,3", "r:", "r:maybe",
+            "x:1", "O:1",
+        ] {
             assert_eq!(Lookup::decode(junk.as_bytes()), None, "{junk:?}");
         }
         assert_eq!(Lookup::decode(&[b'o', b':', 0xff]), None);

@@ -87,7 +87,7 @@ impl UpstreamError {
 
 /// What every worker's client shares.
 pub(crate) struct Upstream {
-    /// `{graph}/[version/]me?fields=id,username&` — the token is appended per call.
+    /// `{graph}/[version/]me?fields=id,user_id,username&` — the token is appended per call.
     me_prefix: String,
     code_url: String,
     long_lived_url: String,
@@ -114,7 +114,8 @@ impl Upstream {
             format!("{graph}/{}/me", ig.graph_version)
         };
         Upstream {
-            me_prefix: format!("{me_path}?fields=id,username&"),
+            // `user_id` too: Meta's compliance callbacks may name a user by it (see meta_callbacks).
+            me_prefix: format!("{me_path}?fields=id,user_id,username&"),
             code_url: format!("{}/oauth/access_token", ig.api_url.trim_end_matches('/')),
             long_lived_url: format!("{graph}/access_token"),
             refresh_url: format!("{graph}/refresh_access_token"),

@@ -20,6 +20,9 @@ pub(super) const EXPIRED_SUBCODE: i64 = 463;
 #[derive(Deserialize)]
 struct Me {
     id: Option<IgId>,
+    /// The professional-account id (asked for with `fields=id,user_id,username`); kept so Meta's
+    /// callbacks can find the user by it, never used to decide who owns the token.
+    user_id: Option<IgId>,
     username: Option<String>,
 }
 
@@ -82,7 +85,11 @@ pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError>
         let id = me.id.ok_or(UpstreamError::Unusable(
             "/me answered 200 without a user id",
         ))?;
-        return Ok(Lookup::Owner(TokenOwner::new(&id, me.username.as_deref())));
+        return Ok(Lookup::Owner(TokenOwner::new(
+            &id,
+            me.user_id.as_ref(),
+            me.username.as_deref(),
+        )));
     }
     match graph_error(body) {
         Some(e) if is_throttled(e.code) => Err(UpstreamError::RateLimited),
@@ -131,7 +138,21 @@ mod tests {
             match read_me(200, body.as_bytes()).unwrap() {
                 Lookup::Owner(o) => {
                     assert_eq!(o.id(), "17841405793187219");
+                    assert_eq!(o.user_id(), None);
                     assert_eq!(o.username(), Some("jay"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Both ids when Instagram gives both; the professional one may be a number above 2^53.
+        for body in [
+            r#"{"id":"17841405793187219","user_id":27640875392278831,"username":"jay"}"#,
+            r#"{"data":[{"id":"17841405793187219","user_id":"27640875392278831"}]}"#,
+        ] {
+            match read_me(200, body.as_bytes()).unwrap() {
+                Lookup::Owner(o) => {
+                    assert_eq!(o.id(), "17841405793187219");
+                    assert_eq!(o.user_id(), Some("27640875392278831"));
                 }
                 other => panic!("{other:?}"),
             }

@@ -138,6 +138,7 @@ pub fn init(settings: &Settings) {
         &settings.cache.redis_url,
         &settings.cache.redis_secret,
         &settings.cache.redis_secret_previous,
+        &settings.parse.master_key,
     ]
     .iter()
     .filter(|s| s.is_set())

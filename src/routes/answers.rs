@@ -13,6 +13,9 @@ pub(crate) enum ValidateAnswer<'a> {
     Valid {
         valid: bool,
         id: &'a str,
+        /// The professional-account id, when Instagram gave one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         username: Option<&'a str>,
     },
@@ -29,6 +32,7 @@ impl<'a> ValidateAnswer<'a> {
             Verdict::Valid(owner) => ValidateAnswer::Valid {
                 valid: true,
                 id: owner.id(),
+                user_id: owner.user_id(),
                 username: owner.username(),
             },
             Verdict::Rejected(reason) => ValidateAnswer::Invalid {
@@ -59,9 +63,14 @@ struct AuthDataOut<'a> {
     instagram: InstagramAuthData<'a>,
 }
 
+/// `authData.instagram`. Parse stores it as sent, so `user_id` (the professional-account id,
+/// when `/me` gave one) is kept beside `id`, and Meta's compliance callbacks can find the user
+/// by either id later.
 #[derive(Serialize)]
-struct InstagramAuthData<'a> {
+pub(crate) struct InstagramAuthData<'a> {
     id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     access_token: &'a str,
 }
 
@@ -77,7 +86,11 @@ impl<'a> ExchangeAnswer<'a> {
             permissions: &exchanged.permissions,
             expires_in: exchanged.expires_in,
             auth_data: AuthDataOut {
-                instagram: InstagramAuthData { id, access_token },
+                instagram: InstagramAuthData {
+                    id,
+                    user_id: exchanged.owner.user_id(),
+                    access_token,
+                },
             },
         }
     }

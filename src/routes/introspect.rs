@@ -27,6 +27,9 @@ enum Introspection<'a> {
     Active {
         active: bool,
         sub: &'a str,
+        /// The professional-account id, when Instagram gave one (`sub` stays `/me`'s `id`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         username: Option<&'a str>,
         token_type: &'static str,
@@ -62,6 +65,7 @@ pub(crate) async fn introspect(
         Lookup::Owner(owner) => HttpResponse::Ok().json(Introspection::Active {
             active: true,
             sub: owner.id(),
+            user_id: owner.user_id(),
             username: owner.username(),
             // An RFC 6749 token type, as RFC 7662 asks: what the token is used as.
             token_type: "bearer",

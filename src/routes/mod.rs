@@ -3,7 +3,7 @@
 //! route file imports another; what several share lives beside them: [`body`] (bounded bodies,
 //! media types, JSON-or-form fields), [`guards`] (the API key and the per-client rate limit, as
 //! extractors a handler cannot forget) and [`answers`] (answer shapes several faces write).
-//! The table of routes is [`configure`].
+//! Meta's compliance callbacks are in [`meta`]. The table of routes is [`configure`].
 
 mod answers;
 mod body;
@@ -12,6 +12,7 @@ mod guards;
 mod health;
 mod introspect;
 mod login;
+mod meta;
 mod parse_hooks;
 mod refresh;
 mod validate;
@@ -52,6 +53,22 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     get(cfg, "/v1/callback", web::to(login::callback::callback));
     post(cfg, "/v1/refresh", web::to(refresh::refresh));
     get(cfg, "/v1/demo", web::to(login::demo::demo));
+    // Meta's compliance callbacks: public, the signed request is the authentication.
+    post(
+        cfg,
+        "/v1/meta/deauthorize",
+        web::to(meta::deauthorize::deauthorize),
+    );
+    post(
+        cfg,
+        "/v1/meta/data-deletion",
+        web::to(meta::data_deletion::data_deletion),
+    );
+    get(
+        cfg,
+        "/v1/meta/data-deletion/{code}",
+        web::to(meta::status::status),
+    );
 }
 
 /// `/metrics` alone (for its own listener, `IGAUTH_SERVER__METRICS_BIND`).

@@ -145,6 +145,11 @@ impl Settings {
                 &cache.redis_secret_previous,
                 MIN_REDIS_SECRET,
             ),
+            (
+                "IGAUTH_PARSE__MASTER_KEY",
+                &self.parse.master_key,
+                MIN_MASTER_KEY,
+            ),
         ] {
             check_secret(var, secret, min)?;
         }
@@ -163,7 +168,7 @@ impl Settings {
         if !(1..=5000).contains(&self.cache.redis_timeout_ms) {
             return Err("IGAUTH_CACHE__REDIS_TIMEOUT_MS must be between 1 and 5000".into());
         }
-        Ok(())
+        self.check_meta()
     }
 }
 
@@ -171,6 +176,8 @@ impl Settings {
 const MIN_API_KEY: usize = 32;
 /// Shortest webhook key accepted: Parse's `webhookKey`, which Back4App users type in by hand.
 const MIN_WEBHOOK_KEY: usize = 16;
+/// Shortest Parse master key accepted: it can delete every user, so it must not be guessable.
+const MIN_MASTER_KEY: usize = 16;
 /// Shortest Redis secret accepted: it keys the HMACs that make Redis values trustworthy.
 const MIN_REDIS_SECRET: usize = 32;
 /// Words the example files and tutorials use for "put your own secret here".

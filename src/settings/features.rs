@@ -20,6 +20,10 @@ pub struct Features {
     pub shared_cache: bool,
     /// The state secret is long enough to sign states.
     pub state_secret: bool,
+    /// Meta's callbacks can verify signed requests (the client secret is set).
+    pub meta_callbacks: bool,
+    /// igauth can act on Parse through its REST API (server URL, app id and master key).
+    pub parse_api: bool,
 }
 
 impl Features {
@@ -27,15 +31,22 @@ impl Features {
         let ig = &settings.instagram;
         let exchange = !ig.client_id.is_empty() && ig.client_secret.is_set();
         let state_secret = usable_state_secret(&settings.server.state_secret);
+        let parse = &settings.parse;
+        let parse_api =
+            !parse.server_url.is_empty() && !parse.app_id.is_empty() && parse.master_key.is_set();
+        let meta_callbacks = ig.client_secret.is_set();
         Features {
             exchange,
             login_flow: exchange
                 && !ig.callback_url.is_empty()
                 && !ig.return_urls.is_empty()
                 && state_secret,
+            // Deletion statuses live in Redis when there is no Parse to keep them.
             shared_cache: settings.cache.backend == CacheBackend::Redis
-                && (settings.cache.ttl_secs > 0 || state_secret),
+                && (settings.cache.ttl_secs > 0 || state_secret || (meta_callbacks && !parse_api)),
             state_secret,
+            meta_callbacks,
+            parse_api,
         }
     }
 }
@@ -52,6 +63,12 @@ impl Settings {
         if self.features.exchange && ig.redirect_uris.is_empty() && self.login_flow_asked() {
             out.push(
                 "IGAUTH_INSTAGRAM__REDIRECT_URIS is empty: /v1/exchange refuses every redirect_uri (the login flow is not affected)"
+                    .into(),
+            );
+        }
+        if self.features.meta_callbacks && self.status_url_base().is_none() {
+            out.push(
+                "IGAUTH_SERVER__PUBLIC_URL is not set (nor IGAUTH_INSTAGRAM__CALLBACK_URL):                  /v1/meta/data-deletion answers 503 meta_callbacks_not_configured, because it                  cannot give Meta a status link"
                     .into(),
             );
         }
@@ -118,6 +135,7 @@ impl Settings {
                 "IGAUTH_INSTAGRAM__CALLBACK_URL must be the http(s) URL of this service's /v1/callback, got {callback:?}"
             ));
         }
+        out.extend(self.parse_partly_configured());
         if self.cache.backend == CacheBackend::Redis && self.cache.ttl_secs == 0 {
             out.push(format!(
                 "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: {}",

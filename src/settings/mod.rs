@@ -9,6 +9,7 @@
 
 mod checks;
 mod features;
+mod meta;
 mod names;
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,9 @@ pub struct ServerSettings {
     pub state_secret: Secret,
     /// Serve the `/v1/demo` page.
     pub demo: bool,
+    /// igauth's public base URL (`https://auth.example`, maybe with a path prefix), for the
+    /// data-deletion status link Meta shows people; empty means the origin of the callback URL.
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -119,6 +123,46 @@ pub enum CacheBackend {
 pub struct ParseSettings {
     /// Parse's `webhookKey`; when set, webhook calls must carry it in `X-Parse-Webhook-Key`.
     pub webhook_key: Secret,
+    /// Parse's REST base, e.g. `https://parse.example/parse`: with the app id and master key,
+    /// igauth acts on Parse users for Meta's callbacks.
+    pub server_url: String,
+    pub app_id: String,
+    /// Parse's master key: sent only in `X-Parse-Master-Key`, never logged.
+    pub master_key: Secret,
+    /// Deadline of one Parse REST call.
+    pub timeout_ms: u64,
+    /// What a verified data-deletion request does to the matched users.
+    pub on_data_deletion: ParseAction,
+    /// What a verified deauthorization does to the matched users.
+    pub on_deauthorize: ParseAction,
+    /// A Cloud function called (master key) before the built-in action; empty for none.
+    pub deletion_function: String,
+}
+
+/// What igauth does to the Parse users a Meta callback names.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ParseAction {
+    /// Nothing.
+    None,
+    /// Delete the users' sessions (they must log in again); the users stay.
+    RevokeSessions,
+    /// Remove `authData.instagram` and revoke the sessions.
+    Unlink,
+    /// Delete the users and their sessions (Parse does not delete sessions with a user).
+    DeleteUser,
+}
+
+impl ParseAction {
+    /// The setting's own spelling, for logs, metrics and the status record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParseAction::None => "none",
+            ParseAction::RevokeSessions => "revoke_sessions",
+            ParseAction::Unlink => "unlink",
+            ParseAction::DeleteUser => "delete_user",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -189,6 +233,7 @@ workers = 0
 max_connections = 1024
 state_secret = ""
 demo = false
+public_url = ""
 
 [instagram]
 client_id = ""
@@ -221,6 +266,13 @@ redis_timeout_ms = 50
 
 [parse]
 webhook_key = ""
+server_url = ""
+app_id = ""
+master_key = ""
+timeout_ms = 10000
+on_data_deletion = "delete_user"
+on_deauthorize = "none"
+deletion_function = ""
 
 [limits]
 exchange_per_minute = 30

@@ -364,3 +364,75 @@ fn unknown_variables_stop_startup_with_the_closest_name() {
     ])
     .is_ok());
 }
+
+#[test]
+fn meta_callback_settings_are_checked_and_named() {
+    let parse = [
+        ("IGAUTH_PARSE__SERVER_URL", "https://parse.example/parse"),
+        ("IGAUTH_PARSE__APP_ID", "app"),
+        ("IGAUTH_PARSE__MASTER_KEY", "0123456789abcdef0123"),
+    ];
+    let s = with_env(&parse).unwrap();
+    assert!(s.features.parse_api && !s.features.meta_callbacks);
+    assert_eq!(s.parse.on_data_deletion, ParseAction::DeleteUser);
+    assert_eq!(s.parse.on_deauthorize, ParseAction::None);
+    for (var, value, named) in [
+        (
+            "IGAUTH_PARSE__MASTER_KEY",
+            "short",
+            "IGAUTH_PARSE__MASTER_KEY is too short",
+        ),
+        (
+            "IGAUTH_PARSE__MASTER_KEY",
+            " 0123456789abcdef0123",
+            "whitespace",
+        ),
+        (
+            "IGAUTH_PARSE__ON_DATA_DELETION",
+            "revoke_sessions",
+            "IGAUTH_PARSE__ON_DATA_DELETION",
+        ),
+        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "wipe", "on_deauthorize"),
+        (
+            "IGAUTH_PARSE__DELETION_FUNCTION",
+            "a/b",
+            "IGAUTH_PARSE__DELETION_FUNCTION",
+        ),
+        (
+            "IGAUTH_SERVER__PUBLIC_URL",
+            "auth.example",
+            "IGAUTH_SERVER__PUBLIC_URL",
+        ),
+        (
+            "IGAUTH_PARSE__SERVER_URL",
+            "parse.example",
+            "IGAUTH_PARSE__SERVER_URL",
+        ),
+    ] {
+        let err = with_env(&[(var, value)]).unwrap_err();
+        assert!(err.contains(named), "{var}={value}: {err}");
+    }
+    let partial = setup_errors(&[("IGAUTH_PARSE__APP_ID", "app")]);
+    assert!(
+        partial
+            .iter()
+            .any(|e| e.contains("IGAUTH_PARSE__SERVER_URL")
+                && e.contains("IGAUTH_PARSE__MASTER_KEY")),
+        "{partial:?}"
+    );
+    let s = with_env(&[(
+        "IGAUTH_INSTAGRAM__CALLBACK_URL",
+        "https://auth.example:8443/v1/callback",
+    )])
+    .unwrap();
+    assert_eq!(
+        s.status_url_base().as_deref(),
+        Some("https://auth.example:8443/v1/meta/data-deletion/")
+    );
+    let s = with_env(&[("IGAUTH_SERVER__PUBLIC_URL", "https://x.example/igauth/")]).unwrap();
+    assert_eq!(
+        s.status_url_base().as_deref(),
+        Some("https://x.example/igauth/v1/meta/data-deletion/")
+    );
+    assert_eq!(with_env(&[]).unwrap().status_url_base(), None);
+}

@@ -15,6 +15,9 @@
 //! state's lifetime: the first replica to set one wins, the others refuse the state (when the
 //! value there is sealed by igauth; a planted one cannot refuse a login).
 //!
+//! Data-deletion statuses, when Parse does not keep them, are sealed records too
+//! ([`SharedCache::put_record`], in `records.rs`).
+//!
 //! Redis is an optimisation, never a dependency:
 //! - every read and write has a short budget (`IGAUTH_CACHE__REDIS_TIMEOUT_MS`); an error, a
 //!   timeout or no connection yet means "not in Redis", the validator asks Instagram (or the
@@ -29,6 +32,7 @@
 //!   without Redis; once connected, redis' `ConnectionManager` reconnects by itself.
 
 mod health;
+mod records;
 mod seal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! What makes Redis untrusted storage instead of an oracle: keys an outsider cannot compute, and
 //! values an outsider cannot forge, copy or extend.
 //!
-//! - A verdict's key is `igauth:v2:` + hex `HMAC-SHA256(secret, SHA-256(token))`: without
+//! - A verdict's key is `igauth:v3:` + hex `HMAC-SHA256(secret, SHA-256(token))`: without
 //!   `IGAUTH_CACHE__REDIS_SECRET` nobody can tell which key belongs to a token.
 //! - Every value is `<mac>.<expires_at_ms>.<payload>`, where `mac` is base64url
 //!   `HMAC-SHA256(secret, key "\n" expires_at_ms "\n" payload)`. The key is in the MAC, so a
@@ -19,7 +19,7 @@ use crate::domain::{Secret, TokenKey};
 
 /// Bump when the key derivation or the value format changes: old and new replicas then never
 /// read each other's entries during a rolling deploy.
-pub(crate) const KEY_PREFIX: &str = "igauth:v2:";
+pub(crate) const KEY_PREFIX: &str = "igauth:v3:";
 /// Used login states, by nonce id (random, already public as the binding cookie's name).
 const STATE_PREFIX: &str = "igauth:state:";
 

@@ -198,7 +198,7 @@ impl TestApp {
             .mock("GET", "/me")
             .match_query(mockito::Matcher::AllOf(vec![
                 mockito::Matcher::UrlEncoded("access_token".into(), token.into()),
-                mockito::Matcher::UrlEncoded("fields".into(), "id,username".into()),
+                mockito::Matcher::UrlEncoded("fields".into(), "id,user_id,username".into()),
             ]))
             .with_status(status)
             .with_header("content-type", "application/json")

@@ -14,6 +14,7 @@ mod limits;
 mod login;
 mod logs;
 mod long_lived;
+mod meta_callbacks;
 mod metrics;
 mod operations;
 mod parse_hooks;

@@ -156,14 +156,14 @@ impl Drop for Redis {
 /// The secret every replica in these tests seals its Redis entries with.
 pub const REDIS_SECRET: &str = "test-redis-secret-0123456789abcdef";
 
-/// The key a verdict is stored under with `secret`: `igauth:v2:` + hex
+/// The key a verdict is stored under with `secret`: `igauth:v3:` + hex
 /// HMAC-SHA256(secret, SHA-256(token)).
 pub fn key_with(secret: &str, token: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     let tag = ring::hmac::sign(&key, digest.as_ref());
     let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("igauth:v2:{hex}")
+    format!("igauth:v3:{hex}")
 }
 
 /// The key a verdict is stored under by the replicas of these tests.

@@ -39,7 +39,7 @@ async fn replicas_share_verdicts_through_redis_and_survive_it_going_away_and_com
         redis
             .wait_for(&key_of("IGT-shared-valid"), Duration::from_secs(5))
             .await,
-        "A wrote the verdict under igauth:v2:<keyed hash>"
+        "A wrote the verdict under igauth:v3:<keyed hash>"
     );
     let b_before = b.scrape().await;
     expect_verdict(&b, "IGT-shared-valid", true).await;
@@ -71,7 +71,7 @@ async fn replicas_share_verdicts_through_redis_and_survive_it_going_away_and_com
     let keys: Vec<String> = redis.query(redis::cmd("KEYS").arg("*")).await;
     assert!(
         keys.iter()
-            .all(|k| k.starts_with("igauth:v2:") && !k.contains("IGT")),
+            .all(|k| k.starts_with("igauth:v3:") && !k.contains("IGT")),
         "{keys:?}"
     );
 

@@ -494,7 +494,7 @@ async fn graph_version_is_put_in_the_me_path() {
         .mock("GET", "/v25.0/me")
         .match_query(mockito::Matcher::AllOf(vec![
             mockito::Matcher::UrlEncoded("access_token".into(), "IGT-v25".into()),
-            mockito::Matcher::UrlEncoded("fields".into(), "id,username".into()),
+            mockito::Matcher::UrlEncoded("fields".into(), "id,user_id,username".into()),
         ]))
         .with_status(200)
         .with_body(me_body(BIG_ID, "jay"))

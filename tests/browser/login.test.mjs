@@ -297,3 +297,41 @@ test('a crafted token link shows nothing without the value this tab stored', { t
   }
   await page.close();
 });
+
+test('the data-deletion status page renders under its own CSP', { timeout: 60_000 }, async () => {
+  // Signed with the app secret the way Meta signs its data-deletion callback.
+  const { createHmac } = await import('node:crypto');
+  const payload = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: 1732000000, user_id: USER_ID })).toString('base64url');
+  const signature = createHmac('sha256', CLIENT_SECRET).update(payload).digest('base64url');
+  const res = await fetch(`${igauthBase}/v1/meta/data-deletion`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ signed_request: `${signature}.${payload}` }),
+  });
+  assert.equal(res.status, 200);
+  const { url, confirmation_code: code } = await res.json();
+  // No public URL is configured: the status link uses the callback URL's origin.
+  assert.equal(url, `${igauthBase}/v1/meta/data-deletion/${code}`);
+
+  const page = await context.newPage();
+  const seen = watch(page);
+  const requests = [];
+  page.on('request', (req) => requests.push(req.url()));
+  await page.goto(url);
+  assert.equal(await page.textContent('h1'), 'Data deletion request');
+  assert.equal(await page.textContent('#code'), code);
+  // No Parse here: igauth keeps no user data of its own, so there was nothing to delete.
+  assert.equal(await page.textContent('#status'), 'Completed: no data found');
+  assert.match(await page.getAttribute('#requested', 'datetime'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(!(await visibleText(page)).includes(USER_ID), 'the page shows no Instagram id');
+  // The inline style applied (allowed by its hash): the status badge has its background.
+  const badge = await page.evaluate(() => getComputedStyle(document.getElementById('status')).backgroundColor);
+  assert.equal(badge, 'rgb(231, 243, 232)');
+  assert.deepEqual(seen.cspViolations, [], 'no CSP violations');
+  assert.deepEqual(requests, [url], 'self-contained: no other request');
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'igauth-data-deletion-status.png'), fullPage: true });
+
+  await page.goto(`${igauthBase}/v1/meta/data-deletion/${'0'.repeat(24)}`);
+  assert.match(await visibleText(page), /not known here/);
+  await page.close();
+});

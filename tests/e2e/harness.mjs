@@ -350,6 +350,8 @@ export async function startParse(pg, { name = 'parse', options = {}, env = {} } 
     url,
     proc,
     rest,
+    appId,
+    masterKey,
     /** Sign up or log in with authData, as `Parse.User.logInWith` does. */
     logInWith: (authData, fields = {}) => rest('POST', '/users', { ...fields, authData }),
     async stop() {

@@ -126,7 +126,7 @@ test('introspect and validate need the API key; with it they answer per RFC 7662
   const auth = { Authorization: `Bearer ${apiKey}` };
   const active = await introspect(auth, token);
   assert.equal(active.status, 200, refusal(active));
-  assert.deepEqual(active.json, { active: true, sub: ID, username: `user${ID}`, token_type: 'bearer' });
+  assert.deepEqual(active.json, { active: true, sub: ID, user_id: `9${ID}`, username: `user${ID}`, token_type: 'bearer' });
   const inactive = await introspect({ ...auth }, 'not-an-instagram-token');
   assert.equal(inactive.status, 200, refusal(inactive));
   assert.deepEqual(inactive.json, { active: false });

@@ -62,7 +62,8 @@ const callFunction = (p, name, params) => p.rest('POST', `/functions/${name}`, p
 test('function webhook: valid authData passes, a mismatch is refused', async () => {
   const ok = await callFunction(parse, 'igValidate', { id: ID, access_token: `IGT-${ID}-fn` });
   assert.equal(ok.status, 200, show(ok));
-  assert.deepEqual(ok.json.result, { valid: true, id: ID, username: `user${ID}` });
+  // user_id: the professional-account id the fake derives (9 + id); identity is `id`.
+  assert.deepEqual(ok.json.result, { valid: true, id: ID, user_id: `9${ID}`, username: `user${ID}` });
 
   const mismatch = await callFunction(parse, 'igValidate', { id: OTHER, access_token: `IGT-${ID}-fn` });
   assert.equal(mismatch.json?.code, 141, show(mismatch));

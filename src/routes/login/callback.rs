@@ -79,6 +79,10 @@ fn consent_error(error: &str) -> (&'static str, &'static str) {
 #[derive(Serialize)]
 struct LoginResult<'a> {
     id: &'a str,
+    /// The professional-account id, when `/me` gave one: an app puts it into authData beside
+    /// `id` so that Meta's deletion callbacks find the user by either.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     access_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_in: Option<u64>,
@@ -203,6 +207,7 @@ async fn finish(
         Ok(exchanged) => {
             let params = serde_urlencoded::to_string(LoginResult {
                 id: exchanged.owner.id(),
+                user_id: exchanged.owner.user_id(),
                 access_token: exchanged.access_token.expose(),
                 expires_in: exchanged.expires_in,
                 username: exchanged.owner.username(),

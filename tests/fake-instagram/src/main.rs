@@ -9,6 +9,9 @@
 //!   for the documented `{"data":[...]}` answer instead of the flat one seen in practice.
 //!
 //! Ids are kept as the digit strings they arrived as: never parsed, so ids above 2^53 stay exact.
+//! `/me` answers `user_id` (the professional-account id, a different number) when asked for it:
+//! `9` followed by the user's id, so tests can tell the two ids apart and derive one from the
+//! other.
 //!
 //! It sits on the hot path of the benchmark, so `/me` does no more than find one query parameter
 //! and format one small body; shared state is atomics (one mutex, only for used codes).
@@ -314,12 +317,21 @@ async fn answer_me(req: &HttpRequest, state: &State) -> HttpResponse {
         Err(body) => return bad_request(body),
     };
     // Like Graph, answer only the fields asked for (id always).
-    let with_username =
-        param(query, "fields").is_none_or(|f| f.split(',').any(|f| f == "username"));
-    let body = if with_username {
-        format!(r#"{{"id":"{id}","username":"user{id}"}}"#)
+    let fields = param(query, "fields");
+    let asked = |name: &str| {
+        fields
+            .as_deref()
+            .is_none_or(|f| f.split(',').any(|f| f == name))
+    };
+    let user_id = if asked("user_id") {
+        format!(r#","user_id":"9{id}""#)
     } else {
-        format!(r#"{{"id":"{id}"}}"#)
+        String::new()
+    };
+    let body = if asked("username") {
+        format!(r#"{{"id":"{id}"{user_id},"username":"user{id}"}}"#)
+    } else {
+        format!(r#"{{"id":"{id}"{user_id}}}"#)
     };
     json(StatusCode::OK, body)
 }

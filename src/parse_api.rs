@@ -1,0 +1,385 @@
+//! The only code that speaks to Parse Server's REST API, with the master key: find users by an
+//! Instagram id, revoke their sessions, delete or unlink them, call a Cloud function, and keep
+//! the data-deletion status class (master-key-only through its class-level permissions).
+//!
+//! Like [`crate::instagram`]: [`ParseUpstream`] is shared, [`ParseClient`] is one worker's pooled
+//! awc client (awc clients cannot cross threads); every call has one deadline, redirects are not
+//! followed (they would carry the master key elsewhere), the master key travels only in the
+//! `X-Parse-Master-Key` header, and neither it nor Parse's URLs appear in errors or logs. Each
+//! call is counted in `igauth_parse_actions_total{kind,result}`.
+//!
+//! Facts this relies on (parse-server 9.10 on PostgreSQL, see the reference notes): users are
+//! found by `$or` of plain equalities on `authData.instagram.id` / `.user_id` (`$in`, `$exists`
+//! and `keys=authData` silently find nothing there); deleting a user leaves its `_Session` rows,
+//! so sessions are listed by user pointer and deleted one by one; an authData write answers 500
+//! under the default `directAccess: true` (a Parse bug), reported as [`ParseError::UnlinkBug`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::Method;
+use actix_web::web::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::{IgId, Secret};
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+/// Largest answer read from Parse: a page of users or sessions.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Users or sessions handled per request; a person has a handful.
+const PAGE: &str = "1000";
+/// The class that keeps data-deletion statuses.
+pub(crate) const STATUS_CLASS: &str = "InstagramDataDeletion";
+/// Parse's error code for "object not found" (a user already deleted).
+const OBJECT_NOT_FOUND: i64 = 101;
+/// Parse's error code for "class already exists" (the status class on a second start).
+const INVALID_CLASS_NAME: i64 = 103;
+
+/// Why a Parse call did not do what it should. Carries no URL, key or Parse text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParseError {
+    /// No answer in time, or no connection.
+    Unreachable,
+    /// Parse answered with this HTTP status (and Parse error code, when it gave one).
+    Refused(u16, Option<i64>),
+    /// An answer that is not the JSON Parse sends.
+    Unusable,
+    /// The authData write failed with the parse-server 9.10 `directAccess` bug.
+    UnlinkBug,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::Unreachable => f.write_str("Parse Server did not answer in time"),
+            ParseError::Refused(status, Some(code)) => {
+                write!(
+                    f,
+                    "Parse Server refused (HTTP {status}, Parse error {code})"
+                )
+            }
+            ParseError::Refused(status, None) => write!(f, "Parse Server refused (HTTP {status})"),
+            ParseError::Unusable => f.write_str("Parse Server gave an unreadable answer"),
+            ParseError::UnlinkBug => f.write_str(
+                "Parse Server answered HTTP 500 to removing authData.instagram: a known \
+                 parse-server 9.x bug when directAccess is on (its default); set directAccess: \
+                 false in Parse's options, or use IGAUTH_PARSE__ON_DATA_DELETION=delete_user",
+            ),
+        }
+    }
+}
+
+/// What every worker's Parse client shares.
+pub(crate) struct ParseUpstream {
+    /// `https://parse.example/parse`, no trailing slash.
+    base: String,
+    app_id: String,
+    master_key: Secret,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl ParseUpstream {
+    /// `None` when the settings do not reach Parse (server URL, app id and master key).
+    pub(crate) fn new(settings: &Settings, metrics: Arc<Metrics>) -> Option<ParseUpstream> {
+        let parse = &settings.parse;
+        settings.features.parse_api.then(|| ParseUpstream {
+            base: parse.server_url.trim_end_matches('/').to_string(),
+            app_id: parse.app_id.clone(),
+            master_key: parse.master_key.clone(),
+            timeout: Duration::from_millis(parse.timeout_ms),
+            metrics,
+        })
+    }
+}
+
+/// One worker's Parse client. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct ParseClient {
+    http: awc::Client,
+    up: Arc<ParseUpstream>,
+}
+
+#[derive(Deserialize)]
+struct Results {
+    results: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct ParseErrorBody {
+    code: Option<i64>,
+    error: Option<String>,
+}
+
+impl ParseClient {
+    pub(crate) fn new(up: Arc<ParseUpstream>) -> ParseClient {
+        let http = awc::Client::builder()
+            .timeout(up.timeout)
+            // A redirect would carry the master key to wherever it points.
+            .disable_redirects()
+            .finish();
+        ParseClient { http, up }
+    }
+
+    /// The objectIds of users whose `authData.instagram.id` or `.user_id` is `id`.
+    pub(crate) async fn find_users(&self, id: &IgId) -> Result<Vec<String>, ParseError> {
+        let filter = json!({"$or": [
+            {"authData.instagram.id": id.as_str()},
+            {"authData.instagram.user_id": id.as_str()},
+        ]});
+        let found = self
+            .query("find_users", "/classes/_User", &filter.to_string())
+            .await?;
+        Ok(object_ids(&found))
+    }
+
+    /// Deletes every session of `user`; how many there were.
+    pub(crate) async fn revoke_sessions(&self, user: &str) -> Result<usize, ParseError> {
+        let filter = json!({"user": {"__type": "Pointer", "className": "_User", "objectId": user}});
+        let sessions = self
+            .query("list_sessions", "/classes/_Session", &filter.to_string())
+            .await?;
+        let ids = object_ids(&sessions);
+        for session in &ids {
+            let path = format!("/classes/_Session/{session}");
+            match self
+                .call("revoke_session", Method::DELETE, &path, None)
+                .await
+            {
+                Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Deletes `user` (Parse runs its beforeDelete/afterDelete triggers). Already gone is done.
+    pub(crate) async fn delete_user(&self, user: &str) -> Result<(), ParseError> {
+        let path = format!("/users/{}", checked_id(user)?);
+        match self.call("delete_user", Method::DELETE, &path, None).await {
+            Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `authData.instagram` from `user`.
+    pub(crate) async fn unlink(&self, user: &str) -> Result<(), ParseError> {
+        let path = format!("/users/{}", checked_id(user)?);
+        let body = json!({"authData": {"instagram": null}});
+        match self.call("unlink", Method::PUT, &path, Some(&body)).await {
+            Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => Ok(()),
+            Err(ParseError::Refused(500, _)) => Err(ParseError::UnlinkBug),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs the Cloud function `name` with `params` (master key: `request.master` is true).
+    pub(crate) async fn call_function(&self, name: &str, params: &Value) -> Result<(), ParseError> {
+        let path = format!("/functions/{name}");
+        self.call("function", Method::POST, &path, Some(params))
+            .await
+            .map(drop)
+    }
+
+    /// Makes sure the status class exists and only the master key can read or write it: every
+    /// class-level permission empty (Parse's "master key only").
+    pub(crate) async fn ensure_status_class(&self) -> Result<(), ParseError> {
+        let clp = json!({
+            "find": {}, "count": {}, "get": {}, "create": {}, "update": {}, "delete": {},
+            "addField": {}, "protectedFields": {},
+        });
+        let path = format!("/schemas/{STATUS_CLASS}");
+        let schema = json!({
+            "className": STATUS_CLASS,
+            "fields": {
+                "confirmation_code": {"type": "String"},
+                "record": {"type": "String"},
+            },
+            "classLevelPermissions": clp,
+        });
+        match self
+            .call("schema", Method::POST, &path, Some(&schema))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // It exists: make sure its permissions are still master-key only.
+            Err(ParseError::Refused(_, Some(INVALID_CLASS_NAME))) => {
+                let update = json!({"className": STATUS_CLASS, "classLevelPermissions": clp});
+                self.call("schema", Method::PUT, &path, Some(&update))
+                    .await
+                    .map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The stored record text of `code` and its objectId, if Parse has one.
+    pub(crate) async fn read_status(
+        &self,
+        code: &str,
+    ) -> Result<Option<(String, String)>, ParseError> {
+        let filter = json!({"confirmation_code": code}).to_string();
+        let found = self
+            .query("status_read", &format!("/classes/{STATUS_CLASS}"), &filter)
+            .await?;
+        Ok(found.iter().find_map(|row| {
+            let id = row.get("objectId")?.as_str()?;
+            let record = row.get("record")?.as_str()?;
+            checked_id(id).ok()?;
+            Some((id.to_string(), record.to_string()))
+        }))
+    }
+
+    /// Writes `record` for `code`: into the row `existing` (its objectId), else a new row.
+    pub(crate) async fn write_status(
+        &self,
+        existing: Option<&str>,
+        code: &str,
+        record: &str,
+    ) -> Result<(), ParseError> {
+        let body = json!({"confirmation_code": code, "record": record});
+        let class = format!("/classes/{STATUS_CLASS}");
+        match existing {
+            Some(id) => {
+                let path = format!("{class}/{}", checked_id(id)?);
+                self.call("status_write", Method::PUT, &path, Some(&body))
+                    .await
+            }
+            None => {
+                self.call("status_write", Method::POST, &class, Some(&body))
+                    .await
+            }
+        }
+        .map(drop)
+    }
+
+    /// `GET path?where=...&limit=PAGE`'s results.
+    async fn query(
+        &self,
+        kind: &'static str,
+        path: &str,
+        filter: &str,
+    ) -> Result<Vec<Value>, ParseError> {
+        let query = serde_urlencoded::to_string([("where", filter), ("limit", PAGE)])
+            .map_err(|_| ParseError::Unusable)?;
+        let body = self
+            .call(kind, Method::GET, &format!("{path}?{query}"), None)
+            .await?;
+        serde_json::from_slice::<Results>(&body)
+            .map(|r| r.results)
+            .map_err(|_| ParseError::Unusable)
+    }
+
+    /// One REST call with the master key; a 2xx body, or why not. Counted by `kind`.
+    async fn call(
+        &self,
+        kind: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Bytes, ParseError> {
+        let outcome = self.send(method, path, body).await;
+        let result = match &outcome {
+            Ok(_) => "ok",
+            Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => "not_found",
+            Err(ParseError::Unreachable) => "unreachable",
+            Err(_) => "failed",
+        };
+        self.up.metrics.parse_action(kind, result);
+        outcome
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Bytes, ParseError> {
+        let url = format!("{}{path}", self.up.base);
+        let deadline = actix_web::rt::time::Instant::now() + self.up.timeout;
+        let mut retried = false;
+        let answer = loop {
+            let request = self
+                .http
+                .request(method.clone(), &url)
+                .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
+                .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
+            let attempt = actix_web::rt::time::timeout(
+                deadline.saturating_duration_since(actix_web::rt::time::Instant::now()),
+                async {
+                    let mut response = match body {
+                        Some(json) => request.send_json(json).await,
+                        None => request.send().await,
+                    }
+                    .map_err(|e| matches!(e, awc::error::SendRequestError::Timeout))?;
+                    let status = response.status().as_u16();
+                    let bytes = response.body().limit(MAX_BODY).await.map_err(|_| false)?;
+                    Ok::<_, bool>((status, bytes))
+                },
+            )
+            .await;
+            match attempt {
+                Ok(Ok(answer)) => break answer,
+                // A pooled connection Parse closed after an error (it does after its 500s):
+                // one retry on a fresh connection. Every call here is safe to repeat.
+                Ok(Err(false)) if !retried => retried = true,
+                _ => return Err(ParseError::Unreachable),
+            }
+        };
+        let (status, bytes) = answer;
+        if (200..300).contains(&status) {
+            return Ok(bytes);
+        }
+        let parsed = serde_json::from_slice::<ParseErrorBody>(&bytes).ok();
+        let code = parsed.as_ref().and_then(|b| b.code);
+        if code != Some(OBJECT_NOT_FOUND) && code != Some(INVALID_CLASS_NAME) {
+            // Parse's own words, for the operator (bounded, one line; the logger scrubs too).
+            let words: String = parsed
+                .and_then(|b| b.error)
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            log::warn!("Parse answered HTTP {status} (code {code:?}): {words}");
+        }
+        Err(ParseError::Refused(status, code))
+    }
+}
+
+/// The objectIds of query results, keeping only ids that are safe in a URL path.
+fn object_ids(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|row| row.get("objectId")?.as_str())
+        .filter(|id| checked_id(id).is_ok())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An objectId goes into a URL path: letters and digits only (Parse's own alphabet).
+fn checked_id(id: &str) -> Result<&str, ParseError> {
+    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(id)
+    } else {
+        Err(ParseError::Unusable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_object_ids_reach_a_path() {
+        let rows = vec![
+            json!({"objectId": "aB3xY9"}),
+            json!({"objectId": "../x"}),
+            json!({"objectId": 5}),
+            json!({}),
+        ];
+        assert_eq!(object_ids(&rows), vec!["aB3xY9".to_string()]);
+        assert!(checked_id("a/b").is_err() && checked_id("").is_err());
+    }
+}

@@ -1,0 +1,573 @@
+//! Meta's compliance callbacks through the public surface: the real app on port 0, mockito
+//! playing Parse Server. Signed requests are made the way Meta makes them.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use mockito::Matcher;
+use serde_json::json;
+
+use crate::helpers::{metric, spawn_app_with, Answer, TestApp, CLIENT_SECRET};
+
+const MASTER_KEY: &str = "master-key-of-the-api-tests-7d41";
+const APP_ID: &str = "app-api-tests";
+const PUBLIC_URL: &str = "https://auth.example/igauth";
+const IG_ID: &str = "17841405793187219";
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+/// `base64url(HMAC-SHA256(secret, payload_b64)) + "." + payload_b64`, as Meta documents.
+pub fn sign_with(secret: &str, payload: &str) -> String {
+    let encoded = URL_SAFE_NO_PAD.encode(payload);
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let sig = ring::hmac::sign(&key, encoded.as_bytes());
+    format!("{}.{encoded}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+pub fn signed(user_id: &str) -> String {
+    sign_with(
+        CLIENT_SECRET,
+        &format!(r#"{{"algorithm":"HMAC-SHA256","issued_at":1732000000,"user_id":"{user_id}"}}"#),
+    )
+}
+
+fn form(signed_request: &str) -> String {
+    serde_urlencoded::to_string([("signed_request", signed_request)]).unwrap()
+}
+
+async fn post(app: &TestApp, path: &str, signed_request: &str) -> Answer {
+    app.post_with(path, &[FORM], &form(signed_request)).await
+}
+
+/// An app whose Parse is `parse` (a mockito server), statuses kept there.
+async fn app_with_parse(parse: &mockito::ServerGuard, extra: &[(&str, &str)]) -> TestApp {
+    let server_url = format!("{}/parse", parse.url());
+    let mut vars = vec![
+        ("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL),
+        ("IGAUTH_PARSE__SERVER_URL", server_url.as_str()),
+        ("IGAUTH_PARSE__APP_ID", APP_ID),
+        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars).await
+}
+
+/// A Parse call with the master key and app id, answering `body`.
+async fn parse_mock(
+    parse: &mut mockito::ServerGuard,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> mockito::Mock {
+    parse
+        .mock(method, path)
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .match_header("x-parse-application-id", APP_ID)
+        .match_query(Matcher::Any)
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .create_async()
+        .await
+}
+
+/// Catch-all: Parse must not be called at all. Create after specific mocks.
+async fn parse_never_called(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
+    let mut mocks = Vec::new();
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        mocks.push(
+            parse
+                .mock(method, Matcher::Any)
+                .with_status(500)
+                .expect(0)
+                .create_async()
+                .await,
+        );
+    }
+    mocks
+}
+
+/// Mocks that must see no call: (method, path regex).
+async fn forbidden(parse: &mut mockito::ServerGuard, calls: &[(&str, &str)]) -> Vec<mockito::Mock> {
+    let mut mocks = Vec::new();
+    for (method, path) in calls {
+        mocks.push(
+            parse
+                .mock(method, Matcher::Regex(format!("^{path}$")))
+                .match_query(Matcher::Any)
+                .with_status(500)
+                .expect(0)
+                .create_async()
+                .await,
+        );
+    }
+    mocks
+}
+
+#[actix_web::test]
+async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set() {
+    let app = spawn_app_with(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "")]).await;
+    for path in ["/v1/meta/deauthorize", "/v1/meta/data-deletion"] {
+        let answer = post(&app, path, &signed(IG_ID)).await;
+        assert_eq!(answer.status, 503, "{path}: {}", answer.text);
+        assert_eq!(answer.error_code(), "meta_callbacks_not_configured");
+        assert!(
+            answer.text.contains("IGAUTH_INSTAGRAM__CLIENT_SECRET"),
+            "{}",
+            answer.text
+        );
+    }
+    // The secret, but nowhere to point the status link: only the deletion route is off.
+    let app = spawn_app_with(&[]).await;
+    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        answer.text.contains("IGAUTH_SERVER__PUBLIC_URL"),
+        "{}",
+        answer.text
+    );
+    let answer = post(&app, "/v1/meta/deauthorize", &signed(IG_ID)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    // The callback URL's origin is the default public URL.
+    let app = spawn_app_with(&[(
+        "IGAUTH_INSTAGRAM__CALLBACK_URL",
+        "https://login.example:8443/v1/callback",
+    )])
+    .await;
+    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let url = answer.json()["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("https://login.example:8443/v1/meta/data-deletion/"),
+        "{url}"
+    );
+}
+
+#[actix_web::test]
+async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing() {
+    let mut parse = mockito::Server::new_async().await;
+    let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user")]).await;
+    let never = parse_never_called(&mut parse).await;
+    let good = signed(IG_ID);
+    let (sig, _) = good.split_once('.').unwrap();
+    let (_, other_payload) = signed("1")
+        .split_once('.')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    let cases = [
+        (
+            "another secret",
+            sign_with(
+                "not-the-app-secret",
+                r#"{"algorithm":"HMAC-SHA256","user_id":"1"}"#,
+            ),
+        ),
+        (
+            "another algorithm",
+            sign_with(CLIENT_SECRET, r#"{"algorithm":"HMAC-SHA1","user_id":"1"}"#),
+        ),
+        ("a tampered payload", format!("{sig}.{other_payload}")),
+        ("garbage", "garbage".to_string()),
+        ("padding", format!("{good}==")),
+        ("extra dots", format!("{good}.x")),
+        ("huge", format!("{sig}.{}", "A".repeat(6000))),
+        ("signed non-JSON", sign_with(CLIENT_SECRET, "not json")),
+    ];
+    for path in ["/v1/meta/deauthorize", "/v1/meta/data-deletion"] {
+        for (what, raw) in &cases {
+            let answer = post(&app, path, raw).await;
+            assert_eq!(answer.status, 400, "{path} {what}: {}", answer.text);
+            assert_eq!(answer.error_code(), "invalid_signed_request", "{what}");
+            assert!(answer.text.contains("Nothing was done"), "{}", answer.text);
+            assert!(answer.json()["error"]["request_id"].is_string());
+        }
+        let missing = app.post_with(path, &[FORM], "other=1").await;
+        assert_eq!(missing.status, 400, "{}", missing.text);
+        assert_eq!(missing.error_code(), "invalid_request");
+        let json = app
+            .post_with(
+                path,
+                &[("Content-Type", "application/json")],
+                r#"{"signed_request":"x"}"#,
+            )
+            .await;
+        assert_eq!(json.status, 415, "Meta posts a form: {}", json.text);
+    }
+    for mock in never {
+        mock.assert_async().await;
+    }
+    let scrape = app.scrape().await;
+    assert!(
+        metric(
+            &scrape,
+            r#"igauth_meta_callbacks_total{outcome="invalid",route="deauthorize"}"#
+        )
+        .is_some_and(|n| n >= 8.0),
+        "{scrape}"
+    );
+}
+
+#[actix_web::test]
+async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_records_in_parse() {
+    let mut parse = mockito::Server::new_async().await;
+    let app = app_with_parse(
+        &parse,
+        &[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")],
+    )
+    .await;
+    let schema_body = parse
+        .mock("POST", "/parse/schemas/InstagramDataDeletion")
+        .match_body(Matcher::PartialJson(json!({"classLevelPermissions": {
+            "find": {}, "get": {}, "create": {}, "update": {}, "delete": {}, "addField": {}}})))
+        .with_status(201)
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let no_status = parse_mock(
+        &mut parse,
+        "GET",
+        "/parse/classes/InstagramDataDeletion",
+        json!({"results": []}),
+    )
+    .await;
+    let write_status = parse_mock(
+        &mut parse,
+        "POST",
+        "/parse/classes/InstagramDataDeletion",
+        json!({"objectId": "st1"}),
+    )
+    .await;
+    let or =
+        json!({"$or": [{"authData.instagram.id": IG_ID}, {"authData.instagram.user_id": IG_ID}]});
+    let users = parse
+        .mock("GET", "/parse/classes/_User")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .match_query(Matcher::UrlEncoded("where".into(), or.to_string()))
+        .with_body(json!({"results": [{"objectId": "u1"}]}).to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    let function_any = parse
+        .mock("POST", "/parse/functions/purgeInstagram")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .match_body(Matcher::PartialJson(
+            json!({"instagram_id": IG_ID, "users": ["u1"]}),
+        ))
+        .with_body(r#"{"result":"ok"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let pointer = json!({"user": {"__type": "Pointer", "className": "_User", "objectId": "u1"}});
+    let sessions = parse
+        .mock("GET", "/parse/classes/_Session")
+        .match_query(Matcher::UrlEncoded("where".into(), pointer.to_string()))
+        .with_body(json!({"results": [{"objectId": "s1"}, {"objectId": "s2"}]}).to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    let revoke = parse
+        .mock(
+            "DELETE",
+            Matcher::Regex("^/parse/classes/_Session/s[12]$".into()),
+        )
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .with_body("{}")
+        .expect(2)
+        .create_async()
+        .await;
+    let delete = parse
+        .mock("DELETE", "/parse/users/u1")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    let code = body["confirmation_code"].as_str().unwrap();
+    assert_eq!(code.len(), 24);
+    assert_eq!(
+        body["url"].as_str().unwrap(),
+        format!("{PUBLIC_URL}/v1/meta/data-deletion/{code}")
+    );
+    drop((no_status, write_status));
+    for mock in [schema_body, users, function_any, sessions, revoke, delete] {
+        mock.assert_async().await;
+    }
+    let scrape = app.scrape().await;
+    for series in [
+        r#"igauth_parse_actions_total{kind="delete_user",result="ok"}"#,
+        r#"igauth_parse_actions_total{kind="revoke_session",result="ok"}"#,
+        r#"igauth_parse_actions_total{kind="function",result="ok"}"#,
+        r#"igauth_meta_callbacks_total{outcome="completed",route="data_deletion"}"#,
+    ] {
+        assert!(
+            metric(&scrape, series).is_some_and(|n| n >= 1.0),
+            "{series}\n{scrape}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
+    let mut parse = mockito::Server::new_async().await;
+    let app = app_with_parse(
+        &parse,
+        &[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")],
+    )
+    .await;
+    let _kept1 = parse_mock(
+        &mut parse,
+        "POST",
+        "/parse/schemas/InstagramDataDeletion",
+        json!({}),
+    )
+    .await;
+    let _kept2 = parse_mock(
+        &mut parse,
+        "GET",
+        "/parse/classes/InstagramDataDeletion",
+        json!({"results": []}),
+    )
+    .await;
+    let writes = parse
+        .mock("POST", "/parse/classes/InstagramDataDeletion")
+        .match_body(Matcher::Regex(r#"\\"status\\":\\"received\\""#.into()))
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let last_write = parse
+        .mock("POST", "/parse/classes/InstagramDataDeletion")
+        .match_body(Matcher::Regex(r#"\\"status\\":\\"failed\\""#.into()))
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let _kept3 = parse_mock(
+        &mut parse,
+        "GET",
+        "/parse/classes/_User",
+        json!({"results": [{"objectId": "u1"}]}),
+    )
+    .await;
+    let function = parse
+        .mock("POST", "/parse/functions/purgeInstagram")
+        .with_status(400)
+        .with_body(r#"{"code":141,"error":"boom"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    // No deletion, no unlink (and, below, no session listing).
+    let never = forbidden(&mut parse, &[("DELETE", ".*"), ("PUT", ".*")]).await;
+    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    assert_eq!(
+        answer.status, 200,
+        "Meta still gets its code: {}",
+        answer.text
+    );
+    function.assert_async().await;
+    // First "received", then "failed": the record says what happened.
+    writes.assert_async().await;
+    last_write.assert_async().await;
+    for mock in never {
+        mock.assert_async().await;
+    }
+    let scrape = app.scrape().await;
+    assert!(
+        metric(
+            &scrape,
+            r#"igauth_parse_actions_total{kind="function",result="failed"}"#
+        ) == Some(1.0),
+        "{scrape}"
+    );
+    assert!(!scrape.contains(r#"kind="list_sessions""#), "{scrape}");
+}
+
+#[actix_web::test]
+async fn without_parse_a_deletion_is_no_data_replays_get_the_same_code_and_the_status_shows() {
+    let app = spawn_app_with(&[("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL)]).await;
+    let raw = signed(IG_ID);
+    let first = post(&app, "/v1/meta/data-deletion", &raw).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let again = post(&app, "/v1/meta/data-deletion", &raw).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    let code = first.json()["confirmation_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        again.json()["confirmation_code"],
+        code.as_str(),
+        "a replay gets the same code"
+    );
+    let other = post(&app, "/v1/meta/data-deletion", &signed("5")).await;
+    assert_ne!(other.json()["confirmation_code"], code.as_str());
+
+    let path = format!("/v1/meta/data-deletion/{code}");
+    let json = app.get_with(&path, &[("Accept", "application/json")]).await;
+    assert_eq!(json.status, 200, "{}", json.text);
+    let status = json.json();
+    assert_eq!(status["confirmation_code"], code.as_str());
+    assert_eq!(status["status"], "no_data");
+    assert!(status["requested_at"].as_str().unwrap().ends_with('Z'));
+    assert!(status["completed_at"].as_str().is_some());
+    assert!(
+        !json.text.contains(IG_ID),
+        "the status shows no Instagram id"
+    );
+
+    let html = app
+        .get_with(&path, &[("Accept", "text/html,*/*;q=0.8")])
+        .await;
+    assert_eq!(html.status, 200);
+    assert!(html
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(
+        html.text.contains(&code) && html.text.contains("no data found"),
+        "{}",
+        html.text
+    );
+    let csp = html.header("content-security-policy").unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert_eq!(html.header("vary"), Some("Accept"));
+
+    for unknown in ["0123456789abcdef01234567", "nope", "%3Cscript%3E"] {
+        let path = format!("/v1/meta/data-deletion/{unknown}");
+        let json = app.get_with(&path, &[("Accept", "application/json")]).await;
+        assert_eq!(json.status, 404, "{unknown}: {}", json.text);
+        assert_eq!(json.error_code(), "not_found");
+        let html = app.get_with(&path, &[]).await;
+        assert_eq!(html.status, 404);
+        assert!(!html.text.contains("<script"), "{}", html.text);
+    }
+}
+
+#[actix_web::test]
+async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502() {
+    let mut parse = mockito::Server::new_async().await;
+    let app = app_with_parse(
+        &parse,
+        &[("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions")],
+    )
+    .await;
+    let _kept4 = parse_mock(
+        &mut parse,
+        "GET",
+        "/parse/classes/_User",
+        json!({"results": [{"objectId": "u1"}]}),
+    )
+    .await;
+    let _kept5 = parse_mock(
+        &mut parse,
+        "GET",
+        "/parse/classes/_Session",
+        json!({"results": [{"objectId": "s1"}]}),
+    )
+    .await;
+    let revoke = parse
+        .mock("DELETE", "/parse/classes/_Session/s1")
+        .with_body("{}")
+        .expect(2)
+        .create_async()
+        .await;
+    let never = forbidden(
+        &mut parse,
+        &[("DELETE", "/parse/users/.*"), ("PUT", ".*"), ("POST", ".*")],
+    )
+    .await;
+    for _ in 0..2 {
+        let answer = post(&app, "/v1/meta/deauthorize", &signed(IG_ID)).await;
+        assert_eq!(
+            answer.status, 200,
+            "a replay is answered again: {}",
+            answer.text
+        );
+        assert_eq!(answer.json()["users"], 1);
+    }
+    revoke.assert_async().await;
+    for mock in never {
+        mock.assert_async().await;
+    }
+
+    let down = spawn_app_with(&[
+        ("IGAUTH_PARSE__SERVER_URL", "http://127.0.0.1:9/parse"),
+        ("IGAUTH_PARSE__APP_ID", APP_ID),
+        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
+        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user"),
+        ("IGAUTH_PARSE__TIMEOUT_MS", "2000"),
+    ])
+    .await;
+    let answer = post(&down, "/v1/meta/deauthorize", &signed(IG_ID)).await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert_eq!(answer.error_code(), "parse_unavailable");
+    assert!(
+        !answer.text.contains("127.0.0.1"),
+        "no Parse URL in answers: {}",
+        answer.text
+    );
+}
+
+/// The real binary at `RUST_LOG=trace`: the master key, the signed request and its parts never
+/// reach the output; the confirmation code and the number of users do.
+#[actix_web::test]
+async fn the_master_key_and_the_signed_request_never_reach_the_log() {
+    let mut parse = mockito::Server::new_async().await;
+    let mut any = Vec::new();
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        any.push(
+            parse
+                .mock(method, Matcher::Any)
+                .with_status(200)
+                .with_body(r#"{"results":[{"objectId":"u1"}]}"#)
+                .create_async()
+                .await,
+        );
+    }
+    let server_url = format!("{}/parse", parse.url());
+    let child = crate::helpers::ChildApp::spawn(&[
+        ("RUST_LOG", "trace"),
+        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
+        ("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL),
+        ("IGAUTH_PARSE__SERVER_URL", &server_url),
+        ("IGAUTH_PARSE__APP_ID", APP_ID),
+        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
+        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions"),
+    ])
+    .await;
+    let http = awc::Client::default();
+    let raw = signed(IG_ID);
+    let mut code = String::new();
+    for route in ["data-deletion", "deauthorize"] {
+        let res = http
+            .post(child.url(&format!("/v1/meta/{route}")))
+            .insert_header(FORM)
+            .send_body(form(&raw))
+            .await
+            .unwrap();
+        let answer = Answer::read(res).await;
+        assert_eq!(answer.status, 200, "{route}: {}", answer.text);
+        if route == "data-deletion" {
+            code = answer.json()["confirmation_code"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    }
+    let exited = child.terminate().await;
+    let output = format!("{}{}", exited.stdout, exited.stderr);
+    let (sig, payload) = raw.split_once('.').unwrap();
+    for secret in [MASTER_KEY, CLIENT_SECRET, sig, payload] {
+        assert!(!output.contains(secret), "{secret} leaked:\n{output}");
+    }
+    assert!(
+        output.contains(&format!("data deletion {code}: 1 user(s), completed")),
+        "{output}"
+    );
+    assert!(output.contains("statuses are kept in Parse"), "{output}");
+}
