@@ -17,7 +17,8 @@
 //           302 to RETURN_TO with access_token and expires_in in its fragment.
 //       Two untimed logins of each kind go first (connections, first-use costs). RETURN_TO must be
 //       in igauth's IGAUTH_INSTAGRAM__RETURN_URLS (default URL/bench/done). Prints JSON: per kind,
-//       sent, ok, and the median, p90 and max latency in ms of the successful ones.
+//       sent, ok, and the median, p90 and max latency in ms of the successful ones; warmup, the
+//       untimed logins of each kind.
 
 import http from 'node:http';
 
@@ -169,10 +170,12 @@ async function callbackOnce(agent, code, returnTo) {
   return fragment.get('access_token') && fragment.get('expires_in') ? ms : null;
 }
 
+const LOGIN_WARMUP = 2;
+
 async function login(n, prefix, returnTo) {
   const agent = agentFor(1);
   const code = (kind, i) => `CODE-${ID}-${prefix}-${kind}${i}`;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < LOGIN_WARMUP; i++) {
     await exchangeOnce(agent, code('wx', i));
     await callbackOnce(agent, code('wc', i), returnTo);
   }
@@ -189,7 +192,7 @@ async function login(n, prefix, returnTo) {
     if (ms !== null) callback.push(ms);
   }
   agent.destroy();
-  return { exchange: summary(sent, exchange), callback: summary(sentCb, callback) };
+  return { warmup: LOGIN_WARMUP, exchange: summary(sent, exchange), callback: summary(sentCb, callback) };
 }
 
 let result;
