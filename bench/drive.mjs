@@ -7,6 +7,18 @@
 //   node drive.mjs fill URL COUNT CONCURRENCY PREFIX
 //       Validates COUNT distinct valid tokens IGT-17841405793187219-PREFIX-<i> over CONCURRENCY
 //       keep-alive connections (every one a cache miss, so every one ends up cached). Prints JSON.
+//   node drive.mjs login URL N [PREFIX] [RETURN_TO]
+//       A long-lived login, one at a time over one keep-alive connection, two ways:
+//       (1) N x POST /v1/exchange {"code":"CODE-17841405793187219-PREFIX-x<i>","long_lived":true},
+//           a success being 200 with expires_in in the answer;
+//       (2) N x the browser flow: GET /v1/authorize?return_to=RETURN_TO (not timed; the state from
+//           Location, the binding cookie from Set-Cookie), then GET /v1/callback?code=
+//           CODE-17841405793187219-PREFIX-c<i>&state=.. with that cookie, timed; a success being a
+//           302 to RETURN_TO with access_token and expires_in in its fragment.
+//       Two untimed logins of each kind go first (connections, first-use costs). RETURN_TO must be
+//       in igauth's IGAUTH_INSTAGRAM__RETURN_URLS (default URL/bench/done). Prints JSON: per kind,
+//       sent, ok, and the median, p90 and max latency in ms of the successful ones; warmup, the
+//       untimed logins of each kind.
 
 import http from 'node:http';
 
@@ -28,7 +40,7 @@ function agentFor(connections) {
   return new http.Agent({ keepAlive: true, maxSockets: connections });
 }
 
-function send(agent, method, path, payload) {
+function send(agent, method, path, payload, extraHeaders = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -38,12 +50,17 @@ function send(agent, method, path, payload) {
         path,
         agent,
         timeout: 30_000,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...extraHeaders,
+        },
       },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -104,13 +121,91 @@ async function fill(count, concurrency, prefix) {
   return { sent: valid + other, valid, other, secs: +secs.toFixed(2), rps: Math.round((valid + other) / secs) };
 }
 
+// Nearest-rank percentile of ascending times.
+function percentile(sorted, q) {
+  return sorted.length ? +sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)].toFixed(2) : null;
+}
+
+function summary(sent, times) {
+  const sorted = [...times].sort((x, y) => x - y);
+  return {
+    sent,
+    ok: sorted.length,
+    median_ms: percentile(sorted, 0.5),
+    p90_ms: percentile(sorted, 0.9),
+    max_ms: sorted.length ? +sorted.at(-1).toFixed(2) : null,
+  };
+}
+
+// One POST /v1/exchange for a long-lived token: its latency in ms if it succeeded, else null.
+async function exchangeOnce(agent, code) {
+  const started = performance.now();
+  const { status, text } = await send(agent, 'POST', '/v1/exchange', JSON.stringify({ code, long_lived: true }));
+  const ms = performance.now() - started;
+  let expires = false;
+  try {
+    expires = typeof JSON.parse(text).expires_in === 'number';
+  } catch {}
+  return status === 200 && expires ? ms : null;
+}
+
+// /v1/authorize (untimed), then the callback with the state and cookie it handed out: the
+// callback's latency in ms if it ended at returnTo with a long-lived token, else null.
+async function callbackOnce(agent, code, returnTo) {
+  const auth = await send(agent, 'GET', `/v1/authorize?return_to=${encodeURIComponent(returnTo)}`);
+  if (auth.status !== 302 || !auth.headers.location) return null;
+  const state = new URL(auth.headers.location).searchParams.get('state');
+  const cookie = (auth.headers['set-cookie'] || [])
+    .map((c) => c.split(';')[0].trim())
+    .filter((c) => /=./.test(c))
+    .join('; ');
+  if (!state || !cookie) return null;
+  const path = `/v1/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`;
+  const started = performance.now();
+  const cb = await send(agent, 'GET', path, undefined, { cookie });
+  const ms = performance.now() - started;
+  const location = cb.headers.location || '';
+  if (cb.status !== 302 || !location.startsWith(`${returnTo}#`)) return null;
+  const fragment = new URLSearchParams(location.slice(returnTo.length + 1));
+  return fragment.get('access_token') && fragment.get('expires_in') ? ms : null;
+}
+
+const LOGIN_WARMUP = 2;
+
+async function login(n, prefix, returnTo) {
+  const agent = agentFor(1);
+  const code = (kind, i) => `CODE-${ID}-${prefix}-${kind}${i}`;
+  for (let i = 0; i < LOGIN_WARMUP; i++) {
+    await exchangeOnce(agent, code('wx', i));
+    await callbackOnce(agent, code('wc', i), returnTo);
+  }
+  const exchange = [];
+  let sent = 0;
+  for (let i = 0; i < n && Date.now() < DEADLINE; i++, sent++) {
+    const ms = await exchangeOnce(agent, code('x', i));
+    if (ms !== null) exchange.push(ms);
+  }
+  const callback = [];
+  let sentCb = 0;
+  for (let i = 0; i < n && Date.now() < DEADLINE; i++, sentCb++) {
+    const ms = await callbackOnce(agent, code('c', i), returnTo);
+    if (ms !== null) callback.push(ms);
+  }
+  agent.destroy();
+  return { warmup: LOGIN_WARMUP, exchange: summary(sent, exchange), callback: summary(sentCb, callback) };
+}
+
 let result;
 if (mode === 'burst') {
   result = await burst(Number(rest[0] || 64), rest[1] || `IGT-${ID}-burst-${Date.now()}`);
 } else if (mode === 'fill') {
   result = await fill(Number(rest[0] || 100000), Number(rest[1] || 64), rest[2] || `fill${Date.now()}`);
+} else if (mode === 'login') {
+  result = await login(Number(rest[0] || 50), rest[1] || `login${Date.now()}`, rest[2] || `${target.origin}/bench/done`);
 } else {
-  console.error('usage: node drive.mjs burst URL N [TOKEN] | fill URL COUNT CONCURRENCY PREFIX');
+  console.error(
+    'usage: node drive.mjs burst URL N [TOKEN] | fill URL COUNT CONCURRENCY PREFIX | login URL N [PREFIX] [RETURN_TO]',
+  );
   process.exit(2);
 }
 console.log(JSON.stringify(result));

@@ -3,6 +3,13 @@
 //! exchange, `user_id` as an exact 64-bit JSON number, Instagram's error bodies, single-use codes,
 //! plus switchable faults on `/me` for the tests that prove igauth fails closed.
 //!
+//! `--latency-ms N` delays every Instagram API answer by N ms: `/me`, the code exchange
+//! (`POST /oauth/access_token`), the long-lived exchange (`GET /access_token`) and the refresh
+//! (`GET /refresh_access_token`), each by the same N, like one network round trip to Instagram.
+//! So with `--latency-ms 100` a `/me` still takes 100 ms (what the benchmark's upstream-latency
+//! scenarios assume), and a long-lived login (code exchange, then `/me` and the long-lived exchange
+//! at once) takes two such round trips. The consent page and the `/__admin` routes are not delayed.
+//!
 //! Tokens and codes carry their owner, so no state is needed to validate them:
 //! - `IGT-<digits>[-<anything>]` is a valid token of user `<digits>`; `IGX-<digits>...` is expired.
 //! - `CODE-<digits>[-<anything>]` is a code for user `<digits>`, good once; `-wrapped` in it asks
@@ -86,6 +93,7 @@ impl Mode {
 struct State {
     client_id: String,
     client_secret: String,
+    /// Added before every Instagram API answer (`--latency-ms`); see the module docs.
     latency: Duration,
     mode: AtomicU8,
     me_calls: AtomicU64,
@@ -101,6 +109,7 @@ type Shared = web::Data<State>;
 
 struct Args {
     bind: String,
+    /// `--latency-ms`: the delay of every Instagram API answer, not only `/me`'s.
     latency_ms: u64,
     workers: usize,
     client_id: String,
@@ -148,7 +157,9 @@ fn parse_args() -> Result<Args, String> {
 }
 
 const USAGE: &str = "usage: fake-instagram [--bind 127.0.0.1:0] [--latency-ms N] [--workers N] \
-                     [--client-id ID] [--client-secret SECRET]";
+                     [--client-id ID] [--client-secret SECRET]\n  \
+                     --latency-ms N  delay every Instagram API answer (/me, the code exchange, \
+                     the long-lived exchange, the refresh) by N ms; default 0";
 
 fn main() -> std::io::Result<()> {
     let args = match parse_args() {
@@ -164,39 +175,57 @@ fn main() -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(serve(args))
 }
 
+impl State {
+    fn new(client_id: String, client_secret: String, latency: Duration) -> State {
+        State {
+            client_id,
+            client_secret,
+            latency,
+            mode: AtomicU8::new(Mode::Ok as u8),
+            me_calls: AtomicU64::new(0),
+            exchange_calls: AtomicU64::new(0),
+            long_lived_calls: AtomicU64::new(0),
+            refresh_calls: AtomicU64::new(0),
+            serial: AtomicU64::new(1),
+            used_codes: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The round trip to Instagram every API answer pays (`--latency-ms`).
+    async fn round_trip(&self) {
+        if !self.latency.is_zero() {
+            sleep(self.latency).await;
+        }
+    }
+}
+
+/// Every route, for the server and the tests.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .route("/{version}/me", web::get().to(me_versioned))
+        .route("/oauth/access_token", web::post().to(exchange_code))
+        .route("/access_token", web::get().to(long_lived))
+        .route("/refresh_access_token", web::get().to(refresh))
+        .route("/oauth/authorize", web::get().to(authorize))
+        .route("/__admin/mode", web::post().to(set_mode))
+        .route("/__admin/stats", web::get().to(stats))
+        .route("/__admin/reset", web::post().to(reset))
+        .default_service(web::to(not_found));
+}
+
 async fn serve(args: Args) -> std::io::Result<()> {
-    let state = web::Data::new(State {
-        client_id: args.client_id,
-        client_secret: args.client_secret,
-        latency: Duration::from_millis(args.latency_ms),
-        mode: AtomicU8::new(Mode::Ok as u8),
-        me_calls: AtomicU64::new(0),
-        exchange_calls: AtomicU64::new(0),
-        long_lived_calls: AtomicU64::new(0),
-        refresh_calls: AtomicU64::new(0),
-        serial: AtomicU64::new(1),
-        used_codes: Mutex::new(HashSet::new()),
-    });
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .route("/me", web::get().to(me))
-            .route("/{version}/me", web::get().to(me_versioned))
-            .route("/oauth/access_token", web::post().to(exchange_code))
-            .route("/access_token", web::get().to(long_lived))
-            .route("/refresh_access_token", web::get().to(refresh))
-            .route("/oauth/authorize", web::get().to(authorize))
-            .route("/__admin/mode", web::post().to(set_mode))
-            .route("/__admin/stats", web::get().to(stats))
-            .route("/__admin/reset", web::post().to(reset))
-            .default_service(web::to(not_found))
-    })
-    .workers(args.workers)
-    .backlog(4096)
-    .max_connections(100_000)
-    // The "hang" mode holds requests for a minute; shutting down must not wait for them.
-    .shutdown_timeout(1)
-    .bind(&args.bind)?;
+    let state = web::Data::new(State::new(
+        args.client_id,
+        args.client_secret,
+        Duration::from_millis(args.latency_ms),
+    ));
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
+        .workers(args.workers)
+        .backlog(4096)
+        .max_connections(100_000)
+        // The "hang" mode holds requests for a minute; shutting down must not wait for them.
+        .shutdown_timeout(1)
+        .bind(&args.bind)?;
     let addr = server
         .addrs()
         .first()
@@ -290,9 +319,7 @@ async fn me_versioned(req: HttpRequest, state: Shared) -> HttpResponse {
 
 async fn answer_me(req: &HttpRequest, state: &State) -> HttpResponse {
     state.me_calls.fetch_add(1, Relaxed);
-    if !state.latency.is_zero() {
-        sleep(state.latency).await;
-    }
+    state.round_trip().await;
     match Mode::from_u8(state.mode.load(Relaxed)) {
         Mode::Ok => {}
         Mode::Slow => sleep(Duration::from_secs(2)).await,
@@ -338,6 +365,7 @@ async fn answer_me(req: &HttpRequest, state: &State) -> HttpResponse {
 
 async fn exchange_code(state: Shared, body: web::Bytes) -> HttpResponse {
     state.exchange_calls.fetch_add(1, Relaxed);
+    state.round_trip().await;
     let form = std::str::from_utf8(&body).unwrap_or("");
     let field = |name| param(form, name).unwrap_or_default();
     if field("client_id") != state.client_id || field("client_secret") != state.client_secret {
@@ -384,6 +412,7 @@ fn token_grant(state: &State, id: &str) -> HttpResponse {
 
 async fn long_lived(req: HttpRequest, state: Shared) -> HttpResponse {
     state.long_lived_calls.fetch_add(1, Relaxed);
+    state.round_trip().await;
     let query = req.query_string();
     let field = |name| param(query, name).unwrap_or_default();
     if field("grant_type") != "ig_exchange_token" || field("client_secret") != state.client_secret {
@@ -397,6 +426,7 @@ async fn long_lived(req: HttpRequest, state: Shared) -> HttpResponse {
 
 async fn refresh(req: HttpRequest, state: Shared) -> HttpResponse {
     state.refresh_calls.fetch_add(1, Relaxed);
+    state.round_trip().await;
     let query = req.query_string();
     let field = |name| param(query, name).unwrap_or_default();
     if field("grant_type") != "ig_refresh_token" {
@@ -581,6 +611,31 @@ mod tests {
         assert_eq!(param("state=a%26b+c", "state").as_deref(), Some("a&b c"));
         assert_eq!(param("state=100%", "state").as_deref(), Some("100%"));
         assert_eq!(param("x=1", "state"), None);
+    }
+
+    #[actix_web::test]
+    async fn latency_delays_every_instagram_call() {
+        use actix_web::test::{call_service, init_service, TestRequest};
+        let latency = Duration::from_millis(60);
+        let state = web::Data::new(State::new("1".into(), "s".into(), latency));
+        let app = init_service(App::new().app_data(state.clone()).configure(routes)).await;
+        let form = "client_id=1&client_secret=s&grant_type=authorization_code&code=CODE-5-a";
+        for req in [
+            TestRequest::get().uri("/me?access_token=IGT-5"),
+            TestRequest::post()
+                .uri("/oauth/access_token")
+                .set_payload(form),
+            TestRequest::get().uri(
+                "/access_token?grant_type=ig_exchange_token&client_secret=s&access_token=IGT-5",
+            ),
+            TestRequest::get()
+                .uri("/refresh_access_token?grant_type=ig_refresh_token&access_token=IGT-5-long-1"),
+        ] {
+            let started = std::time::Instant::now();
+            let res = call_service(&app, req.to_request()).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(started.elapsed() >= latency);
+        }
     }
 
     #[test]
