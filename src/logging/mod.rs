@@ -102,6 +102,11 @@ impl Log for SafeLogger {
         }
         if self.enabled(record.metadata()) {
             self.inner.log(record);
+            // Warnings and errors are what an operator watches for: out at once. Only the
+            // routine lines (the access log) wait for the batch.
+            if record.level() <= Level::Warn {
+                self.sink.flush_now();
+            }
         }
     }
 

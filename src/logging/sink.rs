@@ -1,8 +1,8 @@
 //! Where log lines go: stderr, in batches. Writing each line with its own `write(2)` under the
 //! stderr lock cost about a tenth of the cached path's throughput (one access-log line per
 //! request); appending to a buffer costs a short lock and a copy. A background thread writes the
-//! buffer every [`FLUSH_EVERY`], or sooner once it holds [`HIGH_WATER`] bytes, and `flush`
-//! (called at exit) writes what is left at once.
+//! buffer every [`FLUSH_EVERY`], or sooner once it holds [`HIGH_WATER`] bytes; `flush_now`
+//! (after every warning or error, and at exit) writes what is waiting at once.
 //!
 //! Every line is appended whole, so lines never interleave. If stderr cannot keep up and
 //! [`MAX_PENDING`] bytes are waiting, new lines are dropped and counted, and the count is written

@@ -68,7 +68,7 @@ impl Settings {
         }
         if self.features.meta_callbacks && self.status_url_base().is_none() {
             out.push(
-                "IGAUTH_SERVER__PUBLIC_URL is not set (nor IGAUTH_INSTAGRAM__CALLBACK_URL):                  /v1/meta/data-deletion answers 503 meta_callbacks_not_configured, because it                  cannot give Meta a status link"
+                "IGAUTH_SERVER__PUBLIC_URL is not set (nor IGAUTH_INSTAGRAM__CALLBACK_URL): /v1/meta/data-deletion answers 503 meta_callbacks_not_configured, because it cannot give Meta a status link"
                     .into(),
             );
         }
