@@ -44,13 +44,7 @@ async fn me_and_the_long_lived_exchange_run_at_once_and_the_long_token_is_known(
     ])
     .await;
     let started = Instant::now();
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &long_exchange_body(),
-        )
-        .await;
+    let answer = app.post_json("/v1/exchange", &long_exchange_body()).await;
     let took = started.elapsed();
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["access_token"], LONG);
@@ -104,13 +98,7 @@ async fn a_failing_me_fails_the_long_lived_exchange_closed() {
     )
     .await;
     let _me = app.mock_me("IGAA-short-9z8y", 500, "{}").await;
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &long_exchange_body(),
-        )
-        .await;
+    let answer = app.post_json("/v1/exchange", &long_exchange_body()).await;
     assert_eq!(answer.status, 502, "{}", answer.text);
     assert!(!answer.text.contains(LONG), "{}", answer.text);
     // Nothing was remembered for the long token: validating it asks Instagram, which refuses it.
@@ -127,13 +115,7 @@ async fn a_refused_long_lived_exchange_fails_even_when_me_answers() {
     let _me = app
         .mock_me("IGAA-short-9z8y", 200, &me_body(BIG_ID, "jay"))
         .await;
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &long_exchange_body(),
-        )
-        .await;
+    let answer = app.post_json("/v1/exchange", &long_exchange_body()).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains("IGAA-short"), "{}", answer.text);
