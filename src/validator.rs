@@ -5,22 +5,24 @@
 //! keyed by a SHA-256 of the token: the raw token is never a map key. Comparing the owner with a
 //! claimed id is done per request, so `/v1/introspect` (no claimed id) and `/v1/validate` share
 //! entries, and a mismatch never needs a second upstream call. Owners live `ttl`, rejections
-//! `negative_ttl`; upstream trouble is never cached. Concurrent misses for one token join a single
-//! `/me` call (moka's `entry().or_try_insert_with` runs one init per key and hands its result to
-//! every waiter): that is the single-flight.
+//! `negative_ttl`; upstream trouble is never kept.
+//!
+//! Single-flight: a miss takes the key's placeholder in the cache (`quick_cache`); concurrent
+//! misses for that key wait on it and receive what its holder puts there. The holder's upstream
+//! trouble is handed to them too, as an entry that is dead on arrival and removed at once, so an
+//! outage costs one call per token, not one per waiting request. If the holder's request goes
+//! away mid-call, one of the waiters takes the placeholder over.
 //!
 //! With `IGAUTH_CACHE__BACKEND=redis` a [`SharedCache`] sits between the two: local, then Redis,
-//! then `/me`. The Redis read happens inside the single-flight init, so concurrent misses on one
+//! then `/me`. The Redis read is made by the placeholder's holder, so concurrent misses on one
 //! replica make at most one Redis read and one `/me` call; what `/me` says is written to Redis
 //! without waiting. A verdict found in Redis counts as a cache hit and is kept locally only for
 //! what is left of its Redis lifetime. Redis trouble is never an error here: it is a miss.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::future::Cache;
-use moka::policy::EvictionPolicy;
+use quick_cache::sync::Cache;
 
 use crate::domain::{AccessToken, AuthData, Lookup, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
@@ -28,24 +30,25 @@ use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use crate::shared_cache::SharedCache;
 
-/// A cached lookup and until when it may be believed: the rule for its kind, or what is left of
+/// A cached answer and until when it may be believed: the rule for its kind, or what is left of
 /// that in the shared cache when it came from there.
 ///
-/// Why a deadline in the value and no expiry in moka: 100,000 cached verdicts are a memory
-/// budget, and moka's expiry bookkeeping (a queue or timer-wheel node per entry) measured at
-/// about a fifth of an entry's cost. A read past an entry's deadline is a miss that replaces it;
-/// an entry nobody asks for again stays until the capacity bound evicts it, so memory is
-/// bounded by `max_entries` either way.
+/// Why a deadline in the value rather than an expiring cache: 100,000 cached verdicts are a
+/// memory budget, and per-entry expiry bookkeeping costs a node per entry. A read past an entry's
+/// deadline is a miss that replaces it; an entry nobody asks for again stays until the capacity
+/// bound evicts it, so memory is bounded by `max_entries` either way.
 #[derive(Clone)]
 struct Cached {
-    lookup: Lookup,
+    /// `Err` only in the dead-on-arrival entry that hands a failed call's error to its waiters.
+    answer: Result<Lookup, UpstreamError>,
     /// Milliseconds since [`Validator::epoch`].
     until_ms: u64,
 }
 
 /// The in-process cache's key: the first 128 bits of the token's SHA-256. Half the key of the
 /// full digest per entry; finding a second token with the same 128 bits as a given one is a
-/// 2^128 search. (Redis keys are derived from the whole digest.)
+/// 2^128 search. (Redis keys are derived from the whole digest.) The cache hashes it again with
+/// a per-process random seed, so chosen tokens cannot crowd one bucket.
 type LocalKey = u128;
 
 fn local_key(key: &TokenKey) -> LocalKey {
@@ -54,7 +57,7 @@ fn local_key(key: &TokenKey) -> LocalKey {
     u128::from_le_bytes(half)
 }
 
-/// Where a single-flight init found its answer.
+/// Where a placeholder holder found its answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
     Instagram,
@@ -82,12 +85,8 @@ impl Validator {
     ) -> Validator {
         let positive_ttl = Duration::from_secs(settings.ttl_secs);
         let negative_ttl = Duration::from_secs(settings.negative_ttl_secs);
-        let cache = (settings.ttl_secs > 0).then(|| {
-            Cache::builder()
-                .max_capacity(settings.max_entries)
-                .eviction_policy(EvictionPolicy::lru())
-                .build()
-        });
+        let capacity = usize::try_from(settings.max_entries).unwrap_or(usize::MAX);
+        let cache = (settings.ttl_secs > 0).then(|| Cache::new(capacity.max(1)));
         let shared = shared.filter(|_| cache.is_some());
         Validator {
             cache,
@@ -123,30 +122,35 @@ impl Validator {
         };
         let key = token.cache_key();
         let local = local_key(&key);
-        if let Some(hit) = cache.get(&local).await {
+        if let Some(hit) = cache.get(&local) {
             if self.alive(&hit) {
                 self.metrics.cache_hits.inc();
-                return Ok(hit.lookup);
+                return hit.answer;
             }
-            // Past its own deadline: a miss, and room for the fresh answer below.
-            cache.invalidate(&local).await;
+            // Past its deadline: make room for the fresh answer below, unless someone already
+            // replaced it.
+            cache.remove_if(&local, |stale| !self.alive(stale));
         }
-        let source = Cell::new(Source::Instagram);
-        let entry = cache
-            .entry(local)
-            .or_try_insert_with(self.fetch(client, token, &key, &source))
-            .await
-            .map_err(|e| (*e).clone())?;
-        if !entry.is_fresh() {
-            // Another request fetched it while we waited: a single-flight join.
-            self.metrics.singleflight_joins.inc();
-        } else if source.get() == Source::Shared {
-            self.metrics.cache_hits.inc();
-        } else {
-            self.metrics.cache_misses.inc();
+        let guard = match cache.get_value_or_guard_async(&local).await {
+            // Another request fetched it (or failed to) while we waited: a single-flight join.
+            Ok(joined) => {
+                self.metrics.singleflight_joins.inc();
+                return joined.answer;
+            }
+            Err(guard) => guard,
+        };
+        let (answer, source) = self.fetch(client, token, &key).await;
+        match source {
+            Source::Shared => self.metrics.cache_hits.inc(),
+            Source::Instagram => self.metrics.cache_misses.inc(),
         }
-        self.metrics.cache_entries.set(cache.entry_count() as i64);
-        Ok(entry.into_value().lookup)
+        let _ = guard.insert(answer.clone());
+        if answer.answer.is_err() {
+            // The waiters have it; nobody after them may.
+            cache.remove_if(&local, |entry| entry.answer.is_err());
+        }
+        self.metrics.cache_entries.set(cache.len() as i64);
+        answer.answer
     }
 
     /// Records what Instagram said about `token` when it is known without asking `/me`: a
@@ -161,15 +165,13 @@ impl Validator {
             shared.put(&key, &lookup);
         }
         let ttl = self.ttl_for(&lookup);
-        cache
-            .insert(local_key(&key), self.cached(lookup, ttl))
-            .await;
+        cache.insert(local_key(&key), self.cached(lookup, ttl));
     }
 
     fn cached(&self, lookup: Lookup, ttl: Duration) -> Cached {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         Cached {
-            lookup,
+            answer: Ok(lookup),
             until_ms: self.now_ms().saturating_add(ttl_ms),
         }
     }
@@ -189,30 +191,37 @@ impl Validator {
         }
     }
 
-    /// The single-flight init: the shared cache, then `/me` (whose answer goes to the shared
-    /// cache in the background). Upstream errors are returned, never stored.
+    /// What the placeholder's holder does: the shared cache, then `/me` (whose answer goes to
+    /// the shared cache in the background). Upstream trouble comes back dead on arrival, to be
+    /// handed to the waiters and no one else.
     async fn fetch(
         &self,
         client: &InstagramClient,
         token: &AccessToken,
         key: &TokenKey,
-        source: &Cell<Source>,
-    ) -> Result<Cached, UpstreamError> {
+    ) -> (Cached, Source) {
         if let Some(shared) = &self.shared {
             if let Some((lookup, ttl)) = shared.get(key).await {
-                source.set(Source::Shared);
-                return Ok(self.cached(lookup, ttl));
+                return (self.cached(lookup, ttl), Source::Shared);
             }
         }
-        let lookup = client.me(token).await?;
-        if let Some(shared) = &self.shared {
-            shared.put(key, &lookup);
-        }
-        let ttl = self.ttl_for(&lookup);
-        Ok(self.cached(lookup, ttl))
+        let cached = match client.me(token).await {
+            Ok(lookup) => {
+                if let Some(shared) = &self.shared {
+                    shared.put(key, &lookup);
+                }
+                let ttl = self.ttl_for(&lookup);
+                self.cached(lookup, ttl)
+            }
+            Err(trouble) => Cached {
+                answer: Err(trouble),
+                until_ms: 0,
+            },
+        };
+        (cached, Source::Instagram)
     }
 
     pub(crate) fn cached_entries(&self) -> u64 {
-        self.cache.as_ref().map_or(0, Cache::entry_count)
+        self.cache.as_ref().map_or(0, |cache| cache.len() as u64)
     }
 }

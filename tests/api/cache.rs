@@ -293,6 +293,36 @@ async fn concurrent_identical_rejections_also_share_one_call() {
 }
 
 #[actix_web::test]
+async fn concurrent_identical_validations_share_one_failed_call_and_do_not_keep_it() {
+    // Instagram never answers: the first of 16 identical validations holds the call until the
+    // 300 ms deadline; the other 15 wait for it and get its 504, in one deadline, not 15 more.
+    let upstream = raw_upstream(|_| Conduct::Hang).await;
+    let mut env = NO_BREAKER.to_vec();
+    env.push(("IGAUTH_INSTAGRAM__GRAPH_URL", &upstream.url));
+    let app = spawn_app_with(&env).await;
+    let started = std::time::Instant::now();
+    let answers = join_all((0..16).map(|_| app.validate(BIG_ID, "IGT-outage"))).await;
+    let elapsed = started.elapsed();
+    for answer in &answers {
+        assert_eq!(answer.status, 504, "{}", answer.text);
+        assert_eq!(answer.error_code(), "upstream_timeout");
+    }
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "16 identical questions, one call"
+    );
+    assert!(
+        elapsed < Duration::from_millis(1500),
+        "the waiters shared the holder's timeout instead of each trying in turn ({elapsed:?})"
+    );
+    // The failure was handed to those who waited for it, and kept for no one else.
+    let answer = app.validate(BIG_ID, "IGT-outage").await;
+    assert_eq!(answer.status, 504, "{}", answer.text);
+    assert_eq!(upstream.connections(), 2, "the next validation asked again");
+}
+
+#[actix_web::test]
 async fn ttl_zero_turns_the_cache_off() {
     let mut app = spawn_app_with(&[("IGAUTH_CACHE__TTL_SECS", "0")]).await;
     let me = me_counted(
