@@ -9,8 +9,8 @@ use std::time::Instant;
 use actix_cors::{Cors, CorsError};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, Condition, Next};
 use actix_web::{web, App, HttpServer};
 
 use crate::error::ApiError;
@@ -99,7 +99,14 @@ fn run(
                     .app_data(state.clone())
                     .configure(routes::configure_metrics)
                     .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
-                    .wrap(security_headers())
+                    .wrap_fn(|req, srv| {
+                        let call = srv.call(req);
+                        async move {
+                            let mut res = call.await?;
+                            add_security_headers(res.headers_mut());
+                            Ok(res)
+                        }
+                    })
             })
             .workers(1)
             .shutdown_timeout(grace)
@@ -126,30 +133,27 @@ fn run(
                 !origins.is_empty(),
                 from_fn(cors_refusal_in_our_envelope),
             ))
-            .wrap(security_headers())
             .wrap_fn({
                 let metrics = state.metrics.clone();
                 move |req, srv| {
                     let started = Instant::now();
                     let request_id = request_id(&req);
-                    let method = req.method().clone();
-                    let path = req.path().to_string();
-                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let call = srv.call(req);
                     let metrics = metrics.clone();
                     logging::with_request_id(request_id.clone(), async move {
                         let mut res = call.await?;
-                        let status = res.status().as_u16();
                         let elapsed = started.elapsed();
-                        metrics.request(&route, status, elapsed);
+                        let status = res.status().as_u16();
+                        let req = res.request();
+                        let route = req.match_pattern();
+                        metrics.request(route.as_deref().unwrap_or("unmatched"), status, elapsed);
                         log::info!(
-                            "{method} {path} {status} {:.1}ms",
+                            "{} {} {status} {:.1}ms",
+                            req.method(),
+                            req.path(),
                             elapsed.as_secs_f64() * 1000.0
                         );
-                        if let Ok(value) = HeaderValue::from_str(&request_id) {
-                            res.headers_mut()
-                                .insert(HeaderName::from_static("x-request-id"), value);
-                        }
+                        add_headers(res.headers_mut(), &request_id);
                         Ok(res)
                     })
                 }
@@ -202,18 +206,45 @@ fn new_request_id() -> String {
     id
 }
 
-/// Headers every answer carries: nothing here is meant to be cached, framed or sniffed.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::CACHE_CONTROL, "no-store"))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ))
-        .add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+/// Headers every answer carries: nothing here is meant to be cached, framed or sniffed. A page
+/// that needs its own (the HTML pages' CSP with script hashes) sets it, and keeps it.
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 6] = [
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ),
+    (
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    ),
+];
+
+/// The security headers (where the answer has not set its own) and the request id. Done here
+/// rather than by a `DefaultHeaders` layer: one pass with the map grown once, on every answer.
+fn add_headers(headers: &mut HeaderMap, request_id: &str) {
+    headers.reserve(SECURITY_HEADERS.len() + 1);
+    add_security_headers(headers);
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+}
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    for (name, value) in &SECURITY_HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
 }
 
 /// CORS only for the configured origins; with none configured this middleware is not mounted.

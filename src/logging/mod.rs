@@ -6,8 +6,13 @@
 //! reach stderr in batches ([`sink`]), so the per-request access line stays cheap.
 
 mod sink;
+mod timestamp;
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::SystemTime;
 
 use log::{Level, Log, Metadata, Record};
 use serde::Serialize;
@@ -36,25 +41,25 @@ const SECRET_PARAMS: [&str; 5] = [
     "state=",
 ];
 
-/// Replaces credentials in `line` with `[redacted]`.
-pub(crate) fn scrub(line: &str, secrets: &[String]) -> String {
-    let mut out = line.to_string();
+/// Replaces credentials in `line` with `[redacted]`. Borrowed when there is nothing to redact,
+/// which is every access-log line: this runs on every line, so the common case allocates nothing.
+pub(crate) fn scrub<'a>(line: &'a str, secrets: &[String]) -> Cow<'a, str> {
+    let mut out = Cow::Borrowed(line);
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "[redacted]");
+            out = Cow::Owned(out.replace(secret.as_str(), "[redacted]"));
         }
     }
-    for param in SECRET_PARAMS.iter().chain(["Bearer "].iter()) {
-        out = redact_after(&out, param);
+    for marker in SECRET_PARAMS.iter().chain(["Bearer "].iter()) {
+        if out.contains(marker) {
+            out = Cow::Owned(redact_after(&out, marker));
+        }
     }
     out
 }
 
 /// Redacts the value following each occurrence of `marker`, up to a delimiter.
 fn redact_after(line: &str, marker: &str) -> String {
-    if !line.contains(marker) {
-        return line.to_string();
-    }
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(pos) = rest.find(marker) {
@@ -75,14 +80,20 @@ fn redact_after(line: &str, marker: &str) -> String {
 }
 
 struct SafeLogger {
-    inner: env_logger::Logger,
+    /// `RUST_LOG`'s levels and filters, parsed by env_logger. Lines are formatted here, not by
+    /// env_logger: its formatter allocated the message, the timestamp and the line for every
+    /// record, and took a lock of its own before ours.
+    filter: env_logger::Logger,
     sink: sink::Sink,
+    /// The configured secret values, redacted wherever they appear.
+    secrets: Vec<String>,
+    format: LogFormat,
 }
 
 impl Log for SafeLogger {
     fn enabled(&self, metadata: &Metadata) -> bool {
         (metadata.level() <= Level::Info || metadata.target().starts_with("igauth"))
-            && self.inner.enabled(metadata)
+            && self.filter.enabled(metadata)
     }
 
     fn log(&self, record: &Record) {
@@ -95,13 +106,13 @@ impl Log for SafeLogger {
                 .target(record.target())
                 .args(*record.args())
                 .build();
-            if self.enabled(demoted.metadata()) {
-                self.inner.log(&demoted);
+            if self.enabled(demoted.metadata()) && self.filter.matches(&demoted) {
+                self.write(&demoted);
             }
             return;
         }
-        if self.enabled(record.metadata()) {
-            self.inner.log(record);
+        if self.enabled(record.metadata()) && self.filter.matches(record) {
+            self.write(record);
             // Warnings and errors are what an operator watches for: out at once. Only the
             // routine lines (the access log) wait for the batch.
             if record.level() <= Level::Warn {
@@ -111,8 +122,70 @@ impl Log for SafeLogger {
     }
 
     fn flush(&self) {
-        self.inner.flush();
         self.sink.flush_now();
+    }
+}
+
+impl SafeLogger {
+    /// Formats `record` into this thread's line buffer and hands the line to the sink whole.
+    fn write(&self, record: &Record) {
+        thread_local! {
+            static BUFFERS: RefCell<(String, Vec<u8>)> =
+                const { RefCell::new((String::new(), Vec::new())) };
+        }
+        BUFFERS.with(|buffers| {
+            // A Display impl that logs while being formatted would find the buffers in use.
+            let Ok(mut buffers) = buffers.try_borrow_mut() else {
+                return self.format_and_send(record, &mut String::new(), &mut Vec::new());
+            };
+            let (message, line) = &mut *buffers;
+            self.format_and_send(record, message, line);
+        });
+    }
+
+    fn format_and_send(&self, record: &Record, message: &mut String, line: &mut Vec<u8>) {
+        message.clear();
+        line.clear();
+        let raw = match record.args().as_str() {
+            Some(text) => text,
+            None => {
+                let _ = write!(message, "{}", record.args());
+                message.as_str()
+            }
+        };
+        let message = scrub(raw, &self.secrets);
+        let with_id = REQUEST_ID.try_with(|id| self.format_line(line, record, &message, Some(id)));
+        if with_id.is_err() {
+            self.format_line(line, record, &message, None);
+        }
+        self.sink.send(line);
+    }
+
+    fn format_line(&self, line: &mut Vec<u8>, record: &Record, message: &str, id: Option<&str>) {
+        match self.format {
+            LogFormat::Json => {
+                let mut timestamp = Vec::with_capacity(24);
+                timestamp::write_utc_millis(&mut timestamp, SystemTime::now());
+                let entry = JsonLine {
+                    timestamp: std::str::from_utf8(&timestamp).unwrap_or_default(),
+                    level: record.level().as_str(),
+                    target: record.target(),
+                    message,
+                    request_id: id,
+                };
+                if serde_json::to_writer(&mut *line, &entry).is_ok() {
+                    line.push(b'\n');
+                }
+            }
+            LogFormat::Text => {
+                timestamp::write_utc_millis(line, SystemTime::now());
+                let _ = write!(line, " {:<5} {}", record.level().as_str(), record.target());
+                if let Some(id) = id {
+                    let _ = write!(line, " [{id}]");
+                }
+                let _ = writeln!(line, " {message}");
+            }
+        }
     }
 }
 
@@ -125,12 +198,12 @@ fn client_garbage(record: &Record) -> bool {
 
 #[derive(Serialize)]
 struct JsonLine<'a> {
-    timestamp: String,
+    timestamp: &'a str,
     level: &'a str,
     target: &'a str,
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
+    request_id: Option<&'a str>,
 }
 
 /// Installs the process logger. `RUST_LOG` chooses levels (default `info`).
@@ -149,47 +222,16 @@ pub fn init(settings: &Settings) {
     .filter(|s| s.is_set())
     .map(|s| s.expose().to_string())
     .collect();
-    let format = settings.log.format;
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    builder.format(move |buf, record| {
-        let message = scrub(&record.args().to_string(), &secrets);
-        let request_id = current_request_id();
-        match format {
-            LogFormat::Json => {
-                let line = JsonLine {
-                    timestamp: buf.timestamp_millis().to_string(),
-                    level: record.level().as_str(),
-                    target: record.target(),
-                    message: &message,
-                    request_id,
-                };
-                let json = serde_json::to_string(&line).unwrap_or_default();
-                writeln!(buf, "{json}")
-            }
-            LogFormat::Text => match request_id {
-                Some(id) => writeln!(
-                    buf,
-                    "{} {:<5} {} [{id}] {message}",
-                    buf.timestamp_millis(),
-                    record.level(),
-                    record.target()
-                ),
-                None => writeln!(
-                    buf,
-                    "{} {:<5} {} {message}",
-                    buf.timestamp_millis(),
-                    record.level(),
-                    record.target()
-                ),
-            },
-        }
-    });
-    let sink = sink::Sink::start();
-    builder.target(env_logger::Target::Pipe(Box::new(sink.clone())));
-    let inner = builder.build();
-    let max_level = inner.filter();
-    if log::set_boxed_logger(Box::new(SafeLogger { inner, sink })).is_ok() {
+    let filter =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let max_level = filter.filter();
+    let logger = SafeLogger {
+        filter,
+        sink: sink::Sink::start(),
+        secrets,
+        format: settings.log.format,
+    };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(max_level);
     }
 }

@@ -63,6 +63,27 @@ impl Sink {
         }
     }
 
+    /// Appends one whole line (newline included) to the batch.
+    pub(crate) fn send(&self, line: &[u8]) {
+        if self.direct {
+            self.shared.write_out(line);
+            return;
+        }
+        let mut pending = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pending.len() + line.len() > MAX_PENDING {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            pending.extend_from_slice(line);
+            if pending.len() >= HIGH_WATER {
+                self.shared.wake.notify_one();
+            }
+        }
+    }
+
     /// Writes everything buffered now (at exit, or when a line must be seen at once).
     pub(crate) fn flush_now(&self) {
         let batch = std::mem::take(
@@ -93,41 +114,13 @@ impl Shared {
     }
 }
 
-impl Write for Sink {
-    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        if self.direct {
-            self.shared.write_out(line);
-            return Ok(line.len());
-        }
-        let mut pending = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if pending.len() + line.len() > MAX_PENDING {
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-        } else {
-            pending.extend_from_slice(line);
-            if pending.len() >= HIGH_WATER {
-                self.shared.wake.notify_one();
-            }
-        }
-        Ok(line.len())
-    }
-
-    /// Called after every line: does nothing, the writer thread flushes.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn lines_are_buffered_whole_and_bounded() {
-        let mut sink = Sink {
+        let sink = Sink {
             shared: Arc::new(Shared {
                 pending: Mutex::new(Vec::new()),
                 wake: Condvar::new(),
@@ -135,14 +128,14 @@ mod tests {
             }),
             direct: false,
         };
-        sink.write_all(b"one line\n").unwrap();
-        sink.write_all(b"two line\n").unwrap();
+        sink.send(b"one line\n");
+        sink.send(b"two line\n");
         assert_eq!(
             &*sink.shared.pending.lock().unwrap(),
             b"one line\ntwo line\n"
         );
         let big = vec![b'x'; MAX_PENDING];
-        sink.write_all(&big).unwrap();
+        sink.send(&big);
         assert_eq!(
             sink.shared.dropped.load(Ordering::Relaxed),
             1,
