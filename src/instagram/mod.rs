@@ -149,7 +149,9 @@ impl InstagramClient {
             .limit(up.max_connections);
         let http = awc::Client::builder()
             .connector(connector)
-            .timeout(up.total_timeout)
+            // Every call runs under its own deadline (`attempt`), which covers the body too; a
+            // second timer per request from awc would only cost.
+            .disable_timeout()
             // A redirect would carry the token to wherever it points.
             .disable_redirects()
             .finish();
@@ -160,11 +162,7 @@ impl InstagramClient {
     /// hears one outcome for the whole call, retry included: threshold N means N failed
     /// validations, not N/2.
     pub(crate) async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
-        let url = format!(
-            "{}{}",
-            self.up.me_prefix,
-            query(&[("access_token", token.expose())])
-        );
+        let url = query_after(&self.up.me_prefix, &[("access_token", token.expose())]);
         self.permit("me")?;
         let deadline = Instant::now() + self.up.total_timeout;
         let mut retried = false;
@@ -396,7 +394,23 @@ fn send_error(e: SendRequestError) -> UpstreamError {
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
+    query_after("", pairs)
+}
+
+/// `head` followed by `pairs`, form-encoded, in one buffer sized up front: this runs for every
+/// uncached validation, and growing the string as the encoder appends cost more than the rest of
+/// building the request.
+fn query_after(head: &str, pairs: &[(&str, &str)]) -> String {
+    let size = pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum::<usize>();
+    let mut out = String::with_capacity(head.len() + size + size / 4);
+    out.push_str(head);
+    let start = out.len();
+    form_urlencoded::Serializer::for_suffix(out, start)
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// A random duration in `[base, base + spread)`, so retries from many workers do not align.

@@ -26,15 +26,14 @@ struct Me {
     username: Option<String>,
 }
 
+/// `/me`'s answer in either shape, read in one pass: flat (`id` at the top) or wrapped in
+/// `data`. (An untagged enum would buffer the whole document and parse it twice.)
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum MeShape {
-    Wrapped {
-        data: Vec<Me>,
-        /// An id beside `data` would be a second answer: seen only to refuse it.
-        id: Option<serde::de::IgnoredAny>,
-    },
-    Flat(Me),
+struct MeShape {
+    id: Option<IgId>,
+    user_id: Option<IgId>,
+    username: Option<String>,
+    data: Option<Vec<Me>>,
 }
 
 #[derive(Deserialize)]
@@ -66,9 +65,23 @@ pub(super) fn is_throttled(code: Option<i64>) -> bool {
 pub(super) fn read_me(status: u16, body: &[u8]) -> Result<Lookup, UpstreamError> {
     if status == 200 {
         let me = match serde_json::from_slice::<MeShape>(body) {
-            Ok(MeShape::Flat(me)) => me,
-            // Exactly one owner or none at all: a yes must never rest on picking one of several.
-            Ok(MeShape::Wrapped { data, id }) => match (<[Me; 1]>::try_from(data), id) {
+            Ok(MeShape {
+                id,
+                user_id,
+                username,
+                data: None,
+            }) => Me {
+                id,
+                user_id,
+                username,
+            },
+            // Exactly one owner or none at all: a yes must never rest on picking one of several
+            // (an id beside `data` would be a second answer).
+            Ok(MeShape {
+                id,
+                data: Some(data),
+                ..
+            }) => match (<[Me; 1]>::try_from(data), id) {
                 (Ok([me]), None) => me,
                 _ => {
                     return Err(UpstreamError::Unusable(
