@@ -13,6 +13,8 @@
 #   (a) one repeated token (igauth answers from cache) .......... igauth vs the bare actix ceiling
 #   (b) a new token per request (every validation upstream) ..... igauth vs Node (Cloud Code);
 #                                                                  its CPU/request vs (a)'s ceiling
+#                                                                  and vs the proxy floor (the
+#                                                                  ceiling making the one /me call)
 #   (c) fake /me with 100 ms latency, 256 connections, new tokens  vs Little's law 256/0.1 s = 2560/s
 #   (d) 64 concurrent identical new validations ................. upstream /me calls (want 1)
 #   (e) 110000 distinct valid tokens through igauth (cache full). peak RSS (VmHWM)
@@ -166,7 +168,7 @@ start_fake() {
 }
 
 # start_server KIND GRAPH_URL TAG -> sets SRV_PID SRV_URL SRV_LOG
-#   KIND: ceiling | igauth | igauth-nolog | igauth-login | igauth-redis | node-undici | node-fetch
+#   KIND: ceiling | floor | igauth | igauth-nolog | igauth-login | igauth-redis | node-undici | node-fetch
 #   igauth-login: the login flow configured against the fake (its default client id and secret),
 #     long-lived tokens, no rate limit, return_to SRV_URL/bench/done (nothing listens there: the
 #     driver only reads the redirect). igauth-redis: the Redis backend (REDIS_PORT, REDIS_SECRET),
@@ -179,6 +181,8 @@ start_server() {
   case $kind in
     ceiling)
       WORKERS=2 "$REL/ceiling" "127.0.0.1:$port" >"$SRV_LOG" 2>&1 & ;;
+    floor)
+      UPSTREAM="$graph" WORKERS=2 "$REL/ceiling" "127.0.0.1:$port" >"$SRV_LOG" 2>&1 & ;;
     igauth | igauth-nolog | igauth-login | igauth-redis)
       local level=info extra=()
       case $kind in
@@ -296,6 +300,7 @@ for round in $(seq 1 "$ROUNDS"); do
   measure a a.igauth "igauth, cached (same token)" igauth "$FAKE0" repeated.lua "$CONNS"
   measure a a.igauth-nolog "igauth, cached, RUST_LOG=warn (diagnostic)" igauth-nolog "$FAKE0" repeated.lua "$CONNS"
   measure b b.igauth "igauth, uncached (new token each)" igauth "$FAKE0" new_token.lua "$CONNS"
+  measure b b.floor "proxy floor (bare actix + one awc GET /me)" floor "$FAKE0" new_token.lua "$CONNS"
   measure b b.node-undici "Node + undici Pool (keep-alive)" node-undici "$FAKE0" new_token.lua "$CONNS"
   measure b b.node-fetch "Node + global fetch" node-fetch "$FAKE0" new_token.lua "$CONNS"
   # (c) /me answers after 100 ms; 256 connections: Little's law allows 256 / 0.1 s = 2560/s.

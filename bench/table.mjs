@@ -92,12 +92,16 @@ if (f) {
     );
   }
 }
+const bFloor = row('b.floor');
 if (bIg && aCeil) {
   const r = bIg.cpu_us / aCeil.cpu_us;
+  const floor = bFloor
+    ? `; the proxy floor (the ceiling making the same /me call, nothing else) ${fmt(bFloor.cpu_us, 1)} µs/req = ${fmt(bFloor.cpu_us / aCeil.cpu_us, 2)}x the ceiling, igauth ${fmt(bIg.cpu_us / bFloor.cpu_us, 2)}x the floor`
+    : '';
   check(
     '(b)/(a) CPU per uncached validation <= 2.2x the ceiling\'s CPU per request',
     r <= 2.2,
-    `${fmt(r, 2)}x (${fmt(bIg.cpu_us, 1)} vs ${fmt(aCeil.cpu_us, 1)} µs/req, each its row's median round)`,
+    `${fmt(r, 2)}x (${fmt(bIg.cpu_us, 1)} vs ${fmt(aCeil.cpu_us, 1)} µs/req, each its row's median round)${floor}`,
   );
 }
 if (aIg && aCeil) {
