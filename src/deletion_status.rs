@@ -4,7 +4,9 @@
 //! a restart loses (said at startup and in the README).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
 
 use crate::domain::{ConfirmationCode, DeletionRecord};
 use crate::parse_api::{ParseClient, ParseError};
@@ -13,7 +15,7 @@ use crate::shared_cache::SharedCache;
 /// How long Redis and memory keep a status (Parse keeps it until the operator removes it).
 const KEEP: Duration = Duration::from_secs(90 * 86_400);
 /// Statuses held in memory at most (oldest go first).
-const MEMORY_ENTRIES: u64 = 10_000;
+const MEMORY_ENTRIES: usize = 10_000;
 /// The record kind under Redis' record keys.
 const KIND: &str = "deletion";
 
@@ -30,7 +32,8 @@ enum Backend {
 pub(crate) struct DeletionStatuses {
     backend: Backend,
     /// Also the fallback copy behind Redis, so a Redis blip does not lose a fresh status.
-    memory: moka::sync::Cache<String, String>,
+    /// Code -> (until when it is kept, the encoded record).
+    memory: Cache<String, (Instant, String)>,
     /// The Parse class exists with master-key-only permissions (checked once per process).
     class_ready: AtomicBool,
 }
@@ -44,10 +47,7 @@ impl DeletionStatuses {
         };
         DeletionStatuses {
             backend,
-            memory: moka::sync::Cache::builder()
-                .max_capacity(MEMORY_ENTRIES)
-                .time_to_live(KEEP)
-                .build(),
+            memory: Cache::new(MEMORY_ENTRIES),
             class_ready: AtomicBool::new(false),
         }
     }
@@ -80,9 +80,9 @@ impl DeletionStatuses {
             }
             (Backend::Redis(shared), _) => match shared.get_record(KIND, code.as_str()).await {
                 Some(text) => Some(text),
-                None => self.memory.get(code.as_str()),
+                None => self.remembered(code.as_str()),
             },
-            _ => self.memory.get(code.as_str()),
+            _ => self.remembered(code.as_str()),
         };
         // A record is believed only for the code it was written for.
         Ok(text.and_then(|t| DeletionRecord::decode(&t, code)))
@@ -105,7 +105,7 @@ impl DeletionStatuses {
                     .map_err(StoreError)
             }
             (Backend::Redis(shared), _) => {
-                self.memory.insert(code.to_string(), text.clone());
+                self.remember(code, text.clone());
                 // The memory copy answers on this replica meanwhile; Meta's retry writes again.
                 if !shared.put_record(KIND, code, &text, KEEP).await {
                     log::warn!(
@@ -115,10 +115,22 @@ impl DeletionStatuses {
                 Ok(())
             }
             _ => {
-                self.memory.insert(code.to_string(), text);
+                self.remember(code, text);
                 Ok(())
             }
         }
+    }
+
+    fn remember(&self, code: &str, text: String) {
+        self.memory
+            .insert(code.to_string(), (Instant::now() + KEEP, text));
+    }
+
+    fn remembered(&self, code: &str) -> Option<String> {
+        self.memory
+            .get(code)
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, text)| text)
     }
 
     /// Creates the Parse class (or resets its permissions to master key only), once.

@@ -9,10 +9,9 @@
 //! time and bound to the browser, and the code that comes with it is single-use at Instagram, so
 //! a replay to another replica gains nothing. Redis stays an optimisation, never a dependency.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use moka::future::Cache;
-use moka::policy::EvictionPolicy;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
 
 use crate::domain::login_state::{
     IssuedState, Nonce, OpenedState, StateError, StateKey, STATE_TTL,
@@ -21,7 +20,7 @@ use crate::domain::{ReturnTo, Secret};
 use crate::shared_cache::SharedCache;
 
 /// Remembered spent nonces; far above what the per-client rate limits let through in ten minutes.
-const MAX_SPENT: u64 = 1_000_000;
+const MAX_SPENT: usize = 1_000_000;
 /// How much longer than its state a spent nonce is remembered: a margin for clocks and slow
 /// requests.
 const MARGIN: Duration = Duration::from_secs(5);
@@ -30,7 +29,8 @@ const MARGIN: Duration = Duration::from_secs(5);
 pub(crate) struct LoginStates {
     key: Option<StateKey>,
     ttl: Duration,
-    spent: Cache<Nonce, ()>,
+    /// Spent nonces, each with when it may be forgotten (its state has expired by then).
+    spent: Cache<Nonce, Instant>,
     /// Redis, with the redis backend: spent states for the whole fleet.
     shared: Option<SharedCache>,
 }
@@ -49,12 +49,8 @@ impl LoginStates {
         LoginStates {
             key: StateKey::new(secret),
             ttl,
-            spent: Cache::builder()
-                .max_capacity(MAX_SPENT)
-                .time_to_live(ttl + MARGIN)
-                // LRU admits every insert; the default TinyLFU may decline a new (spent) nonce.
-                .eviction_policy(EvictionPolicy::lru())
-                .build(),
+            // Every insert is admitted (the cache evicts to make room, never declines a newcomer).
+            spent: Cache::new(MAX_SPENT),
             shared,
         }
     }
@@ -82,7 +78,11 @@ impl LoginStates {
     pub(crate) fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
         let opened = key.open_at(state, now)?;
-        if self.spent.contains_key(&opened.nonce) {
+        if self
+            .spent
+            .get(&opened.nonce)
+            .is_some_and(|until| until > Instant::now())
+        {
             return Err(StateError::Replayed {
                 return_to: opened.return_to,
             });
@@ -93,15 +93,27 @@ impl LoginStates {
     /// Uses the state: in this process, then (with Redis) for the whole fleet. Of two concurrent
     /// spends of one state, here or on two replicas, exactly one succeeds.
     pub(crate) async fn spend(&self, opened: &OpenedState) -> Result<(), StateError> {
-        // Not `or_insert`: moka implements that as get-then-insert, so two threads can both see
-        // a fresh entry. `or_insert_with` goes through moka's single-flight initializer, where
-        // exactly one caller's future runs and is told its entry is fresh.
-        let first_use = self
+        // Checked and marked under the shard's lock: of two concurrent spends, exactly one finds
+        // no live mark and leaves its own.
+        let first_use = match self
             .spent
-            .entry(opened.nonce)
-            .or_insert_with(std::future::ready(()))
+            .entry_async(&opened.nonce, |_, until| {
+                if *until > Instant::now() {
+                    EntryAction::Retain(())
+                } else {
+                    EntryAction::ReplaceWithGuard
+                }
+            })
             .await
-            .is_fresh();
+        {
+            EntryResult::Vacant(mark) | EntryResult::Replaced(mark, _) => {
+                let _ = mark.insert(Instant::now() + self.ttl + MARGIN);
+                true
+            }
+            // A live mark: spent before. (The others cannot happen with this callback and no
+            // timeout; refusing is the safe reading.)
+            EntryResult::Retained(()) | EntryResult::Removed(..) | EntryResult::Timeout => false,
+        };
         let replayed = || StateError::Replayed {
             return_to: opened.return_to.clone(),
         };
