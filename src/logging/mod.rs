@@ -11,7 +11,6 @@ mod timestamp;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::SystemTime;
 
 use log::{Level, Log, Metadata, Record};
@@ -50,7 +49,13 @@ pub(crate) fn scrub<'a>(line: &'a str, secrets: &[String]) -> Cow<'a, str> {
             out = Cow::Owned(out.replace(secret.as_str(), "[redacted]"));
         }
     }
-    for marker in SECRET_PARAMS.iter().chain(["Bearer "].iter()) {
+    // Every parameter marker ends in '=': a line without one (every access line) skips them.
+    let markers = if out.contains('=') {
+        &SECRET_PARAMS[..]
+    } else {
+        &[]
+    };
+    for marker in markers.iter().chain(["Bearer "].iter()) {
         if out.contains(marker) {
             out = Cow::Owned(redact_after(&out, marker));
         }
@@ -178,12 +183,23 @@ impl SafeLogger {
                 }
             }
             LogFormat::Text => {
+                // `<timestamp> <LEVEL padded to 5> <target> [<request id>] <message>`, appended
+                // piece by piece: this is every access line's cost.
                 timestamp::write_utc_millis(line, SystemTime::now());
-                let _ = write!(line, " {:<5} {}", record.level().as_str(), record.target());
+                line.push(b' ');
+                let level = record.level().as_str();
+                line.extend_from_slice(level.as_bytes());
+                line.extend_from_slice(&b"     "[level.len().min(5)..]);
+                line.push(b' ');
+                line.extend_from_slice(record.target().as_bytes());
                 if let Some(id) = id {
-                    let _ = write!(line, " [{id}]");
+                    line.extend_from_slice(b" [");
+                    line.extend_from_slice(id.as_bytes());
+                    line.push(b']');
                 }
-                let _ = writeln!(line, " {message}");
+                line.push(b' ');
+                line.extend_from_slice(message.as_bytes());
+                line.push(b'\n');
             }
         }
     }
