@@ -2,12 +2,14 @@
 //! form alike (`/v1/exchange`, `/v1/refresh`, the Parse exchange webhook) — as named fields read
 //! the same way whatever the encoding.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::HttpRequest;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -32,15 +34,29 @@ pub(crate) async fn read_limited(
     limit: usize,
     deadline: Duration,
 ) -> Result<Bytes, ApiError> {
-    // Most bodies arrive with their headers: read them without arming a timer (one timer per
-    // request is measurable on the hot path); only a body still on its way gets the deadline.
-    let mut read = Box::pin(read_within(req, payload, limit));
-    if let Some(body) = (&mut read).now_or_never() {
-        return body;
+    // Most bodies arrive with their headers, but actix calls the handler before it has fed them
+    // to the payload, so the first poll always waits. Asking to be polled once more lets the
+    // dispatcher feed what it already has; only a body still on its way after that gets the
+    // deadline (arming a timer for every request was measurable on the hot path). The extra
+    // poll also stands in for the timer until then: a body that never comes still gets one.
+    let mut read = std::pin::pin!(read_within(req, payload, limit));
+    let mut polled_once = false;
+    let early = std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+        Poll::Ready(body) => Poll::Ready(Some(body)),
+        Poll::Pending if !polled_once => {
+            polled_once = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    match early {
+        Some(body) => body,
+        None => actix_web::rt::time::timeout(deadline, read)
+            .await
+            .unwrap_or(Err(ApiError::RequestTimeout)),
     }
-    actix_web::rt::time::timeout(deadline, read)
-        .await
-        .unwrap_or(Err(ApiError::RequestTimeout))
 }
 
 async fn read_within(

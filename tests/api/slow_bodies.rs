@@ -64,6 +64,18 @@ async fn a_stalled_body_gets_408_and_its_connection_is_closed() {
 }
 
 #[actix_web::test]
+async fn a_body_that_never_starts_gets_408_too() {
+    // Headers only: no body byte ever arrives to wake the handler, so the deadline must be armed
+    // without one.
+    let app = spawn_app_with(&[("IGAUTH_LIMITS__BODY_TIMEOUT_MS", "400")]).await;
+    let started = Instant::now();
+    let mut stream = start_post(&app, "/v1/validate", "", 100, b"").await;
+    let answer = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[actix_web::test]
 async fn a_dribbling_body_is_cut_off_at_the_deadline() {
     let app = spawn_app_with(&[("IGAUTH_LIMITS__BODY_TIMEOUT_MS", "500")]).await;
     let started = Instant::now();
