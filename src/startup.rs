@@ -190,7 +190,6 @@ fn request_id(req: &actix_web::dev::ServiceRequest) -> String {
 /// syscall or extra allocation per request (this runs on every request, cache hits included).
 fn new_request_id() -> String {
     use std::cell::Cell;
-    use std::fmt::Write;
     thread_local! {
         static PREFIX: u32 = {
             let mut bytes = [0u8; 4];
@@ -205,9 +204,13 @@ fn new_request_id() -> String {
         c.set(next);
         next
     });
-    let mut id = String::with_capacity(16);
-    let _ = write!(id, "{prefix:08x}{count:08x}");
-    id
+    // 16 lowercase hex digits, written by hand: `format!`'s padding machinery cost ~1k
+    // instructions here, on every request.
+    let both = (u64::from(prefix) << 32) | u64::from(count);
+    (0..16)
+        .rev()
+        .map(|nibble| char::from(b"0123456789abcdef"[((both >> (nibble * 4)) & 0xf) as usize]))
+        .collect()
 }
 
 /// Headers every answer carries: nothing here is meant to be cached, framed or sniffed. A page
@@ -282,4 +285,24 @@ async fn cors_refusal_in_our_envelope(
             .map_into_right_body(),
         None => res.map_into_left_body(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_request_id;
+
+    #[test]
+    fn request_ids_are_a_thread_prefix_and_a_counter_in_16_hex_digits() {
+        let (a, b) = (new_request_id(), new_request_id());
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(
+                id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+                "{id}"
+            );
+        }
+        assert_eq!(a[..8], b[..8], "one prefix per thread");
+        let count = |id: &str| u32::from_str_radix(&id[8..], 16).unwrap();
+        assert_eq!(count(&b), count(&a).wrapping_add(1));
+    }
 }
