@@ -143,19 +143,20 @@ impl SafeLogger {
             let Ok(mut buffers) = buffers.try_borrow_mut() else {
                 return self.format_and_send(record, &mut String::new(), &mut Vec::new());
             };
-            let (message, line) = &mut *buffers;
-            self.format_and_send(record, message, line);
+            let (scratch, line) = &mut *buffers;
+            self.format_and_send(record, scratch, line);
         });
     }
 
-    fn format_and_send(&self, record: &Record, message: &mut String, line: &mut Vec<u8>) {
-        message.clear();
+    /// `scratch` holds the message when it has arguments to format; `line` the whole line.
+    fn format_and_send(&self, record: &Record, scratch: &mut String, line: &mut Vec<u8>) {
+        scratch.clear();
         line.clear();
         let raw = match record.args().as_str() {
             Some(text) => text,
             None => {
-                let _ = write!(message, "{}", record.args());
-                message.as_str()
+                let _ = write!(scratch, "{}", record.args());
+                scratch.as_str()
             }
         };
         let message = scrub(raw, &self.secrets);
