@@ -17,8 +17,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(50);
 const HIGH_WATER: usize = 64 * 1024;
 const MAX_PENDING: usize = 8 * 1024 * 1024;
 
-/// A cheap handle on the batching writer; clones share one buffer and one writer thread.
-#[derive(Clone)]
+/// The batching writer: one buffer and one writer thread, owned by the logger.
 pub(crate) struct Sink {
     shared: Arc<Shared>,
     /// No writer thread could be started: each line is written at once, as before batching.
