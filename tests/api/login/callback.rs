@@ -36,13 +36,7 @@ async fn a_web_return_target_keeps_its_query() {
     let _exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let _me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
     let return_to = "https://app.example/done?next=%2Fhome";
-    let started = start(&app, return_to).await;
-    let answer = callback(
-        &app,
-        &format!("code={CODE}&state={}", started.state),
-        Some(&started.cookie),
-    )
-    .await;
+    let answer = log_in_with_code(&app, return_to).await;
     assert_clean(&answer, &[SHORT_TOKEN]);
     let location = answer.header("location").unwrap();
     let prefix = "https://app.example/done?next=%2Fhome#";
@@ -59,13 +53,7 @@ async fn with_long_lived_on_the_callback_returns_a_60_day_token() {
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
     // /me is asked about the short-lived token, at the same time as the long-lived exchange.
     let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
-    let started = start(&app, WEB_RETURN).await;
-    let answer = callback(
-        &app,
-        &format!("code={CODE}&state={}", started.state),
-        Some(&started.cookie),
-    )
-    .await;
+    let answer = log_in_with_code(&app, WEB_RETURN).await;
     assert_clean(&answer, &[LONG_TOKEN]);
     let (target, result) = landing(&answer);
     assert_eq!(target, WEB_RETURN);
@@ -80,13 +68,7 @@ async fn a_refused_long_lived_exchange_ends_at_the_app_with_an_error() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__LONG_LIVED", "true")]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 400, INVALID_TOKEN_BODY).await;
-    let started = start(&app, APP_RETURN).await;
-    let answer = callback(
-        &app,
-        &format!("code={CODE}&state={}", started.state),
-        Some(&started.cookie),
-    )
-    .await;
+    let answer = log_in_with_code(&app, APP_RETURN).await;
     let (target, result) = landing(&answer);
     assert_eq!(target, APP_RETURN);
     assert_eq!(result["error"], "invalid_token");
@@ -133,13 +115,7 @@ async fn instagram_error_text_is_never_reflected_to_the_app() {
 async fn a_used_code_ends_at_the_app_with_invalid_code() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 400, USED_CODE_BODY).await;
-    let started = start(&app, APP_RETURN).await;
-    let answer = callback(
-        &app,
-        &format!("code={CODE}&state={}", started.state),
-        Some(&started.cookie),
-    )
-    .await;
+    let answer = log_in_with_code(&app, APP_RETURN).await;
     let (target, result) = landing(&answer);
     assert_eq!(target, APP_RETURN);
     assert_eq!(result["error"], "invalid_code");
@@ -154,13 +130,7 @@ async fn a_used_code_ends_at_the_app_with_invalid_code() {
 async fn upstream_trouble_ends_at_the_app_with_an_upstream_error() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 500, "<html>oops</html>").await;
-    let started = start(&app, APP_RETURN).await;
-    let answer = callback(
-        &app,
-        &format!("code={CODE}&state={}", started.state),
-        Some(&started.cookie),
-    )
-    .await;
+    let answer = log_in_with_code(&app, APP_RETURN).await;
     let (_, result) = landing(&answer);
     assert_eq!(result["error"], "upstream_error");
     assert!(!result["error_description"].contains("http"), "{result:?}");

@@ -169,6 +169,18 @@ async fn callback(app: &TestApp, query: &str, cookie: Option<&str>) -> Answer {
     get(app, &format!("/v1/callback?{query}"), cookie).await
 }
 
+/// A login as the browser makes it: authorize, then the callback with Instagram's code and the
+/// state and cookie authorize gave.
+async fn log_in_with_code(app: &TestApp, return_to: &str) -> Answer {
+    let started = start(app, return_to).await;
+    callback(
+        app,
+        &format!("code={CODE}&state={}", started.state),
+        Some(&started.cookie),
+    )
+    .await
+}
+
 /// `(target before '#', fragment pairs)` of a redirect.
 fn landing(answer: &Answer) -> (String, HashMap<String, String>) {
     assert_eq!(answer.status, 302, "{}", answer.text);
