@@ -8,10 +8,10 @@
 //! Every step is safe to repeat (a user or session already gone counts as done).
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use crate::clock::unix_ms as now_ms;
 use crate::deletion_status::{DeletionStatuses, StoreError};
 use crate::domain::{
     ConfirmationCode, DeletionRecord, DeletionStatus, Secret, SignedRequest, SignedRequestError,
@@ -339,10 +339,4 @@ fn settle(mut record: DeletionRecord, status: DeletionStatus, message: &str) -> 
     record.completed_at_ms = status.is_final().then(now_ms);
     record.message = message.to_string();
     record
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

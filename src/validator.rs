@@ -20,10 +20,11 @@
 //! what is left of its Redis lifetime. Redis trouble is never an error here: it is a miss.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
 
+use crate::clock::Epoch;
 use crate::domain::{AccessToken, AuthData, Lookup, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::Metrics;
@@ -72,7 +73,7 @@ pub(crate) struct Validator {
     positive_ttl: Duration,
     negative_ttl: Duration,
     /// What entry deadlines count from.
-    epoch: Instant,
+    epoch: Epoch,
     metrics: Arc<Metrics>,
 }
 
@@ -93,7 +94,7 @@ impl Validator {
             shared,
             positive_ttl,
             negative_ttl,
-            epoch: Instant::now(),
+            epoch: Epoch::new(),
             metrics,
         }
     }
@@ -181,7 +182,7 @@ impl Validator {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.epoch.now_ms()
     }
 
     fn ttl_for(&self, lookup: &Lookup) -> Duration {

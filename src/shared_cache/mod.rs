@@ -37,7 +37,9 @@ mod seal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::unix_ms as now_ms;
 
 use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
@@ -395,12 +397,6 @@ impl Inner {
             );
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, millis)
 }
 
 fn millis(d: Duration) -> u64 {

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::{millis, now_ms, SharedCache};
+use super::{millis, SharedCache};
+use crate::clock::unix_ms as now_ms;
 
 const RECORD_PREFIX: &str = "igauth:record:";
 const OP_RECORD: &str = "record";
