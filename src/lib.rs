@@ -46,4 +46,5 @@ pub mod settings;
 mod shared_cache;
 pub mod startup;
 mod state;
+mod transport;
 mod validator;

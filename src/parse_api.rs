@@ -15,7 +15,7 @@
 //! under the default `directAccess: true` (a Parse bug), reported as [`ParseError::UnlinkBug`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
 use actix_web::web::Bytes;
@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use crate::domain::{IgId, Secret};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::transport::{self, operator_text, TransportError};
 
 /// Largest answer read from Parse: a page of users or sessions.
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -116,7 +117,8 @@ struct ParseErrorBody {
 impl ParseClient {
     pub(crate) fn new(up: Arc<ParseUpstream>) -> ParseClient {
         let http = awc::Client::builder()
-            .timeout(up.timeout)
+            // Every call runs under its own deadline (`send`), which covers the body too.
+            .disable_timeout()
             // A redirect would carry the master key to wherever it points.
             .disable_redirects()
             .finish();
@@ -298,37 +300,26 @@ impl ParseClient {
         body: Option<&Value>,
     ) -> Result<Bytes, ParseError> {
         let url = format!("{}{path}", self.up.base);
-        let deadline = actix_web::rt::time::Instant::now() + self.up.timeout;
+        let deadline = Instant::now() + self.up.timeout;
         let mut retried = false;
-        let answer = loop {
+        let (status, bytes) = loop {
             let request = self
                 .http
                 .request(method.clone(), &url)
                 .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
                 .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
-            let attempt = actix_web::rt::time::timeout(
-                deadline.saturating_duration_since(actix_web::rt::time::Instant::now()),
-                async {
-                    let mut response = match body {
-                        Some(json) => request.send_json(json).await,
-                        None => request.send().await,
-                    }
-                    .map_err(|e| matches!(e, awc::error::SendRequestError::Timeout))?;
-                    let status = response.status().as_u16();
-                    let bytes = response.body().limit(MAX_BODY).await.map_err(|_| false)?;
-                    Ok::<_, bool>((status, bytes))
-                },
-            )
-            .await;
-            match attempt {
-                Ok(Ok(answer)) => break answer,
+            let request = match body {
+                Some(json) => request.send_json(json),
+                None => request.send(),
+            };
+            match transport::send(request, deadline, MAX_BODY).await {
+                Ok(answer) => break answer,
                 // A pooled connection Parse closed after an error (it does after its 500s):
                 // one retry on a fresh connection. Every call here is safe to repeat.
-                Ok(Err(false)) if !retried => retried = true,
-                _ => return Err(ParseError::Unreachable),
+                Err(TransportError::Connect) if !retried => retried = true,
+                Err(_) => return Err(ParseError::Unreachable),
             }
         };
-        let (status, bytes) = answer;
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
@@ -336,13 +327,7 @@ impl ParseClient {
         let code = parsed.as_ref().and_then(|b| b.code);
         if code != Some(OBJECT_NOT_FOUND) && code != Some(INVALID_CLASS_NAME) {
             // Parse's own words, for the operator (bounded, one line; the logger scrubs too).
-            let words: String = parsed
-                .and_then(|b| b.error)
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let words = operator_text(&parsed.and_then(|b| b.error).unwrap_or_default());
             log::warn!("Parse answered HTTP {status} (code {code:?}): {words}");
         }
         Err(ParseError::Refused(status, code))
