@@ -107,7 +107,8 @@ impl MetaCallbacks {
         }
     }
 
-    /// Whether `callback` can work at all; checked before the body is read.
+    /// Whether `callback` can work at all. The faces check it before the body is read (their
+    /// `Enabled` gate), so the callbacks below do not check it again.
     pub(crate) fn ready(&self, callback: Callback) -> Result<(), MetaError> {
         let refused = if !self.secret.is_set() {
             Some("IGAUTH_INSTAGRAM__CLIENT_SECRET")
@@ -141,7 +142,6 @@ impl MetaCallbacks {
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<Deauthorized, MetaError> {
-        self.ready(Callback::Deauthorize)?;
         let request = self.verify(Callback::Deauthorize, raw)?;
         let label = Callback::Deauthorize.label();
         let (Some(parse), action) = (parse, self.on_deauthorize) else {
@@ -185,7 +185,6 @@ impl MetaCallbacks {
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<(DeletionRecord, String), MetaError> {
-        self.ready(Callback::DataDeletion)?;
         let request = self.verify(Callback::DataDeletion, raw)?;
         let code = request.confirmation_code(self.secret.expose().as_bytes(), "data_deletion");
         let url = format!("{}{code}", self.status_base.as_deref().unwrap_or_default());

@@ -108,9 +108,8 @@ mod tests {
     use actix_web::{test, App};
 
     use super::*;
-    use crate::instagram::InstagramClient;
     use crate::settings::{Settings, Sources};
-    use crate::state::AppState;
+    use crate::state::{AppState, Worker};
 
     fn state(vars: &[(&str, &str)]) -> web::Data<AppState> {
         let env = vars
@@ -132,11 +131,11 @@ mod tests {
 
     /// `(status, body)` of a POST to `path` from `peer`.
     async fn post(state: web::Data<AppState>, peer: &str, path: &str, body: &str) -> (u16, String) {
-        let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
+        let worker = Worker::new(state.clone().into_inner());
         let app = test::init_service(
             App::new()
                 .app_data(state)
-                .app_data(client)
+                .app_data(worker)
                 .configure(|cfg| crate::routes::configure(cfg, true)),
         )
         .await;

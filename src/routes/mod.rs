@@ -8,6 +8,7 @@
 mod answers;
 mod body;
 mod exchange;
+mod extract;
 mod guards;
 mod health;
 mod introspect;
