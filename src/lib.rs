@@ -12,7 +12,7 @@
 //! signed request with the app secret and act on the Parse users through Parse's REST API.
 //!
 //! Imports run one way: routes -> use cases (`validator`, `exchange`, `login_states`,
-//! `meta_callbacks`, `deletion_status`) -> `instagram`, `parse_api` and `shared_cache` ->
+//! `meta_callbacks`) -> `instagram`, `parse_api` and `shared_cache` ->
 //! [`domain`]; `settings`, `error`, `logging` and `metrics`
 //! sit below them all. `ARCHITECTURE.md` maps every behaviour to its file.
 //!
@@ -30,7 +30,6 @@
 //! what nothing uses.
 
 mod clock;
-mod deletion_status;
 pub mod domain;
 mod error;
 mod exchange;

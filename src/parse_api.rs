@@ -1,6 +1,7 @@
 //! The only code that speaks to Parse Server's REST API, with the master key: find users by an
-//! Instagram id, revoke their sessions, delete or unlink them, call a Cloud function, and keep
-//! the data-deletion status class (master-key-only through its class-level permissions).
+//! Instagram id, revoke their sessions, delete or unlink them, call a Cloud function, and read
+//! and write rows of a master-key-only class for a feature that keeps its records there (the
+//! feature names the class and its fields: see `meta_callbacks/statuses.rs`).
 //!
 //! Like [`crate::instagram`]: [`ParseUpstream`] is shared, [`ParseClient`] is one worker's pooled
 //! awc client (awc clients cannot cross threads); every call has one deadline, redirects are not
@@ -31,8 +32,6 @@ use crate::transport::{self, operator_text, TransportError};
 const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Users or sessions handled per request; a person has a handful.
 const PAGE: &str = "1000";
-/// The class that keeps data-deletion statuses.
-pub(crate) const STATUS_CLASS: &str = "InstagramDataDeletion";
 /// Parse's error code for "object not found" (a user already deleted).
 const OBJECT_NOT_FOUND: i64 = 101;
 /// Parse's error code for "class already exists" (the status class on a second start).
@@ -185,22 +184,19 @@ impl ParseClient {
             .map(drop)
     }
 
-    /// Makes sure the status class exists and only the master key can read or write it: every
-    /// class-level permission empty (Parse's "master key only").
-    pub(crate) async fn ensure_status_class(&self) -> Result<(), ParseError> {
+    /// Makes sure `class` exists with `fields` and that only the master key can read or write
+    /// it: every class-level permission empty (Parse's "master key only").
+    pub(crate) async fn ensure_private_class(
+        &self,
+        class: &str,
+        fields: &Value,
+    ) -> Result<(), ParseError> {
         let clp = json!({
             "find": {}, "count": {}, "get": {}, "create": {}, "update": {}, "delete": {},
             "addField": {}, "protectedFields": {},
         });
-        let path = format!("/schemas/{STATUS_CLASS}");
-        let schema = json!({
-            "className": STATUS_CLASS,
-            "fields": {
-                "confirmation_code": {"type": "String"},
-                "record": {"type": "String"},
-            },
-            "classLevelPermissions": clp,
-        });
+        let path = format!("/schemas/{}", checked_id(class)?);
+        let schema = json!({"className": class, "fields": fields, "classLevelPermissions": clp});
         match self
             .call("schema", Method::POST, &path, Some(&schema))
             .await
@@ -208,7 +204,7 @@ impl ParseClient {
             Ok(_) => Ok(()),
             // It exists: make sure its permissions are still master-key only.
             Err(ParseError::Refused(_, Some(INVALID_CLASS_NAME))) => {
-                let update = json!({"className": STATUS_CLASS, "classLevelPermissions": clp});
+                let update = json!({"className": class, "classLevelPermissions": clp});
                 self.call("schema", Method::PUT, &path, Some(&update))
                     .await
                     .map(drop)
@@ -217,44 +213,43 @@ impl ParseClient {
         }
     }
 
-    /// The stored record text of `code` and its objectId, if Parse has one.
-    pub(crate) async fn read_status(
+    /// The rows of `class` that match `filter` (a page of them), counted as `kind`.
+    pub(crate) async fn find_rows(
         &self,
-        code: &str,
-    ) -> Result<Option<(String, String)>, ParseError> {
-        let filter = json!({"confirmation_code": code}).to_string();
-        let found = self
-            .query("status_read", &format!("/classes/{STATUS_CLASS}"), &filter)
-            .await?;
-        Ok(found.iter().find_map(|row| {
-            let id = row.get("objectId")?.as_str()?;
-            let record = row.get("record")?.as_str()?;
-            checked_id(id).ok()?;
-            Some((id.to_string(), record.to_string()))
-        }))
+        kind: &'static str,
+        class: &str,
+        filter: &Value,
+    ) -> Result<Vec<Value>, ParseError> {
+        let path = format!("/classes/{}", checked_id(class)?);
+        self.query(kind, &path, &filter.to_string()).await
     }
 
-    /// Writes `record` for `code`: into the row `existing` (its objectId), else a new row.
-    pub(crate) async fn write_status(
+    /// Writes `body` into the row `id` of `class`, or into a new row without one; the row's
+    /// objectId when Parse names a new one.
+    pub(crate) async fn write_row(
         &self,
-        existing: Option<&str>,
-        code: &str,
-        record: &str,
-    ) -> Result<(), ParseError> {
-        let body = json!({"confirmation_code": code, "record": record});
-        let class = format!("/classes/{STATUS_CLASS}");
-        match existing {
+        kind: &'static str,
+        class: &str,
+        id: Option<&str>,
+        body: &Value,
+    ) -> Result<Option<String>, ParseError> {
+        let class = format!("/classes/{}", checked_id(class)?);
+        match id {
             Some(id) => {
                 let path = format!("{class}/{}", checked_id(id)?);
-                self.call("status_write", Method::PUT, &path, Some(&body))
-                    .await
+                self.call(kind, Method::PUT, &path, Some(body)).await?;
+                Ok(Some(id.to_string()))
             }
             None => {
-                self.call("status_write", Method::POST, &class, Some(&body))
-                    .await
+                let created = self.call(kind, Method::POST, &class, Some(body)).await?;
+                Ok(serde_json::from_slice::<Value>(&created)
+                    .ok()
+                    .as_ref()
+                    .and_then(|v| v.get("objectId")?.as_str())
+                    .filter(|id| checked_id(id).is_ok())
+                    .map(str::to_string))
             }
         }
-        .map(drop)
     }
 
     /// `GET path?where=...&limit=PAGE`'s results.
@@ -343,8 +338,9 @@ fn object_ids(rows: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// An objectId goes into a URL path: letters and digits only (Parse's own alphabet).
-fn checked_id(id: &str) -> Result<&str, ParseError> {
+/// An objectId (or class name) goes into a URL path: letters and digits only (Parse's own
+/// alphabet).
+pub(crate) fn checked_id(id: &str) -> Result<&str, ParseError> {
     if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(id)
     } else {

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cache;
+mod deletion_round_trips;
 mod exchange;
 mod hostile_input;
 mod introspect;
