@@ -55,7 +55,7 @@ async fn a_data_deletion_makes_eight_parse_calls() {
     ])
     .await;
     let status = "/parse/classes/InstagramDataDeletion";
-    let expected = vec![
+    let expected = [
         once(
             &mut parse,
             "POST",
