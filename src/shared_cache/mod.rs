@@ -7,8 +7,8 @@
 //! value carries a MAC over key, value and expiry under `IGAUTH_CACHE__REDIS_SECRET` ([`seal`]),
 //! so a value igauth did not write for that key is ignored like a miss (and counted in
 //! `igauth_shared_cache_rejected_total`). Values are the text form of a [`Lookup`]. Lifetimes
-//! follow the local rules (owners live `ttl`, rejections `negative_ttl`, upstream trouble is
-//! never stored), and a replica that finds a verdict in Redis keeps it locally only for what is
+//! are the validator's one rule, handed in with each call (owners live `ttl`, rejections
+//! `negative_ttl`, upstream trouble is never stored), and a replica that finds a verdict in Redis keeps it locally only for what is
 //! left of its sealed lifetime, so a verdict lives at most `ttl` after `/me` gave it, fleet-wide.
 //!
 //! Used login states are keys `igauth:state:` + the state's nonce id, set with `SET NX` for the
@@ -44,7 +44,7 @@ use crate::clock::unix_ms as now_ms;
 use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
 
-use crate::domain::{Lookup, RejectReason, TokenKey};
+use crate::domain::{Lookup, TokenKey};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use health::Health;
@@ -80,8 +80,6 @@ struct Inner {
     /// A connection task is running.
     connecting: AtomicBool,
     budget: Duration,
-    positive_ttl: Duration,
-    negative_ttl: Duration,
     health: Health,
     sealer: Sealer,
     /// When the last WARN about a rejected value was written (ms since the epoch).
@@ -119,8 +117,6 @@ impl SharedCache {
                 conn: OnceLock::new(),
                 connecting: AtomicBool::new(false),
                 budget,
-                positive_ttl: Duration::from_secs(settings.ttl_secs),
-                negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
                 health: Health::new(),
                 sealer: Sealer::new(&settings.redis_secret, &settings.redis_secret_previous),
                 last_rejection_log: AtomicU64::new(0),
@@ -134,7 +130,13 @@ impl SharedCache {
     /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
     /// or is slow, down or not connected (those are counted; the caller asks Instagram). A value
     /// that igauth did not seal for this key is ignored like a miss, and counted.
-    pub(crate) async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {
+    /// `ttl_for` is the caller's lifetime rule (the validator's): a value is never believed for
+    /// longer, nor at all for a kind the rule never stores.
+    pub(crate) async fn get(
+        &self,
+        key: &TokenKey,
+        ttl_for: impl Fn(&Lookup) -> Option<Duration>,
+    ) -> Option<(Lookup, Duration)> {
         let mut conn = self.usable_connection(OP_GET)?;
         let names = self.inner.sealer.verdict_keys(key);
         let mut cmd = redis::cmd("MGET");
@@ -150,7 +152,7 @@ impl SharedCache {
             let Some(value) = value else {
                 continue;
             };
-            match self.inner.open_verdict(name, &value, *generation) {
+            match self.inner.open_verdict(name, &value, *generation, &ttl_for) {
                 Ok(Some(found)) => return Some(found),
                 Ok(None) => {}
                 Err(()) => self.inner.rejected(),
@@ -162,10 +164,7 @@ impl SharedCache {
     /// Stores what `/me` said, sealed, with the lifetime for its kind, without waiting for
     /// Redis: the write runs as its own task under the same budget (inside a Tokio runtime, as
     /// the server is).
-    pub(crate) fn put(&self, key: &TokenKey, lookup: &Lookup) {
-        let Some(ttl) = self.inner.ttl_for(lookup) else {
-            return;
-        };
+    pub(crate) fn put(&self, key: &TokenKey, lookup: &Lookup, ttl: Duration) {
         let Some((_, name)) = self.inner.sealer.verdict_keys(key).into_iter().next() else {
             return;
         };
@@ -321,10 +320,11 @@ impl Inner {
         name: &str,
         value: &[u8],
         generation: Generation,
+        ttl_for: &impl Fn(&Lookup) -> Option<Duration>,
     ) -> Result<Option<(Lookup, Duration)>, ()> {
         let (payload, expires_at_ms) = self.sealer.open(name, value, &[generation]).ok_or(())?;
         let lookup = Lookup::decode(payload.as_bytes()).ok_or(())?;
-        let Some(ttl) = self.ttl_for(&lookup) else {
+        let Some(ttl) = ttl_for(&lookup) else {
             return Err(());
         };
         let left = Duration::from_millis(expires_at_ms.saturating_sub(now_ms()));
@@ -373,17 +373,6 @@ impl Inner {
                 None
             }
         }
-    }
-
-    /// How long a verdict of this kind may live; `None` for what is never stored.
-    fn ttl_for(&self, lookup: &Lookup) -> Option<Duration> {
-        let ttl = match lookup {
-            Lookup::Owner(_) => self.positive_ttl,
-            Lookup::Rejected(RejectReason::IdMismatch) => return None,
-            Lookup::Rejected(_) => self.negative_ttl,
-        };
-        // Redis refuses `PX 0`; a zero lifetime means "do not keep".
-        (!ttl.is_zero()).then_some(ttl)
     }
 
     fn failed(&self, op: &str, reason: &str) {
