@@ -1,7 +1,10 @@
-//! A data-deletion request's record: what was asked, what was done and when. Its stored form is
-//! JSON text (kept in Parse, in Redis sealed, or in memory) and it is what the status page and
-//! its JSON show. It holds no Instagram id and no token: only the code, the outcome, counts and
-//! times, so the record of a deletion is not itself personal data.
+//! A signed request's record: which callback handled it, what was asked, what was done and when.
+//! Its stored form is JSON text (kept in Parse, in Redis sealed, or in memory); a data deletion's
+//! is what the status page and its JSON show, and a deauthorization's only says it was handled,
+//! until the request could no longer be fresh. It holds no token. While a deletion is still being
+//! carried out it holds the Instagram id it is for and the Parse users found (so igauth's retry
+//! can finish it); once settled, only the code, the outcome, counts and times remain, so the
+//! record of a deletion is not itself personal data.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,13 +14,14 @@ use super::ConfirmationCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DeletionStatus {
-    /// Verified and recorded; the work is under way (or was interrupted: Meta's retry redoes it).
+    /// Verified and recorded; the work is under way, or waiting for igauth's next retry.
     Received,
     /// Everything configured was done.
     Completed,
     /// No Parse user has this Instagram id (or igauth keeps no users at all).
     NoData,
-    /// A step failed; `message` says which. Meta's retry runs the request again.
+    /// Still failing a day after it was received: igauth stopped retrying (an ERROR line says
+    /// why). Records from earlier versions may also say this.
     Failed,
 }
 
@@ -37,10 +41,33 @@ impl DeletionStatus {
     }
 }
 
-/// One deletion request, as stored and shown.
+/// Which of Meta's callbacks handled a signed request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RequestKind {
+    #[default]
+    DataDeletion,
+    Deauthorize,
+}
+
+/// What a deletion still to be finished needs: whom it is for, and when igauth tries again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    /// The Instagram id Meta named (digits only; dropped once the request is settled).
+    pub(crate) instagram_id: String,
+    /// Runs that did not finish so far.
+    pub(crate) attempts: u32,
+    /// Milliseconds since the epoch when the next run may start.
+    pub(crate) next_at_ms: u64,
+}
+
+/// One signed request, as stored and (for a deletion) shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DeletionRecord {
     pub(crate) confirmation_code: String,
+    /// Records from before deauthorizations were kept are all deletions.
+    #[serde(default)]
+    pub(crate) kind: RequestKind,
     pub(crate) status: DeletionStatus,
     /// Milliseconds since the epoch.
     pub(crate) requested_at_ms: u64,
@@ -51,21 +78,36 @@ pub(crate) struct DeletionRecord {
     pub(crate) action: String,
     /// Whether the operator's Cloud function ran successfully.
     pub(crate) function_called: bool,
-    /// What happened, in igauth's own words (never Parse's text).
+    /// What happened, in words for the person (never Parse's text, never operator advice).
     pub(crate) message: String,
+    /// Set while a deletion is still to be finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pending: Option<Pending>,
+    /// The Parse users (objectIds) this request acts on, recorded before acting, so a run after
+    /// a partial one still acts on (and counts) users an earlier run already deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<String>,
+    /// Milliseconds since the epoch after which the record may be forgotten (deauthorizations:
+    /// when the request can no longer be fresh); `None` keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at_ms: Option<u64>,
 }
 
 impl DeletionRecord {
     pub(crate) fn received(code: &ConfirmationCode, now_ms: u64, action: &str) -> DeletionRecord {
         DeletionRecord {
             confirmation_code: code.as_str().to_string(),
+            kind: RequestKind::DataDeletion,
+            pending: None,
+            targets: Vec::new(),
+            expires_at_ms: None,
             status: DeletionStatus::Received,
             requested_at_ms: now_ms,
             completed_at_ms: None,
             users: 0,
             action: action.to_string(),
             function_called: false,
-            message: "The request was received and is being processed.".into(),
+            message: "Your request was received and is being carried out.".into(),
         }
     }
 
@@ -118,8 +160,8 @@ mod tests {
 
     #[test]
     fn records_round_trip_only_under_their_code() {
-        let code = ConfirmationCode::parse("0123456789abcdef01234567").unwrap();
-        let other = ConfirmationCode::parse("0123456789abcdef01234568").unwrap();
+        let code = ConfirmationCode::parse("0123456789abcdef012345670123456789abcdef").unwrap();
+        let other = ConfirmationCode::parse("0123456789abcdef012345680123456789abcdef").unwrap();
         let mut record = DeletionRecord::received(&code, 5, "delete_user");
         record.status = DeletionStatus::Completed;
         record.users = 2;
@@ -128,5 +170,13 @@ mod tests {
         assert_eq!(DeletionRecord::decode(&stored, &other), None);
         assert_eq!(DeletionRecord::decode("{}", &code), None);
         assert!(stored.contains(r#""status":"completed""#), "{stored}");
+        assert!(!stored.contains("pending") && !stored.contains("targets"), "{stored}");
+        // A record written before `kind` existed is a deletion's.
+        let old = stored.replace(r#""kind":"data_deletion","#, "");
+        assert_ne!(old, stored);
+        assert_eq!(
+            DeletionRecord::decode(&old, &code).map(|r| r.kind),
+            Some(RequestKind::DataDeletion)
+        );
     }
 }

@@ -18,9 +18,9 @@ pub use return_to::{ReturnTo, ReturnToError};
 pub use secrets::Secret;
 
 pub(crate) use auth_data::AuthData;
-pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus};
+pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus, Pending, RequestKind};
 pub(crate) use ig_id::IgId;
 pub(crate) use proxy_range::ProxyRange;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
-pub(crate) use signed_request::{ConfirmationCode, SignedRequest, SignedRequestError};
+pub(crate) use signed_request::{ConfirmationCode, SignedRequest, SignedRequestError, MAX_SKEW_SECS};
 pub(crate) use verdict::{Lookup, RejectReason, TokenOwner, Verdict};

@@ -2,9 +2,10 @@
 //! base64url without padding, `sig` = HMAC-SHA256(app secret, the ENCODED payload). Verified
 //! here, pure and bounded, before anything in the payload is believed.
 //!
-//! Also the confirmation code of a deletion request: derived from the signed payload with the
-//! same secret, so a replayed request gets the same code (idempotent) and nobody without the
-//! secret can compute or guess one.
+//! Also the request's code: derived from the signed payload with the same secret, so a replayed
+//! request gets the same code (idempotent) whichever callback it is posted to, and nobody
+//! without the secret can compute or guess one. The code carries its own MAC, so a guessed one is
+//! refused before anything is looked up.
 
 use std::fmt;
 
@@ -21,8 +22,14 @@ pub(crate) const MAX_LEN: usize = 2048;
 const SIGNATURE_CHARS: usize = 43;
 /// The only algorithm Meta signs with, and the only one accepted.
 const ALGORITHM: &str = "HMAC-SHA256";
-/// Bytes of HMAC kept in a confirmation code (96 bits: unguessable, short enough to read out).
+/// Bytes of HMAC naming a request in its code (96 bits: unguessable, short enough to read out).
 const CODE_BYTES: usize = 12;
+/// Bytes of the MAC over those that end a code (64 bits): a guessed code fails it.
+const TAG_BYTES: usize = 8;
+/// Hex digits of a whole code.
+const CODE_CHARS: usize = (CODE_BYTES + TAG_BYTES) * 2;
+/// How far ahead of igauth's clock `issued_at` may be (clocks drift; Meta's does not run ahead).
+pub(crate) const MAX_SKEW_SECS: u64 = 300;
 
 /// Why a signed request was refused. None of these says anything about the secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,12 @@ pub(crate) enum SignedRequestError {
     BadPayload,
     /// The payload names an algorithm other than HMAC-SHA256.
     WrongAlgorithm,
+    /// `issued_at` is older than the configured window: a captured request, not Meta's retry.
+    Stale,
+    /// `issued_at` is further in the future than clocks drift.
+    FromTheFuture,
+    /// This request was already handled by Meta's other callback.
+    UsedElsewhere,
 }
 
 impl fmt::Display for SignedRequestError {
@@ -47,9 +60,17 @@ impl fmt::Display for SignedRequestError {
                 "signed_request is not signed with this app's secret"
             }
             SignedRequestError::BadPayload => {
-                "signed_request's payload is not a JSON object with a numeric user_id"
+                "signed_request's payload is not a JSON object with a numeric user_id and a \
+                 numeric issued_at"
             }
             SignedRequestError::WrongAlgorithm => "signed_request must use HMAC-SHA256",
+            SignedRequestError::Stale => {
+                "signed_request was issued too long ago (IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS)"
+            }
+            SignedRequestError::FromTheFuture => "signed_request's issued_at is in the future",
+            SignedRequestError::UsedElsewhere => {
+                "signed_request was already handled by Meta's other callback"
+            }
         })
     }
 }
@@ -58,6 +79,8 @@ impl fmt::Display for SignedRequestError {
 struct Payload {
     algorithm: String,
     user_id: IgId,
+    /// Seconds since the epoch; a number (a string, a float or a missing one is refused).
+    issued_at: u64,
 }
 
 /// A request Meta signed with our app secret.
@@ -65,6 +88,8 @@ struct Payload {
 pub(crate) struct SignedRequest {
     /// The Instagram id Meta names (which of the two ids is not documented: match both).
     pub(crate) user_id: IgId,
+    /// When Meta signed it, in seconds since the epoch.
+    pub(crate) issued_at: u64,
     /// The encoded payload exactly as signed: what the confirmation code is derived from.
     encoded_payload: String,
 }
@@ -98,41 +123,84 @@ impl SignedRequest {
         }
         Ok(SignedRequest {
             user_id: decoded.user_id,
+            issued_at: decoded.issued_at,
             encoded_payload: payload.to_string(),
         })
     }
 
-    /// The confirmation code for this request as `purpose` (e.g. "data_deletion"): the first
-    /// 96 bits of HMAC-SHA256(secret, purpose + payload), in hex. The same signed request always
-    /// gets the same code.
-    pub(crate) fn confirmation_code(&self, secret: &[u8], purpose: &str) -> ConfirmationCode {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-        let input = format!(
-            "igauth-meta-confirmation\n{purpose}\n{}",
-            self.encoded_payload
-        );
-        let tag = hmac::sign(&key, input.as_bytes());
-        let mut code = String::with_capacity(CODE_BYTES * 2);
-        for byte in &tag.as_ref()[..CODE_BYTES] {
-            code.push(char::from(HEX[usize::from(byte >> 4)]));
-            code.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    /// Refuses a request issued more than `max_age_secs` before `now_secs` (a captured one
+    /// replayed later) or more than [`MAX_SKEW_SECS`] after it.
+    pub(crate) fn check_fresh(&self, now_secs: u64, max_age_secs: u64) -> Result<(), SignedRequestError> {
+        if self.issued_at > now_secs.saturating_add(MAX_SKEW_SECS) {
+            return Err(SignedRequestError::FromTheFuture);
         }
+        if now_secs > self.issued_at.saturating_add(max_age_secs) {
+            return Err(SignedRequestError::Stale);
+        }
+        Ok(())
+    }
+
+    /// The code of this request: the first 96 bits of HMAC-SHA256(secret, payload), then a 64-bit
+    /// MAC over them, in hex. The same signed request always gets the same code, on either
+    /// callback, so one record says whether it was handled and where.
+    pub(crate) fn code(&self, secret: &[u8]) -> ConfirmationCode {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let input = format!("igauth-meta-request\n{}", self.encoded_payload);
+        let tag = hmac::sign(&key, input.as_bytes());
+        let mut code = String::with_capacity(CODE_CHARS);
+        push_hex(&mut code, &tag.as_ref()[..CODE_BYTES]);
+        let mac = code_mac(&key, &code);
+        push_hex(&mut code, &mac[..TAG_BYTES]);
         ConfirmationCode(code)
     }
 }
 
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    for byte in bytes {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+}
+
+/// The MAC that ends a code, over its first part (hex).
+fn code_mac(key: &hmac::Key, id_hex: &str) -> [u8; TAG_BYTES] {
+    let input = format!("igauth-meta-code\n{id_hex}");
+    let tag = hmac::sign(key, input.as_bytes());
+    let mut out = [0u8; TAG_BYTES];
+    out.copy_from_slice(&tag.as_ref()[..TAG_BYTES]);
+    out
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// A deletion request's confirmation code: 24 lowercase hex digits. Not a secret (Meta shows
-/// it to the person), but unguessable, so its status page shows nothing to strangers.
+/// A signed request's code (a deletion request's confirmation code): 40 lowercase hex digits,
+/// the last 16 a MAC over the first 24. Not a secret (Meta shows it to the person), but
+/// unguessable, so its status page shows nothing to strangers, and a guess costs no lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConfirmationCode(String);
 
 impl ConfirmationCode {
-    /// A code from a URL: exactly the shape igauth hands out, or nothing.
+    /// A code of the shape igauth hands out (its MAC not checked: for stored records, which
+    /// are sealed or master-key only).
     pub(crate) fn parse(s: &str) -> Option<ConfirmationCode> {
-        (s.len() == CODE_BYTES * 2 && s.bytes().all(|b| HEX.contains(&b)))
+        (s.len() == CODE_CHARS && s.bytes().all(|b| HEX.contains(&b)))
             .then(|| ConfirmationCode(s.to_string()))
+    }
+
+    /// A code from a URL, believed only when its MAC is `secret`'s: what a stranger guesses is
+    /// refused here, before anything is looked up.
+    pub(crate) fn verified(s: &str, secret: &[u8]) -> Option<ConfirmationCode> {
+        let code = ConfirmationCode::parse(s)?;
+        let (id, tag) = s.split_at(CODE_BYTES * 2);
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let mut expected = String::with_capacity(TAG_BYTES * 2);
+        push_hex(&mut expected, &code_mac(&key, id));
+        // Constant time: the difference of every byte, folded.
+        let diff = expected
+            .bytes()
+            .zip(tag.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (diff == 0).then_some(code)
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -207,7 +275,7 @@ mod tests {
     #[test]
     fn other_algorithms_are_refused_even_when_signed() {
         for algorithm in ["HMAC-SHA1", "none", "", "HMAC-SHA256 "] {
-            let payload = format!(r#"{{"algorithm":"{algorithm}","user_id":"1"}}"#);
+            let payload = format!(r#"{{"algorithm":"{algorithm}","issued_at":1,"user_id":"1"}}"#);
             assert_eq!(
                 SignedRequest::verify(&sign(&payload), SECRET).unwrap_err(),
                 SignedRequestError::WrongAlgorithm,
@@ -280,23 +348,63 @@ mod tests {
     }
 
     #[test]
-    fn confirmation_codes_are_stable_per_request_and_purpose() {
+    fn codes_are_stable_per_request_and_carry_their_own_mac() {
         let a = SignedRequest::verify(&sign(META_EXAMPLE), SECRET).unwrap();
         let again = SignedRequest::verify(&sign(META_EXAMPLE), SECRET).unwrap();
-        let code = a.confirmation_code(SECRET, "data_deletion");
-        assert_eq!(code, again.confirmation_code(SECRET, "data_deletion"));
-        assert_ne!(code, a.confirmation_code(SECRET, "deauthorize"));
-        assert_ne!(code, a.confirmation_code(b"other", "data_deletion"));
-        assert_eq!(code.as_str().len(), 24);
-        assert_eq!(ConfirmationCode::parse(code.as_str()), Some(code.clone()));
+        let code = a.code(SECRET);
+        assert_eq!(code, again.code(SECRET));
+        assert_ne!(code, a.code(b"other"));
+        assert_eq!(code.as_str().len(), 40);
+        assert_eq!(ConfirmationCode::verified(code.as_str(), SECRET), Some(code.clone()));
+        assert_eq!(ConfirmationCode::verified(code.as_str(), b"other"), None);
+        // One digit of the MAC changed, or of the id: refused without a lookup.
+        for i in [0, 23, 24, 39] {
+            let mut bad = code.as_str().as_bytes().to_vec();
+            bad[i] = if bad[i] == b'0' { b'1' } else { b'0' };
+            let bad = String::from_utf8(bad).unwrap();
+            assert_eq!(ConfirmationCode::verified(&bad, SECRET), None, "{bad}");
+        }
         for bad in [
             "",
-            "ABCDEF0123456789abcdef01",
+            "ABCDEF0123456789abcdef01ABCDEF0123456789",
             "0123",
-            &"a".repeat(25),
-            "g".repeat(24).as_str(),
+            &"a".repeat(24),
+            &"a".repeat(41),
+            "g".repeat(40).as_str(),
         ] {
             assert_eq!(ConfirmationCode::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn issued_at_must_be_a_number_and_fresh() {
+        for payload in [
+            r#"{"algorithm":"HMAC-SHA256","user_id":"1"}"#,
+            r#"{"algorithm":"HMAC-SHA256","issued_at":"yesterday","user_id":"1"}"#,
+            r#"{"algorithm":"HMAC-SHA256","issued_at":"1732000000","user_id":"1"}"#,
+            r#"{"algorithm":"HMAC-SHA256","issued_at":-1,"user_id":"1"}"#,
+            r#"{"algorithm":"HMAC-SHA256","issued_at":1.5,"user_id":"1"}"#,
+            r#"{"algorithm":"HMAC-SHA256","issued_at":null,"user_id":"1"}"#,
+        ] {
+            assert_eq!(
+                SignedRequest::verify(&sign(payload), SECRET).unwrap_err(),
+                SignedRequestError::BadPayload,
+                "{payload}"
+            );
+        }
+        let request = SignedRequest::verify(&sign(META_EXAMPLE), SECRET).unwrap();
+        let issued = 1_732_000_000;
+        let day = 86_400;
+        assert_eq!(request.check_fresh(issued, day), Ok(()));
+        assert_eq!(request.check_fresh(issued + day, day), Ok(()));
+        assert_eq!(
+            request.check_fresh(issued + day + 1, day),
+            Err(SignedRequestError::Stale)
+        );
+        assert_eq!(request.check_fresh(issued - MAX_SKEW_SECS, day), Ok(()));
+        assert_eq!(
+            request.check_fresh(issued - MAX_SKEW_SECS - 1, day),
+            Err(SignedRequestError::FromTheFuture)
+        );
     }
 }

@@ -47,6 +47,31 @@ impl Settings {
                  and _), got {function:?}"
             ));
         }
+        self.check_status_page()
+    }
+
+    /// The status page's words for the person: the app's name and a contact link, checked so
+    /// they can only ever be shown as what they are.
+    fn check_status_page(&self) -> Result<(), String> {
+        let meta = &self.meta;
+        if meta.app_name.chars().count() > 100 || meta.app_name.chars().any(char::is_control) {
+            return Err(
+                "IGAUTH_META__APP_NAME must be the app's name as people know it: one line of at                  most 100 characters"
+                    .into(),
+            );
+        }
+        let contact = &meta.contact_url;
+        if !contact.is_empty() && !is_contact_url(contact) {
+            return Err(format!(
+                "IGAUTH_META__CONTACT_URL must be an https:// page or a mailto: address where                  people reach the app's team (at most 500 characters, no spaces or quotes), got                  {contact:?}"
+            ));
+        }
+        if !(60..=7 * 86_400).contains(&meta.signed_request_max_age_secs) {
+            return Err(
+                "IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS must be between 60 and 604800 (a week);                  Meta retries within hours, so the default of 86400 (a day) suits most apps"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -98,6 +123,20 @@ fn is_base_url(url: &str) -> bool {
     })
 }
 
+/// `https://host...` or `mailto:someone@host`, with nothing that could leave an HTML attribute.
+fn is_contact_url(url: &str) -> bool {
+    let plain = url.len() <= 500
+        && url
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'));
+    let shaped = match (url.strip_prefix("https://"), url.strip_prefix("mailto:")) {
+        (Some(rest), _) => !rest.is_empty() && !rest.starts_with('/'),
+        (_, Some(address)) => address.contains('@') && !address.starts_with('@'),
+        _ => false,
+    };
+    plain && shaped
+}
+
 /// `scheme://host[:port]` of an http(s) URL.
 fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -121,6 +160,18 @@ mod tests {
         assert_eq!(origin("ftp://x/y"), None);
         assert_eq!(origin("https:///y"), None);
         assert!(is_base_url("https://example.com/igauth/"));
+        assert!(is_contact_url("https://app.example/help?x=1"));
+        assert!(is_contact_url("mailto:privacy@app.example"));
+        for bad in [
+            "http://app.example",
+            "javascript:alert(1)",
+            "mailto:nobody",
+            "https://a\"onclick=x",
+            "https://a b",
+            "https://",
+        ] {
+            assert!(!is_contact_url(bad), "{bad}");
+        }
         for bad in [
             "example.com",
             "https://",

@@ -31,6 +31,7 @@ pub struct Settings {
     pub(crate) instagram: InstagramSettings,
     pub(crate) cache: CacheSettings,
     pub(crate) parse: ParseSettings,
+    pub(crate) meta: MetaSettings,
     pub(crate) limits: LimitSettings,
     pub(crate) log: LogSettings,
     /// What these settings make usable; computed once, at load.
@@ -137,6 +138,17 @@ pub(crate) struct ParseSettings {
     pub(crate) on_deauthorize: ParseAction,
     /// A Cloud function called (master key) before the built-in action; empty for none.
     pub(crate) deletion_function: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct MetaSettings {
+    /// The app's name as people know it, for the data-deletion status page.
+    pub(crate) app_name: String,
+    /// Where people reach the app's team (`https://...` or `mailto:...`), linked from that page.
+    pub(crate) contact_url: String,
+    /// How old a signed request may be and still act; older ones are captured, not Meta's
+    /// (Meta retries within hours).
+    pub(crate) signed_request_max_age_secs: u64,
 }
 
 /// What igauth does to the Parse users a Meta callback names.
@@ -273,6 +285,11 @@ timeout_ms = 10000
 on_data_deletion = "delete_user"
 on_deauthorize = "none"
 deletion_function = ""
+
+[meta]
+app_name = ""
+contact_url = ""
+signed_request_max_age_secs = 86400
 
 [limits]
 exchange_per_minute = 30

@@ -59,3 +59,82 @@ impl SharedCache {
         }
     }
 }
+
+/// The sorted set of a kind's records waiting for work, scored by when they are due.
+const INDEX_PREFIX: &str = "igauth:index:";
+/// A short claim on a record's work, so one replica runs it.
+const LEASE_PREFIX: &str = "igauth:lease:";
+
+impl SharedCache {
+    /// Claims the work on `kind`/`id` for `ttl`, fleet-wide (`SET NX`): whether this replica
+    /// got it. Without Redis nobody gets it (the next sweep tries again).
+    pub(crate) async fn claim_lease(&self, kind: &str, id: &str, ttl: Duration) -> bool {
+        let Some(mut conn) = self.usable_connection(OP_RECORD) else {
+            return false;
+        };
+        let name = format!("{LEASE_PREFIX}{kind}:{id}");
+        let cmd = self.inner.sealed_set(&name, "lease", ttl, true);
+        matches!(
+            self.inner
+                .within_budget(OP_RECORD, cmd.query_async::<Option<String>>(&mut conn))
+                .await,
+            Some(Some(_))
+        )
+    }
+
+    /// Files `id` under `kind`'s waiting records, due at `due_ms`; or takes it out (`None`).
+    /// Whether Redis took it.
+    pub(crate) async fn index(&self, kind: &str, id: &str, due_ms: Option<u64>) -> bool {
+        let Some(mut conn) = self.usable_connection(OP_RECORD) else {
+            return false;
+        };
+        let name = format!("{INDEX_PREFIX}{kind}");
+        let mut cmd = match due_ms {
+            Some(due) => {
+                let mut cmd = redis::cmd("ZADD");
+                cmd.arg(&name).arg(due).arg(id);
+                cmd
+            }
+            None => {
+                let mut cmd = redis::cmd("ZREM");
+                cmd.arg(&name).arg(id);
+                cmd
+            }
+        };
+        let cmd = std::mem::replace(&mut cmd, redis::cmd("PING"));
+        self.inner
+            .within_budget(OP_RECORD, cmd.query_async::<i64>(&mut conn))
+            .await
+            .is_some()
+    }
+
+    /// Up to `limit` of `kind`'s waiting ids due by `now_ms`, and how many wait in all. The ids
+    /// are only names: each record is read (and its seal checked) before anything is done.
+    pub(crate) async fn due(
+        &self,
+        kind: &str,
+        now_ms: u64,
+        limit: usize,
+    ) -> Option<(Vec<String>, usize)> {
+        let mut conn = self.usable_connection(OP_RECORD)?;
+        let name = format!("{INDEX_PREFIX}{kind}");
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(&name)
+            .arg("-inf")
+            .arg(now_ms)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .cmd("ZCARD")
+            .arg(&name);
+        let (ids, waiting) = self
+            .inner
+            .within_budget(
+                OP_RECORD,
+                pipe.query_async::<(Vec<String>, usize)>(&mut conn),
+            )
+            .await?;
+        Some((ids, waiting))
+    }
+}
