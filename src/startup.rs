@@ -200,8 +200,8 @@ fn new_request_id() -> String {
         c.set(next);
         next
     });
-    // 16 lowercase hex digits, written by hand: `format!`'s padding machinery cost ~1k
-    // instructions here, on every request.
+    // 16 lowercase hex digits, written by hand: `format!`'s padding machinery was measurable
+    // here, on every request (BENCHMARKS.md has the callgrind counts).
     let both = (u64::from(prefix) << 32) | u64::from(count);
     (0..16)
         .rev()

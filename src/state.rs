@@ -124,16 +124,7 @@ impl Worker {
         &self,
         request: ExchangeRequest,
     ) -> Result<Exchanged, ExchangeError> {
-        let w = &*self.0;
-        let settings = &w.app.settings;
-        exchange::perform(
-            settings,
-            &w.app.validator,
-            &w.instagram,
-            request,
-            RedirectUri::Requested,
-        )
-        .await
+        self.perform(request, RedirectUri::Requested).await
     }
 
     /// The login callback's exchange: the code was issued for igauth's own callback URL.
@@ -141,15 +132,23 @@ impl Worker {
         &self,
         code: AuthCode,
     ) -> Result<Exchanged, ExchangeError> {
-        let w = &*self.0;
-        let settings = &w.app.settings;
         let request = ExchangeRequest {
             code,
             redirect_uri: None,
             long_lived: None,
         };
-        let callback = RedirectUri::Fixed(&settings.instagram.callback_url);
-        exchange::perform(settings, &w.app.validator, &w.instagram, request, callback).await
+        let callback = RedirectUri::Fixed(&self.settings().instagram.callback_url);
+        self.perform(request, callback).await
+    }
+
+    async fn perform(
+        &self,
+        request: ExchangeRequest,
+        redirect: RedirectUri<'_>,
+    ) -> Result<Exchanged, ExchangeError> {
+        let w = &*self.0;
+        let (settings, validator) = (&w.app.settings, &w.app.validator);
+        exchange::perform(settings, validator, &w.instagram, request, redirect).await
     }
 
     /// A fresh long-lived token.

@@ -201,10 +201,8 @@ impl InstagramClient {
             ("redirect_uri", redirect_uri),
             ("code", code.expose()),
         ];
-        let deadline = Instant::now() + self.up.total_timeout;
         self.call(
             "access_token",
-            deadline,
             self.http.post(&self.up.code_url).send_form(&form),
             grant::read_code_grant,
         )
@@ -243,25 +241,23 @@ impl InstagramClient {
         endpoint: &'static str,
         url: &str,
     ) -> Result<TokenGrant, GrantError> {
-        let deadline = Instant::now() + self.up.total_timeout;
-        self.call(
-            endpoint,
-            deadline,
-            self.http.get(url).send(),
-            grant::read_token_grant,
-        )
-        .await
+        self.call(endpoint, self.http.get(url).send(), grant::read_token_grant)
+            .await
     }
 
-    /// One call that is never retried: the breaker's permit, one attempt, the breaker's record.
-    async fn call<T, E: From<UpstreamError> + AsUpstream>(
+    /// One call that is never retried, under the whole deadline: the breaker's permit, one
+    /// attempt, the breaker's record.
+    async fn call<T, E>(
         &self,
         endpoint: &'static str,
-        deadline: Instant,
         send: SendClientRequest,
         read: fn(u16, &[u8]) -> Result<T, E>,
-    ) -> Result<T, E> {
+    ) -> Result<T, E>
+    where
+        E: From<UpstreamError> + AsUpstream,
+    {
         self.permit(endpoint)?;
+        let deadline = Instant::now() + self.up.total_timeout;
         let outcome = self.attempt(endpoint, deadline, send, read).await;
         self.settle(&outcome);
         outcome

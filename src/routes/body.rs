@@ -16,6 +16,7 @@ use actix_web::HttpRequest;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 
+use super::guards::header_text;
 use crate::domain::AuthCode;
 use crate::error::ApiError;
 use crate::exchange::ExchangeRequest;
@@ -50,11 +51,8 @@ impl ReadBody {
         limit: usize,
         deadline: Duration,
     ) -> Self {
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared =
+            header_text(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
         ReadBody {
             payload,
             body: BytesMut::with_capacity(declared.unwrap_or(512).min(limit)),
@@ -133,17 +131,13 @@ pub(crate) enum BodyKind {
 /// The media type of the body, or 415 when it is not one of `accepted`.
 /// A missing Content-Type is read as JSON, which is what JSON callers mean by it.
 pub(crate) fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, ApiError> {
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let mime = header_text(req, header::CONTENT_TYPE).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     let kind = match mime.as_deref() {
         None | Some("") => Some(BodyKind::Json),
         Some("application/json") => Some(BodyKind::Json),

@@ -50,47 +50,46 @@ impl<F: Feature> FromRequest for Enabled<F> {
     }
 }
 
-/// The code exchange (`/v1/exchange`): a client id and secret.
-pub(crate) struct CodeExchange;
+/// Declares a feature: its name, and how a worker tells whether it is configured.
+macro_rules! feature {
+    ($(#[$doc:meta])* $name:ident, |$worker:ident| $check:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
 
-impl Feature for CodeExchange {
-    fn check(worker: &Worker) -> Result<(), ApiError> {
-        match worker.settings().features.exchange {
-            true => Ok(()),
-            false => Err(ApiError::ExchangeNotConfigured),
+        impl Feature for $name {
+            fn check($worker: &Worker) -> Result<(), ApiError> {
+                $check
+            }
         }
-    }
+    };
 }
 
-/// The browser login flow (`/v1/authorize`, `/v1/callback`).
-pub(crate) struct LoginFlow;
-
-impl Feature for LoginFlow {
-    fn check(worker: &Worker) -> Result<(), ApiError> {
-        match worker.settings().features.login_flow {
-            true => Ok(()),
-            false => Err(ApiError::LoginFlowNotConfigured),
-        }
+feature!(
+    /// The code exchange (`/v1/exchange`): a client id and secret.
+    CodeExchange,
+    |worker| match worker.settings().features.exchange {
+        true => Ok(()),
+        false => Err(ApiError::ExchangeNotConfigured),
     }
-}
-
-/// Meta's deauthorize callback: the app secret.
-pub(crate) struct Deauthorize;
-
-impl Feature for Deauthorize {
-    fn check(worker: &Worker) -> Result<(), ApiError> {
-        Ok(worker.meta_ready(Callback::Deauthorize)?)
+);
+feature!(
+    /// The browser login flow (`/v1/authorize`, `/v1/callback`).
+    LoginFlow,
+    |worker| match worker.settings().features.login_flow {
+        true => Ok(()),
+        false => Err(ApiError::LoginFlowNotConfigured),
     }
-}
-
-/// Meta's data-deletion callback: the app secret and a public URL for the status link.
-pub(crate) struct DataDeletion;
-
-impl Feature for DataDeletion {
-    fn check(worker: &Worker) -> Result<(), ApiError> {
-        Ok(worker.meta_ready(Callback::DataDeletion)?)
-    }
-}
+);
+feature!(
+    /// Meta's deauthorize callback: the app secret.
+    Deauthorize,
+    |worker| Ok(worker.meta_ready(Callback::Deauthorize)?)
+);
+feature!(
+    /// Meta's data-deletion callback: the app secret and a public URL for the status link.
+    DataDeletion,
+    |worker| Ok(worker.meta_ready(Callback::DataDeletion)?)
+);
 
 /// A request type read from a JSON body.
 pub(crate) trait FromJson: Sized {

@@ -21,6 +21,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
 pub(crate) use features::Features;
+pub(crate) use meta::STATUS_PATH;
 
 use crate::domain::Secret;
 use names::{check_names, env_names};

@@ -171,13 +171,7 @@ impl SharedCache {
         let Some(mut conn) = self.usable_connection(OP_SET) else {
             return;
         };
-        let ttl_ms = millis(ttl);
-        let value =
-            self.inner
-                .sealer
-                .seal(&name, now_ms().saturating_add(ttl_ms), &lookup.encode());
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(name).arg(value).arg("PX").arg(ttl_ms);
+        let cmd = self.inner.sealed_set(&name, &lookup.encode(), ttl, false);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -194,13 +188,7 @@ impl SharedCache {
     pub(crate) async fn claim_state(&self, nonce_id: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.usable_connection(OP_CLAIM)?;
         let name = Sealer::state_key(nonce_id);
-        let ttl_ms = millis(ttl).max(1);
-        let value = self
-            .inner
-            .sealer
-            .seal(&name, now_ms().saturating_add(ttl_ms), USED);
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&name).arg(value).arg("NX").arg("PX").arg(ttl_ms);
+        let cmd = self.inner.sealed_set(&name, USED, ttl, true);
         // Redis answers OK when it set the key, nil when the key was there.
         let set = self
             .inner
@@ -313,6 +301,23 @@ async fn connect(weak: Weak<Inner>) {
 }
 
 impl Inner {
+    /// `SET name <payload sealed for name and its expiry> [NX] PX ttl`: every write igauth makes
+    /// to Redis. `only_new` sets it only where nothing is (`NX`).
+    fn sealed_set(&self, name: &str, payload: &str, ttl: Duration, only_new: bool) -> redis::Cmd {
+        // Redis refuses `PX 0`.
+        let ttl_ms = millis(ttl).max(1);
+        let value = self
+            .sealer
+            .seal(name, now_ms().saturating_add(ttl_ms), payload);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(name).arg(value);
+        if only_new {
+            cmd.arg("NX");
+        }
+        cmd.arg("PX").arg(ttl_ms);
+        cmd
+    }
+
     /// A verdict read under `name`: `Ok(Some)` when sealed by us and alive, `Ok(None)` when it
     /// has expired, `Err` when it is not ours.
     fn open_verdict(
