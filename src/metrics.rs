@@ -24,6 +24,8 @@ pub(crate) struct Metrics {
     pub(crate) rate_limited: IntCounterVec,
     pub(crate) breaker_state: IntGauge,
     meta_callbacks: IntCounterVec,
+    meta_deletions_pending: IntGauge,
+    meta_deletions_failed: IntCounter,
     parse_actions: IntCounterVec,
 }
 
@@ -113,6 +115,16 @@ impl Metrics {
                 &["route", "outcome"],
             )
             .expect("valid metric"),
+            meta_deletions_pending: IntGauge::new(
+                "meta_deletions_pending",
+                "Data deletions recorded but not finished yet, as of the last sweep",
+            )
+            .expect("valid metric"),
+            meta_deletions_failed: IntCounter::new(
+                "meta_deletions_failed_total",
+                "Data deletions still failing a day after they came, given up",
+            )
+            .expect("valid metric"),
             parse_actions: IntCounterVec::new(
                 Opts::new(
                     "parse_actions_total",
@@ -143,6 +155,8 @@ impl Metrics {
             Box::new(m.rate_limited.clone()),
             Box::new(m.breaker_state.clone()),
             Box::new(m.meta_callbacks.clone()),
+            Box::new(m.meta_deletions_pending.clone()),
+            Box::new(m.meta_deletions_failed.clone()),
             Box::new(m.parse_actions.clone()),
             Box::new(build_info),
         ];
@@ -186,6 +200,15 @@ impl Metrics {
     }
 
     /// One Parse REST call (`find_users`, `delete_user`, `function`, ...) and its result.
+    pub(crate) fn meta_deletions_pending(&self, waiting: usize) {
+        self.meta_deletions_pending
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn meta_deletion_gave_up(&self) {
+        self.meta_deletions_failed.inc();
+    }
+
     pub(crate) fn parse_action(&self, kind: &str, result: &str) {
         self.parse_actions.with_label_values(&[kind, result]).inc();
     }

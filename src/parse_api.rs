@@ -252,6 +252,28 @@ impl ParseClient {
         }
     }
 
+    /// Adds one to the number `field` of row `id` and writes `also` with it, atomically in
+    /// Parse; the number after the increment (a missing field counts as 0).
+    pub(crate) async fn increment_row(
+        &self,
+        kind: &'static str,
+        class: &str,
+        id: &str,
+        field: &str,
+        also: &Value,
+    ) -> Result<i64, ParseError> {
+        let path = format!("/classes/{}/{}", checked_id(class)?, checked_id(id)?);
+        let mut body = also.clone();
+        if let Some(map) = body.as_object_mut() {
+            map.insert(field.into(), json!({"__op": "Increment", "amount": 1}));
+        }
+        let answer = self.call(kind, Method::PUT, &path, Some(&body)).await?;
+        serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|v| v.get(field)?.as_i64())
+            .ok_or(ParseError::Unusable)
+    }
+
     /// `GET path?where=...&limit=PAGE`'s results.
     async fn query(
         &self,

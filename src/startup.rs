@@ -88,6 +88,8 @@ fn run(
         n => n,
     };
     let state = web::Data::new(AppState::new(settings));
+    // Deletions a restart interrupted, or that failed, are finished in the background.
+    crate::state::spawn_deletion_retries(&state.clone().into_inner());
     // With its own listener, /metrics is served there only: one worker, no API routes.
     let metrics_server = match metrics_listener {
         Some(listener) => {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::domain::login_state::{IssuedState, OpenedState, StateError};
 use crate::domain::{
-    AccessToken, AuthCode, AuthData, ConfirmationCode, DeletionRecord, Lookup, ReturnTo, Verdict,
+    AccessToken, AuthCode, AuthData, DeletionRecord, Lookup, ReturnTo, Verdict,
 };
 use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
 use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
@@ -195,11 +195,39 @@ impl Worker {
         w.app.meta.data_deletion(w.parse.as_ref(), signed).await
     }
 
+    /// The deletion record behind a status link's code (its MAC checked before any lookup).
     pub(crate) async fn deletion_status(
         &self,
-        code: &ConfirmationCode,
+        code: &str,
     ) -> Result<Option<DeletionRecord>, MetaError> {
         let w = &*self.0;
         w.app.meta.status(w.parse.as_ref(), code).await
     }
+}
+
+/// How often the deletion retries ask whether a sweep is due.
+const SWEEP_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts igauth's retries of Meta data deletions still to be finished, on the calling thread
+/// (with its own Parse client), for as long as the app lives. Outside an actix runtime it does
+/// nothing.
+pub(crate) fn spawn_deletion_retries(app: &Arc<AppState>) {
+    if tokio::runtime::Handle::try_current().is_err() || !app.settings.features.meta_callbacks {
+        return;
+    }
+    let weak = Arc::downgrade(app);
+    let parse = app.parse.clone();
+    actix_web::rt::spawn(async move {
+        let parse = parse.map(ParseClient::new);
+        loop {
+            let Some(app) = weak.upgrade() else {
+                return;
+            };
+            if app.meta.sweep_due() {
+                app.meta.sweep(parse.as_ref()).await;
+            }
+            drop(app);
+            actix_web::rt::time::sleep(SWEEP_TICK).await;
+        }
+    });
 }

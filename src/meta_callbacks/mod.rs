@@ -1,23 +1,29 @@
-//! Meta's compliance callbacks, the use case: verify the signed request, find the Parse users
-//! under its Instagram id (either of the two ids), run the operator's Cloud function, apply the
-//! configured action, and keep the deletion request's status.
+//! Meta's compliance callbacks, the use case: verify the signed request (Meta's signature, and
+//! fresh: issued within `IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS`), find the Parse users under
+//! its Instagram id (either of the two ids), run the operator's Cloud function, apply the
+//! configured action, and keep the request's record.
 //!
-//! Both callbacks are idempotent because Meta retries: the confirmation code is derived from the
-//! signed payload, so a replay finds its own status; a settled request (`completed`, `no_data`)
-//! is answered again without acting, and an unsettled one (`received`, `failed`) runs again.
+//! Each signed request acts once, on one callback: its code is derived from the signed payload
+//! alone, so a replay (on either callback) finds the record the first one left. A deauthorization
+//! replayed is answered without acting; one posted to the other callback is refused. A deletion
+//! is recorded before anything is done and then carried out ([`work`]); one that does not finish
+//! is retried by igauth itself with backoff ([`retry`]) until it does, or until a day has passed.
 //! Every step is safe to repeat (a user or session already gone counts as done).
 
+mod retry;
 mod statuses;
+mod work;
 
+
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-
-use serde_json::json;
 
 use crate::clock::unix_ms as now_ms;
 use statuses::{DeletionStatuses, StoreError};
 
 use crate::domain::{
-    ConfirmationCode, DeletionRecord, DeletionStatus, Secret, SignedRequest, SignedRequestError,
+    ConfirmationCode, DeletionRecord, Pending, RequestKind, Secret, SignedRequest,
+    SignedRequestError, MAX_SKEW_SECS,
 };
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseError};
@@ -71,6 +77,10 @@ pub(crate) struct MetaCallbacks {
     function: Option<String>,
     statuses: DeletionStatuses,
     metrics: Arc<Metrics>,
+    /// How old a signed request may be, in seconds.
+    max_age_secs: u64,
+    /// When the next sweep for deletions to resume is due (ms since the epoch).
+    wake_at: AtomicU64,
 }
 
 impl MetaCallbacks {
@@ -105,6 +115,9 @@ impl MetaCallbacks {
                 .then(|| parse.deletion_function.clone()),
             statuses,
             metrics,
+            max_age_secs: settings.meta.signed_request_max_age_secs,
+            // A restart may have left deletions to resume: the first sweep looks at once.
+            wake_at: AtomicU64::new(0),
         }
     }
 
@@ -128,213 +141,161 @@ impl MetaCallbacks {
         }
     }
 
-    /// The signed request, verified with the app secret; counted when refused.
-    fn verify(&self, callback: Callback, raw: &str) -> Result<SignedRequest, MetaError> {
-        SignedRequest::verify(raw, self.secret.expose().as_bytes()).map_err(|e| {
-            self.metrics.meta_callback(callback.label(), "invalid");
-            log::warn!("Meta {} callback refused: {e}", callback.label());
-            MetaError::Invalid(e)
-        })
+    /// The signed request, verified with the app secret and fresh, and its code; counted when
+    /// refused.
+    fn verify(
+        &self,
+        callback: Callback,
+        raw: &str,
+    ) -> Result<(SignedRequest, ConfirmationCode), MetaError> {
+        let secret = self.secret.expose().as_bytes();
+        SignedRequest::verify(raw, secret)
+            .and_then(|request| {
+                request.check_fresh(now_ms() / 1000, self.max_age_secs)?;
+                Ok(request)
+            })
+            .map(|request| {
+                let code = request.code(secret);
+                (request, code)
+            })
+            .map_err(|e| self.refused(callback, e))
     }
 
-    /// `POST /v1/meta/deauthorize`: the configured action on the matched users.
+    fn refused(&self, callback: Callback, e: SignedRequestError) -> MetaError {
+        self.metrics.meta_callback(callback.label(), "invalid");
+        log::warn!("Meta {} callback refused: {e}", callback.label());
+        MetaError::Invalid(e)
+    }
+
+    /// `POST /v1/meta/deauthorize`: the configured action on the matched users, once.
     pub(crate) async fn deauthorize(
         &self,
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<Deauthorized, MetaError> {
-        let request = self.verify(Callback::Deauthorize, raw)?;
-        let label = Callback::Deauthorize.label();
-        let (Some(parse), action) = (parse, self.on_deauthorize) else {
-            self.metrics.meta_callback(label, "no_action");
-            log::info!("Meta deauthorize: verified; no Parse action configured");
-            return Ok(Deauthorized { users: 0 });
-        };
-        if action == ParseAction::None {
-            self.metrics.meta_callback(label, "no_action");
-            log::info!("Meta deauthorize: verified; IGAUTH_PARSE__ON_DEAUTHORIZE=none");
-            return Ok(Deauthorized { users: 0 });
+        let callback = Callback::Deauthorize;
+        let (request, code) = self.verify(callback, raw)?;
+        let label = callback.label();
+        let (previous, mut row) = self.statuses.read(parse, &code).await?;
+        match previous {
+            Some(r) if r.kind != RequestKind::Deauthorize => {
+                return Err(self.refused(callback, SignedRequestError::UsedElsewhere));
+            }
+            Some(r) if r.status.is_final() => {
+                self.metrics.meta_callback(label, "replayed");
+                log::info!("Meta deauthorize {code}: replayed; already handled, nothing done");
+                return Ok(Deauthorized { users: 0 });
+            }
+            _ => {}
         }
-        let outcome = async {
-            let users = parse.find_users(&request.user_id).await?;
-            act(parse, action, &users).await?;
-            Ok::<_, ParseError>(users.len())
-        }
-        .await;
-        match outcome {
-            Ok(users) => {
-                let word = if users == 0 { "no_data" } else { "completed" };
-                self.metrics.meta_callback(label, word);
+        let action = self.on_deauthorize;
+        let mut record = DeletionRecord::received(&code, now_ms(), action.as_str());
+        record.kind = RequestKind::Deauthorize;
+        // Kept while a replay could still pass as fresh, and no longer.
+        let fresh_until = request
+            .issued_at
+            .saturating_add(self.max_age_secs)
+            .saturating_add(MAX_SKEW_SECS);
+        record.expires_at_ms = Some(fresh_until.saturating_mul(1000));
+        // Recorded before acting, so the other callback refuses it from now on.
+        self.statuses.write(parse, &mut row, &record).await?;
+        let users = match (parse, action) {
+            (Some(parse), action) if action != ParseAction::None => {
+                let outcome = async {
+                    let users = parse.find_users(&request.user_id).await?;
+                    work::act(parse, action, &users).await?;
+                    Ok::<_, ParseError>(users.len())
+                }
+                .await;
+                match outcome {
+                    Ok(users) => users,
+                    Err(e) => {
+                        // The record stays unsettled: Meta's retry acts again.
+                        self.metrics.meta_callback(label, "failed");
+                        log::error!("Meta deauthorize: {} failed: {e}", action.as_str());
+                        return Err(MetaError::Parse(e));
+                    }
+                }
+            }
+            _ => {
+                self.metrics.meta_callback(label, "no_action");
                 log::info!(
-                    "Meta deauthorize: {} applied to {users} user(s)",
-                    action.as_str()
+                    "Meta deauthorize: verified; no Parse action configured \
+                     (IGAUTH_PARSE__ON_DEAUTHORIZE=none, or Parse not configured)"
                 );
-                Ok(Deauthorized { users })
+                0
             }
-            Err(e) => {
-                self.metrics.meta_callback(label, "failed");
-                log::error!("Meta deauthorize: {} failed: {e}", action.as_str());
-                Err(MetaError::Parse(e))
-            }
+        };
+        record.users = users;
+        let record = work::settle(
+            record,
+            if users == 0 {
+                crate::domain::DeletionStatus::NoData
+            } else {
+                crate::domain::DeletionStatus::Completed
+            },
+            "",
+        );
+        self.statuses.write(parse, &mut row, &record).await?;
+        if action != ParseAction::None && parse.is_some() {
+            self.metrics.meta_callback(label, record.status.as_str());
+            log::info!(
+                "Meta deauthorize: {} applied to {users} user(s)",
+                action.as_str()
+            );
         }
+        Ok(Deauthorized { users })
     }
 
-    /// `POST /v1/meta/data-deletion`: the request's record (settled, or as far as it got) and
-    /// its status URL.
+    /// `POST /v1/meta/data-deletion`: the request's record (settled, or in progress) and its
+    /// status URL. A new request is recorded, with whom it is for, before anything is done, so
+    /// once Meta has its answer the deletion is finished by igauth whatever happens next.
     pub(crate) async fn data_deletion(
         &self,
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<(DeletionRecord, String), MetaError> {
-        let request = self.verify(Callback::DataDeletion, raw)?;
-        let code = request.confirmation_code(self.secret.expose().as_bytes(), "data_deletion");
+        let callback = Callback::DataDeletion;
+        let (request, code) = self.verify(callback, raw)?;
         let url = format!("{}{code}", self.status_base.as_deref().unwrap_or_default());
-        let label = Callback::DataDeletion.label();
+        let label = callback.label();
         let (previous, mut row) = self.statuses.read(parse, &code).await?;
-        if let Some(settled) = previous.as_ref().filter(|r| r.status.is_final()) {
-            self.metrics.meta_callback(label, settled.status.as_str());
-            log::info!(
-                "data deletion {code}: replayed; already {}",
-                settled.status.as_str()
-            );
-            return Ok((settled.clone(), url));
-        }
-        let mut record = DeletionRecord::received(&code, now_ms(), self.on_deletion.as_str());
         if let Some(previous) = previous {
-            record.requested_at_ms = previous.requested_at_ms;
+            if previous.kind != RequestKind::DataDeletion {
+                return Err(self.refused(callback, SignedRequestError::UsedElsewhere));
+            }
+            // Settled, or being finished by igauth's retries: answered as it stands.
+            self.metrics.meta_callback(label, "replayed");
+            log::info!(
+                "data deletion {code}: replayed; {}",
+                previous.status.as_str()
+            );
+            return Ok((previous, url));
         }
-        self.statuses.write(parse, &mut row, &record).await?;
-        let record = self.run(parse, &request, &code, record).await;
-        self.statuses.write(parse, &mut row, &record).await?;
-        self.metrics.meta_callback(label, record.status.as_str());
-        log::info!(
-            "data deletion {code}: {} user(s), {}",
-            record.users,
-            record.status.as_str()
-        );
+        let now = now_ms();
+        let mut record = DeletionRecord::received(&code, now, self.on_deletion.as_str());
+        record.pending = Some(Pending {
+            instagram_id: request.user_id.as_str().to_string(),
+            attempts: 0,
+            // Were this process to stop mid-run, a sweep resumes it after the lease.
+            next_at_ms: now.saturating_add(retry::LEASE_MS),
+        });
+        let record = self.carry_out(parse, &mut row, record, true).await?;
         Ok((record, url))
     }
 
-    /// Find, function, action: the record as it ends.
-    async fn run(
-        &self,
-        parse: Option<&ParseClient>,
-        request: &SignedRequest,
-        code: &ConfirmationCode,
-        mut record: DeletionRecord,
-    ) -> DeletionRecord {
-        let Some(parse) = parse else {
-            return settle(
-                record,
-                DeletionStatus::NoData,
-                "igauth keeps no user data of its own (only short-lived token checks) and is \
-                 not connected to an app database, so there was nothing to delete.",
-            );
-        };
-        let users = match parse.find_users(&request.user_id).await {
-            Ok(users) => users,
-            Err(e) => {
-                log::error!("data deletion {code}: finding the users failed: {e}");
-                return settle(
-                    record,
-                    DeletionStatus::Failed,
-                    "The app's database could not be searched; the request will be retried.",
-                );
-            }
-        };
-        record.users = users.len();
-        if let Some(function) = &self.function {
-            let params = json!({
-                "instagram_id": request.user_id.as_str(),
-                "users": users,
-                "confirmation_code": code.as_str(),
-            });
-            if let Err(e) = parse.call_function(function, &params).await {
-                log::error!(
-                    "data deletion {code}: the Cloud function {function} failed ({e}); the \
-                     built-in action did not run"
-                );
-                return settle(
-                    record,
-                    DeletionStatus::Failed,
-                    "The app's own deletion step failed; nothing else was done. The request \
-                     will be retried.",
-                );
-            }
-            record.function_called = true;
-        }
-        if users.is_empty() {
-            return settle(
-                record,
-                DeletionStatus::NoData,
-                "No account in this app is linked to this Instagram account.",
-            );
-        }
-        match act(parse, self.on_deletion, &users).await {
-            Ok(()) => {
-                let done = match self.on_deletion {
-                    ParseAction::DeleteUser => {
-                        "The linked account was deleted and signed out everywhere."
-                    }
-                    ParseAction::Unlink => {
-                        "Instagram was unlinked from the account, which was signed out everywhere."
-                    }
-                    _ if record.function_called => {
-                        "The app's own deletion step ran; no other action is configured."
-                    }
-                    _ => "The request was recorded; the app deletes nothing automatically.",
-                };
-                settle(record, DeletionStatus::Completed, done)
-            }
-            Err(e) => {
-                log::error!(
-                    "data deletion {code}: {} failed: {e}",
-                    self.on_deletion.as_str()
-                );
-                let message = match e {
-                    ParseError::UnlinkBug => e.to_string(),
-                    _ => "The account could not be changed; the request will be retried.".into(),
-                };
-                settle(record, DeletionStatus::Failed, &message)
-            }
-        }
-    }
-
-    /// The record of `code`, wherever statuses are kept.
+    /// The record of a deletion's code from a status link. A code whose MAC is not igauth's is
+    /// unknown without a lookup, so guessing costs nothing but the guesser's time.
     pub(crate) async fn status(
         &self,
         parse: Option<&ParseClient>,
-        code: &ConfirmationCode,
+        code: &str,
     ) -> Result<Option<DeletionRecord>, MetaError> {
-        Ok(self.statuses.read(parse, code).await?.0)
+        let Some(code) = ConfirmationCode::verified(code, self.secret.expose().as_bytes()) else {
+            return Ok(None);
+        };
+        let (record, _) = self.statuses.read(parse, &code).await?;
+        Ok(record.filter(|r| r.kind == RequestKind::DataDeletion))
     }
 }
 
-/// Applies `action` to each user; sessions are revoked for every action but `none`.
-async fn act(parse: &ParseClient, action: ParseAction, users: &[String]) -> Result<(), ParseError> {
-    for user in users {
-        match action {
-            ParseAction::None => {}
-            ParseAction::RevokeSessions => {
-                parse.revoke_sessions(user).await?;
-            }
-            ParseAction::Unlink => {
-                parse.unlink(user).await?;
-                parse.revoke_sessions(user).await?;
-            }
-            ParseAction::DeleteUser => {
-                // Sessions first: if the deletion then fails, the person is at least signed out.
-                parse.revoke_sessions(user).await?;
-                parse.delete_user(user).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn settle(mut record: DeletionRecord, status: DeletionStatus, message: &str) -> DeletionRecord {
-    record.status = status;
-    record.completed_at_ms = status.is_final().then(now_ms);
-    record.message = message.to_string();
-    record
-}

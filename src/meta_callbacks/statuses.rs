@@ -1,37 +1,51 @@
-//! Where data-deletion statuses are kept, so a status page still answers after a restart: in
+//! Where the records of Meta's signed requests are kept (data-deletion statuses, and the
+//! deauthorizations handled while they could still be fresh), so a status page still answers,
+//! a replay is recognised and a deletion still to be finished is resumed after a restart: in
 //! Parse (class `InstagramDataDeletion`, master key only) when igauth reaches Parse; else in
 //! Redis (sealed records) when the cache backend is Redis; else in this process's memory, which
 //! a restart loses (said at startup and in the README). The backend is chosen once, at start.
 //!
-//! In Parse, a status is one row. Its objectId travels with the record from the first read
-//! ([`Row`]), so the writes that follow update that row without looking it up again: a deletion
-//! costs one status read and two writes.
+//! In Parse, a record is one row. Its objectId travels with the record from the first read
+//! ([`Row`]), so the writes that follow update that row without looking it up again. Deletions
+//! still to be finished are found by the row's `pending` and `next_at` columns (Parse), a sorted
+//! set of codes (Redis) or an index in memory; one replica claims each run: Parse's atomic
+//! `Increment` of the row's `lease`, Redis' `SET NX`, or this process's lock.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::clock::unix_ms as now_ms;
 use crate::domain::{ConfirmationCode, DeletionRecord};
 use crate::parse_api::{checked_id, ParseClient, ParseError};
 use crate::shared_cache::SharedCache;
 
-/// How long Redis and memory keep a status (Parse keeps it until the operator removes it).
+/// How long Redis and memory keep a deletion's status (Parse keeps it until the operator
+/// removes it).
 const KEEP: Duration = Duration::from_secs(90 * 86_400);
-/// Statuses held in memory at most (oldest go first).
+/// Records held in memory at most (oldest go first).
 const MEMORY_ENTRIES: usize = 10_000;
 /// The record kind under Redis' record keys.
 const KIND: &str = "deletion";
-/// The Parse class that keeps data-deletion statuses.
+/// The Parse class that keeps the records.
 const STATUS_CLASS: &str = "InstagramDataDeletion";
+/// Deletions picked up by one sweep at most.
+const SWEEP_BATCH: usize = 20;
 
-/// Where a status lives in Parse (its row's objectId), once known; elsewhere always empty.
+/// Where a record lives in Parse (its row's objectId and lease count), once known; elsewhere
+/// always empty.
 #[derive(Debug, Default)]
-pub(crate) struct Row(Option<String>);
+pub(crate) struct Row {
+    id: Option<String>,
+    lease: i64,
+}
 
-/// A status could not be read or written (only Parse can fail: Redis falls back to memory).
+/// A record could not be read or written (only Parse can fail: Redis falls back to memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoreError(pub(crate) ParseError);
 
@@ -43,9 +57,12 @@ enum Backend {
 
 pub(crate) struct DeletionStatuses {
     backend: Backend,
-    /// Also the fallback copy behind Redis, so a Redis blip does not lose a fresh status.
+    /// Also the fallback copy behind Redis, so a Redis blip does not lose a fresh record.
     /// Code -> (until when it is kept, the encoded record).
     memory: Cache<String, (Instant, String)>,
+    /// Deletions still to be finished that this process knows of (memory, and Redis' fallback):
+    /// code -> when the next run is due (ms since the epoch).
+    waiting: Mutex<HashMap<String, u64>>,
     /// The Parse class exists with master-key-only permissions (checked once per process).
     class_ready: AtomicBool,
 }
@@ -60,6 +77,7 @@ impl DeletionStatuses {
         DeletionStatuses {
             backend,
             memory: Cache::new(MEMORY_ENTRIES),
+            waiting: Mutex::new(HashMap::new()),
             class_ready: AtomicBool::new(false),
         }
     }
@@ -70,8 +88,9 @@ impl DeletionStatuses {
             Backend::Parse => "in Parse (class InstagramDataDeletion, master key only)",
             Backend::Redis(_) => "in Redis (sealed, kept 90 days)",
             Backend::Memory => {
-                "in this process's memory only: a restart loses them (configure Parse \
-                 (IGAUTH_PARSE__*) or IGAUTH_CACHE__BACKEND=redis to keep them)"
+                "in this process's memory only: a restart loses them, and the deletions still \
+                 to be finished (configure Parse (IGAUTH_PARSE__*) or IGAUTH_CACHE__BACKEND=redis \
+                 to keep them)"
             }
         }
     }
@@ -84,31 +103,28 @@ impl DeletionStatuses {
     ) -> Result<(Option<DeletionRecord>, Row), StoreError> {
         let (text, row) = match &self.backend {
             Backend::Parse => {
-                let parse = parse_client(parse)?;
-                self.prepare(parse).await?;
+                let parse = self.prepared(parse).await?;
                 let filter = json!({"confirmation_code": code.as_str()});
                 let rows = parse
                     .find_rows("status_read", STATUS_CLASS, &filter)
                     .await
                     .map_err(StoreError)?;
-                match rows.iter().find_map(|row| {
-                    let id = row.get("objectId")?.as_str()?;
-                    let record = row.get("record")?.as_str()?;
-                    checked_id(id).ok()?;
-                    Some((id.to_string(), record.to_string()))
-                }) {
-                    Some((id, text)) => (Some(text), Row(Some(id))),
-                    None => (None, Row(None)),
+                match rows.iter().find_map(parse_row) {
+                    Some((text, row)) => (Some(text), row),
+                    None => (None, Row::default()),
                 }
             }
             Backend::Redis(shared) => match shared.get_record(KIND, code.as_str()).await {
-                Some(text) => (Some(text), Row(None)),
-                None => (self.remembered(code.as_str()), Row(None)),
+                Some(text) => (Some(text), Row::default()),
+                None => (self.remembered(code.as_str()), Row::default()),
             },
-            Backend::Memory => (self.remembered(code.as_str()), Row(None)),
+            Backend::Memory => (self.remembered(code.as_str()), Row::default()),
         };
-        // A record is believed only for the code it was written for.
-        Ok((text.and_then(|t| DeletionRecord::decode(&t, code)), row))
+        // A record is believed only for the code it was written for, and while it is kept.
+        let record = text
+            .and_then(|t| DeletionRecord::decode(&t, code))
+            .filter(|r| r.expires_at_ms.is_none_or(|at| at > now_ms()));
+        Ok((record, row))
     }
 
     /// Writes `record` where [`DeletionStatuses::read`] found it (or anew), and remembers where.
@@ -120,38 +136,178 @@ impl DeletionStatuses {
     ) -> Result<(), StoreError> {
         let code = record.confirmation_code.as_str();
         let text = record.encode();
+        let due = record.pending.as_ref().map(|p| p.next_at_ms);
+        let keep = record.expires_at_ms.map_or(KEEP, |at| {
+            Duration::from_millis(at.saturating_sub(now_ms()).max(1))
+        });
         match &self.backend {
             Backend::Parse => {
-                let parse = parse_client(parse)?;
-                self.prepare(parse).await?;
-                let body = json!({"confirmation_code": code, "record": text});
+                let parse = self.prepared(parse).await?;
+                let mut body = json!({
+                    "confirmation_code": code,
+                    "record": text,
+                    "pending": due.is_some(),
+                    "next_at": due.unwrap_or(0),
+                });
+                if let (Some(at), Some(map)) = (record.expires_at_ms, body.as_object_mut()) {
+                    map.insert("expires_at".into(), json!(at));
+                }
                 let written = parse
-                    .write_row("status_write", STATUS_CLASS, row.0.as_deref(), &body)
+                    .write_row("status_write", STATUS_CLASS, row.id.as_deref(), &body)
                     .await
                     .map_err(StoreError)?;
-                row.0 = written;
+                row.id = written;
                 Ok(())
             }
             Backend::Redis(shared) => {
-                self.remember(code, text.clone());
-                // The memory copy answers on this replica meanwhile; Meta's retry writes again.
-                if !shared.put_record(KIND, code, &text, KEEP).await {
+                self.remember(code, text.clone(), keep, due);
+                // The memory copy answers on this replica meanwhile, and its index resumes the
+                // deletion here if Redis lost it.
+                let stored = shared.put_record(KIND, code, &text, keep).await
+                    && shared.index(KIND, code, due).await;
+                if !stored {
                     log::warn!(
-                        "data deletion {code}: Redis did not take the status; this replica keeps it in memory"
+                        "Meta request {code}: Redis did not take its record; this replica keeps \
+                         it in memory"
                     );
                 }
                 Ok(())
             }
             Backend::Memory => {
-                self.remember(code, text);
+                self.remember(code, text, keep, due);
                 Ok(())
             }
         }
     }
 
-    fn remember(&self, code: &str, text: String) {
+    /// Up to a batch of deletions whose next run is due by `now`, how many wait in all, and
+    /// when the next one not yet due is.
+    pub(crate) async fn due(
+        &self,
+        parse: Option<&ParseClient>,
+        now: u64,
+    ) -> Result<(Vec<(DeletionRecord, Row)>, usize, Option<u64>), StoreError> {
+        let mut found = Vec::new();
+        let mut next: Option<u64> = None;
+        let waiting = match &self.backend {
+            Backend::Parse => {
+                let parse = self.prepared(parse).await?;
+                let rows = parse
+                    .find_rows("status_due", STATUS_CLASS, &json!({"pending": true}))
+                    .await
+                    .map_err(StoreError)?;
+                for (text, row) in rows.iter().filter_map(parse_row) {
+                    let Some(at) = decode_any(&text)
+                        .and_then(|r| Some((r.pending.as_ref()?.next_at_ms, r)))
+                    else {
+                        continue;
+                    };
+                    match at {
+                        (at, record) if at <= now && found.len() < SWEEP_BATCH => {
+                            found.push((record, row));
+                        }
+                        (at, _) => next = Some(next.map_or(at, |n| n.min(at))),
+                    }
+                }
+                rows.len()
+            }
+            Backend::Redis(shared) => {
+                let (mut codes, mut waiting, soonest) = self.due_here(now);
+                next = soonest;
+                if let Some((shared_codes, shared_waiting)) =
+                    shared.due(KIND, now, SWEEP_BATCH).await
+                {
+                    for code in shared_codes {
+                        if !codes.contains(&code) {
+                            codes.push(code);
+                        }
+                    }
+                    waiting = waiting.max(shared_waiting);
+                }
+                for code in codes.into_iter().take(SWEEP_BATCH) {
+                    let Some(code) = ConfirmationCode::parse(&code) else {
+                        shared.index(KIND, &code, None).await;
+                        continue;
+                    };
+                    match self.read(None, &code).await?.0 {
+                        Some(record) if record.pending.is_some() => {
+                            found.push((record, Row::default()));
+                        }
+                        // Settled elsewhere, or not a record igauth sealed: not waiting.
+                        _ => {
+                            shared.index(KIND, code.as_str(), None).await;
+                            self.forget_waiting(code.as_str());
+                        }
+                    }
+                }
+                waiting
+            }
+            Backend::Memory => {
+                let (codes, waiting, soonest) = self.due_here(now);
+                next = soonest;
+                for code in codes.into_iter().take(SWEEP_BATCH) {
+                    let Some(record) = ConfirmationCode::parse(&code)
+                        .and_then(|c| self.remembered(&code).and_then(|t| DeletionRecord::decode(&t, &c)))
+                        .filter(|r| r.pending.is_some())
+                    else {
+                        self.forget_waiting(&code);
+                        continue;
+                    };
+                    found.push((record, Row::default()));
+                }
+                waiting
+            }
+        };
+        Ok((found, waiting, next))
+    }
+
+    /// Claims the next run of `record` for this replica until `until` (ms since the epoch):
+    /// whether it got it. Another replica that claimed it first runs it instead.
+    pub(crate) async fn claim(
+        &self,
+        parse: Option<&ParseClient>,
+        row: &mut Row,
+        record: &DeletionRecord,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        let code = record.confirmation_code.as_str();
+        match &self.backend {
+            Backend::Parse => {
+                let parse = self.prepared(parse).await?;
+                let Some(id) = row.id.as_deref() else {
+                    return Ok(false);
+                };
+                // Every replica that read `lease` as n asks for n + 1; only the first gets it.
+                let now_lease = parse
+                    .increment_row(
+                        "status_claim",
+                        STATUS_CLASS,
+                        id,
+                        "lease",
+                        &json!({"next_at": until}),
+                    )
+                    .await
+                    .map_err(StoreError)?;
+                let claimed = now_lease == row.lease + 1;
+                row.lease = now_lease;
+                Ok(claimed)
+            }
+            Backend::Redis(shared) => {
+                let lease = Duration::from_millis(until.saturating_sub(now_ms()).max(1));
+                Ok(shared.claim_lease(KIND, code, lease).await || self.claim_here(code, until))
+            }
+            Backend::Memory => Ok(self.claim_here(code, until)),
+        }
+    }
+
+    fn remember(&self, code: &str, text: String, keep: Duration, due: Option<u64>) {
         self.memory
-            .insert(code.to_string(), (Instant::now() + KEEP, text));
+            .insert(code.to_string(), (Instant::now() + keep, text));
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match due {
+            Some(due) => waiting.insert(code.to_string(), due),
+            None => waiting.remove(code),
+        };
     }
 
     fn remembered(&self, code: &str) -> Option<String> {
@@ -161,26 +317,90 @@ impl DeletionStatuses {
             .map(|(_, text)| text)
     }
 
-    /// Creates the Parse class (or resets its permissions to master key only), once.
-    async fn prepare(&self, parse: &ParseClient) -> Result<(), StoreError> {
+    /// The codes this process holds that are due, how many it holds, and when the next one
+    /// not yet due is.
+    fn due_here(&self, now: u64) -> (Vec<String>, usize, Option<u64>) {
+        let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let due = waiting
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(code, _)| code.clone())
+            .collect();
+        let next = waiting.values().copied().filter(|at| *at > now).min();
+        (due, waiting.len(), next)
+    }
+
+    /// Moves a due code's next run to `until`, under the lock: whether it was still due.
+    fn claim_here(&self, code: &str, until: u64) -> bool {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match waiting.get_mut(code) {
+            Some(at) if *at <= now_ms() => {
+                *at = until;
+                true
+            }
+            // Not known here (another replica's, through Redis): Redis' lease decided.
+            None => false,
+            Some(_) => false,
+        }
+    }
+
+    fn forget_waiting(&self, code: &str) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(code);
+    }
+
+    /// The worker's Parse client, with the class created (or its permissions reset to master
+    /// key only) once.
+    async fn prepared<'p>(
+        &self,
+        parse: Option<&'p ParseClient>,
+    ) -> Result<&'p ParseClient, StoreError> {
+        // It always has one when Parse is the backend (both follow `IGAUTH_PARSE__*`); were it
+        // ever missing, the record is refused, never kept elsewhere.
+        let parse = parse.ok_or(StoreError(ParseError::Unreachable))?;
         if self.class_ready.load(Ordering::Acquire) {
-            return Ok(());
+            return Ok(parse);
         }
         let fields = json!({
             "confirmation_code": {"type": "String"},
             "record": {"type": "String"},
+            "pending": {"type": "Boolean"},
+            "next_at": {"type": "Number"},
+            "lease": {"type": "Number"},
+            "expires_at": {"type": "Number"},
         });
         parse
             .ensure_private_class(STATUS_CLASS, &fields)
             .await
             .map_err(StoreError)?;
         self.class_ready.store(true, Ordering::Release);
-        Ok(())
+        Ok(parse)
     }
 }
 
-/// The worker's Parse client, which it always has when Parse is the backend (both follow
-/// `IGAUTH_PARSE__*`); were it ever missing, the status is refused, never kept elsewhere.
-fn parse_client(parse: Option<&ParseClient>) -> Result<&ParseClient, StoreError> {
-    parse.ok_or(StoreError(ParseError::Unreachable))
+/// A Parse row's record text and where it lives.
+fn parse_row(row: &Value) -> Option<(String, Row)> {
+    let id = row.get("objectId")?.as_str()?;
+    let record = row.get("record")?.as_str()?;
+    checked_id(id).ok()?;
+    let lease = row.get("lease").and_then(Value::as_i64).unwrap_or(0);
+    Some((
+        record.to_string(),
+        Row {
+            id: Some(id.to_string()),
+            lease,
+        },
+    ))
+}
+
+/// A record read without knowing its code first (a sweep), believed for the code it names.
+fn decode_any(text: &str) -> Option<DeletionRecord> {
+    let code = serde_json::from_str::<Value>(text)
+        .ok()?
+        .get("confirmation_code")?
+        .as_str()
+        .and_then(ConfirmationCode::parse)?;
+    DeletionRecord::decode(text, &code)
 }

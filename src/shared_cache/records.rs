@@ -83,19 +83,12 @@ impl SharedCache {
             return false;
         };
         let name = format!("{INDEX_PREFIX}{kind}");
-        let mut cmd = match due_ms {
-            Some(due) => {
-                let mut cmd = redis::cmd("ZADD");
-                cmd.arg(&name).arg(due).arg(id);
-                cmd
-            }
-            None => {
-                let mut cmd = redis::cmd("ZREM");
-                cmd.arg(&name).arg(id);
-                cmd
-            }
-        };
-        let cmd = std::mem::replace(&mut cmd, redis::cmd("PING"));
+        let mut cmd = redis::cmd(if due_ms.is_some() { "ZADD" } else { "ZREM" });
+        cmd.arg(&name);
+        if let Some(due) = due_ms {
+            cmd.arg(due);
+        }
+        cmd.arg(id);
         self.inner
             .within_budget(OP_RECORD, cmd.query_async::<i64>(&mut conn))
             .await

@@ -1,7 +1,10 @@
 //! `GET /v1/meta/data-deletion/{code}`: where the URL Meta shows a person leads. A person gets a
 //! small self-contained page (`status.html`: no external assets, its one inline style allowed by
 //! hash and nothing else); `Accept: application/json` gets the record as JSON. An unknown or
-//! malformed code is 404.
+//! malformed code is 404, and costs no lookup: a code carries its own MAC, checked first. The
+//! route is rate limited per client like the login flow. The page speaks to the person who
+//! asked: the app's name (`IGAUTH_META__APP_NAME`), a contact link (`IGAUTH_META__CONTACT_URL`)
+//! and plain words; no setting name or operator advice ever reaches it.
 
 use std::sync::OnceLock;
 
@@ -12,8 +15,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 
-use crate::domain::{iso8601, ConfirmationCode, DeletionRecord, DeletionStatus};
+use crate::domain::{iso8601, DeletionRecord, DeletionStatus};
+use super::super::guards::WithinRateLimit;
 use crate::error::ApiError;
+use crate::settings::Settings;
 use crate::state::Worker;
 
 const STATUS_HTML: &str = include_str!("status.html");
@@ -34,19 +39,20 @@ pub(crate) async fn status(
     req: HttpRequest,
     code: web::Path<String>,
     worker: Worker,
+    // Public and unauthenticated like the login flow: limited per client the same way.
+    _: WithinRateLimit,
 ) -> Result<HttpResponse, ApiError> {
     let json = wants_json(&req);
-    let record = match ConfirmationCode::parse(&code) {
-        Some(code) => worker.deletion_status(&code).await?,
-        None => None,
-    };
+    let record = worker.deletion_status(&code).await?;
     let Some(record) = record else {
         return Ok(if json {
             ApiError::UnknownConfirmationCode.error_answer()
         } else {
             page(
+                worker.settings(),
                 StatusCode::NOT_FOUND,
-                "This confirmation code is not known here; check the link Meta gave you.",
+                "This confirmation code is not known here. Check that the link is the one you \
+                 were given, in full.",
                 None,
             )
         });
@@ -63,7 +69,12 @@ pub(crate) async fn status(
             message: &record.message,
         })
     } else {
-        page(StatusCode::OK, &record.message, Some(&record))
+        page(
+            worker.settings(),
+            StatusCode::OK,
+            &record.message,
+            Some(&record),
+        )
     };
     answer
         .headers_mut()
@@ -83,8 +94,28 @@ fn wants_json(req: &HttpRequest) -> bool {
         })
 }
 
-/// The page for `record` (or, without one, for an unknown code).
-fn page(status: StatusCode, message: &str, record: Option<&DeletionRecord>) -> HttpResponse {
+/// The page for `record` (or, without one, for an unknown code): words for the person, the
+/// app's name and how to reach its team, never a setting or operator advice.
+fn page(
+    settings: &Settings,
+    status: StatusCode,
+    message: &str,
+    record: Option<&DeletionRecord>,
+) -> HttpResponse {
+    let meta = &settings.meta;
+    let app = if meta.app_name.trim().is_empty() {
+        "this app".to_string()
+    } else {
+        escape(meta.app_name.trim())
+    };
+    let contact = if meta.contact_url.is_empty() {
+        format!("Questions about your request? Contact {app} through the app.")
+    } else {
+        format!(
+            "Questions about your request? <a href=\"{}\">Contact {app}</a>.",
+            escape(&meta.contact_url)
+        )
+    };
     let (code, state, words, requested, completed) = match record {
         Some(r) => (
             r.confirmation_code.as_str(),
@@ -101,13 +132,16 @@ fn page(status: StatusCode, message: &str, record: Option<&DeletionRecord>) -> H
         ),
         None => ("unknown", "failed", "Not found", "-".into(), "-".into()),
     };
+    // The settings' texts go in last, so nothing in them is taken for a placeholder.
     let body = STATUS_HTML
         .replace("{message}", &escape(message))
         .replace("{code}", &escape(code))
         .replace("{status_words}", words)
         .replace("{status}", state)
         .replace("{requested_at}", &requested)
-        .replace("{completed}", &completed);
+        .replace("{completed}", &completed)
+        .replace("{contact}", &contact)
+        .replace("{app}", &app);
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, csp()))
@@ -116,10 +150,10 @@ fn page(status: StatusCode, message: &str, record: Option<&DeletionRecord>) -> H
 
 fn status_words(status: DeletionStatus) -> &'static str {
     match status {
-        DeletionStatus::Received => "Received, in progress",
+        DeletionStatus::Received => "In progress",
         DeletionStatus::Completed => "Completed",
         DeletionStatus::NoData => "Completed: no data found",
-        DeletionStatus::Failed => "Failed, will be retried",
+        DeletionStatus::Failed => "Not completed: the app's team is on it",
     }
 }
 
