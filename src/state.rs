@@ -9,9 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::domain::login_state::{IssuedState, OpenedState, StateError};
-use crate::domain::{
-    AccessToken, AuthCode, AuthData, DeletionRecord, Lookup, ReturnTo, Verdict,
-};
+use crate::domain::{AccessToken, AuthCode, AuthData, DeletionRecord, Lookup, ReturnTo, Verdict};
 use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
 use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
 use crate::login_states::LoginStates;

@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(DeletionRecord::decode(&stored, &other), None);
         assert_eq!(DeletionRecord::decode("{}", &code), None);
         assert!(stored.contains(r#""status":"completed""#), "{stored}");
-        assert!(!stored.contains("pending") && !stored.contains("targets"), "{stored}");
+        assert!(
+            !stored.contains("pending") && !stored.contains("targets"),
+            "{stored}"
+        );
         // A record written before `kind` existed is a deletion's.
         let old = stored.replace(r#""kind":"data_deletion","#, "");
         assert_ne!(old, stored);

@@ -22,5 +22,7 @@ pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus, Pending, Requ
 pub(crate) use ig_id::IgId;
 pub(crate) use proxy_range::ProxyRange;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
-pub(crate) use signed_request::{ConfirmationCode, SignedRequest, SignedRequestError, MAX_SKEW_SECS};
+pub(crate) use signed_request::{
+    ConfirmationCode, SignedRequest, SignedRequestError, MAX_SKEW_SECS,
+};
 pub(crate) use verdict::{Lookup, RejectReason, TokenOwner, Verdict};

@@ -130,7 +130,11 @@ impl SignedRequest {
 
     /// Refuses a request issued more than `max_age_secs` before `now_secs` (a captured one
     /// replayed later) or more than [`MAX_SKEW_SECS`] after it.
-    pub(crate) fn check_fresh(&self, now_secs: u64, max_age_secs: u64) -> Result<(), SignedRequestError> {
+    pub(crate) fn check_fresh(
+        &self,
+        now_secs: u64,
+        max_age_secs: u64,
+    ) -> Result<(), SignedRequestError> {
         if self.issued_at > now_secs.saturating_add(MAX_SKEW_SECS) {
             return Err(SignedRequestError::FromTheFuture);
         }
@@ -355,7 +359,10 @@ mod tests {
         assert_eq!(code, again.code(SECRET));
         assert_ne!(code, a.code(b"other"));
         assert_eq!(code.as_str().len(), 40);
-        assert_eq!(ConfirmationCode::verified(code.as_str(), SECRET), Some(code.clone()));
+        assert_eq!(
+            ConfirmationCode::verified(code.as_str(), SECRET),
+            Some(code.clone())
+        );
         assert_eq!(ConfirmationCode::verified(code.as_str(), b"other"), None);
         // One digit of the MAC changed, or of the id: refused without a lookup.
         for i in [0, 23, 24, 39] {

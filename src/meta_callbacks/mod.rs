@@ -14,7 +14,6 @@ mod retry;
 mod statuses;
 mod work;
 
-
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -298,4 +297,3 @@ impl MetaCallbacks {
         Ok(record.filter(|r| r.kind == RequestKind::DataDeletion))
     }
 }
-

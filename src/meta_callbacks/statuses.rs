@@ -197,8 +197,8 @@ impl DeletionStatuses {
                     .await
                     .map_err(StoreError)?;
                 for (text, row) in rows.iter().filter_map(parse_row) {
-                    let Some(at) = decode_any(&text)
-                        .and_then(|r| Some((r.pending.as_ref()?.next_at_ms, r)))
+                    let Some(at) =
+                        decode_any(&text).and_then(|r| Some((r.pending.as_ref()?.next_at_ms, r)))
                     else {
                         continue;
                     };
@@ -247,7 +247,10 @@ impl DeletionStatuses {
                 next = soonest;
                 for code in codes.into_iter().take(SWEEP_BATCH) {
                     let Some(record) = ConfirmationCode::parse(&code)
-                        .and_then(|c| self.remembered(&code).and_then(|t| DeletionRecord::decode(&t, &c)))
+                        .and_then(|c| {
+                            self.remembered(&code)
+                                .and_then(|t| DeletionRecord::decode(&t, &c))
+                        })
                         .filter(|r| r.pending.is_some())
                     else {
                         self.forget_waiting(&code);

@@ -9,8 +9,8 @@
 
 use serde_json::json;
 
-use super::statuses::Row;
 use super::retry::{self, LEASE_MS};
+use super::statuses::Row;
 use super::{MetaCallbacks, MetaError};
 use crate::clock::unix_ms as now_ms;
 use crate::domain::{DeletionRecord, DeletionStatus, IgId};
@@ -60,11 +60,13 @@ impl MetaCallbacks {
             }
             Err(Failure::Step(why)) => {
                 let now = now_ms();
-                let pending = record.pending.get_or_insert_with(|| crate::domain::Pending {
-                    instagram_id: String::new(),
-                    attempts: 0,
-                    next_at_ms: now,
-                });
+                let pending = record
+                    .pending
+                    .get_or_insert_with(|| crate::domain::Pending {
+                        instagram_id: String::new(),
+                        attempts: 0,
+                        next_at_ms: now,
+                    });
                 pending.attempts = pending.attempts.saturating_add(1);
                 pending.next_at_ms = now.saturating_add(retry::backoff_ms(pending.attempts));
                 let attempts = pending.attempts;

@@ -15,8 +15,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 
-use crate::domain::{iso8601, DeletionRecord, DeletionStatus};
 use super::super::guards::WithinRateLimit;
+use crate::domain::{iso8601, DeletionRecord, DeletionStatus};
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::Worker;
