@@ -301,7 +301,7 @@ test('a crafted token link shows nothing without the value this tab stored', { t
 test('the data-deletion status page renders under its own CSP', { timeout: 60_000 }, async () => {
   // Signed with the app secret the way Meta signs its data-deletion callback.
   const { createHmac } = await import('node:crypto');
-  const payload = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: 1732000000, user_id: USER_ID })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: USER_ID })).toString('base64url');
   const signature = createHmac('sha256', CLIENT_SECRET).update(payload).digest('base64url');
   const res = await fetch(`${igauthBase}/v1/meta/data-deletion`, {
     method: 'POST',
@@ -318,12 +318,18 @@ test('the data-deletion status page renders under its own CSP', { timeout: 60_00
   const requests = [];
   page.on('request', (req) => requests.push(req.url()));
   await page.goto(url);
-  assert.equal(await page.textContent('h1'), 'Data deletion request');
+  assert.equal(await page.textContent('h1'), 'Your data deletion request');
   assert.equal(await page.textContent('#code'), code);
   // No Parse here: igauth keeps no user data of its own, so there was nothing to delete.
   assert.equal(await page.textContent('#status'), 'Completed: no data found');
   assert.match(await page.getAttribute('#requested', 'datetime'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.ok(!(await visibleText(page)).includes(USER_ID), 'the page shows no Instagram id');
+  // It speaks to the person: no setting name, no operator advice, anywhere in the page.
+  const html = await page.content();
+  for (const operatorWords of ['IGAUTH_', 'directAccess', 'master key', 'Parse']) {
+    assert.ok(!html.includes(operatorWords), `${operatorWords} on the status page`);
+  }
+  assert.match(await page.textContent('#contact'), /Contact this app/);
   // The inline style applied (allowed by its hash): the status badge has its background.
   const badge = await page.evaluate(() => getComputedStyle(document.getElementById('status')).backgroundColor);
   assert.equal(badge, 'rgb(231, 243, 232)');
@@ -331,7 +337,7 @@ test('the data-deletion status page renders under its own CSP', { timeout: 60_00
   assert.deepEqual(requests, [url], 'self-contained: no other request');
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'igauth-data-deletion-status.png'), fullPage: true });
 
-  await page.goto(`${igauthBase}/v1/meta/data-deletion/${'0'.repeat(24)}`);
+  await page.goto(`${igauthBase}/v1/meta/data-deletion/${'0'.repeat(40)}`);
   assert.match(await visibleText(page), /not known here/);
   await page.close();
 });
