@@ -119,8 +119,9 @@ impl ApiError {
                 "Instagram refused the authorization code: {}",
                 match refusal {
                     Refusal::CodeUsed =>
-                        "it was already used. Codes are single-use; start the \
-                         Instagram login again to get a new one.",
+                        "it was not found or was already used (Instagram does not tell \
+                         these apart). Codes are single-use; start the Instagram login again to \
+                         get a new one.",
                     Refusal::RedirectMismatch =>
                         "the redirect_uri differs from the one the \
                          login was started with. Send the exact redirect URI your app opened the \
@@ -177,7 +178,8 @@ impl ApiError {
                 format!("Send the body as {expected}.")
             }
             ApiError::TooManyRequests(secs) => {
-                format!("Too many requests from this client; retry in {secs} seconds.")
+                let unit = if *secs == 1 { "second" } else { "seconds" };
+                format!("Too many requests from this client; retry in {secs} {unit}.")
             }
             ApiError::ExchangeNotConfigured => "Code exchange is not configured on this server: \
                  the operator must set IGAUTH_INSTAGRAM__CLIENT_ID, \

@@ -29,6 +29,7 @@
 //! [`domain`] types tests use to craft input. Everything else is crate-private, so rustc reports
 //! what nothing uses.
 
+pub mod commands;
 mod deletion_status;
 pub mod domain;
 mod error;

@@ -8,7 +8,9 @@
 //! loading, `checks.rs` the rules serde cannot express, `features.rs` what the result turns on.
 
 mod checks;
+mod effective;
 mod features;
+mod findings;
 mod meta;
 mod names;
 #[cfg(test)]
@@ -21,6 +23,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
 pub use features::Features;
+pub(crate) use findings::Severity;
 
 use crate::domain::Secret;
 use names::{check_names, env_names};
@@ -36,6 +39,9 @@ pub struct Settings {
     /// What these settings make usable; computed once, at load.
     #[serde(skip)]
     pub features: Features,
+    /// Every setting as `(IGAUTH_..., value)` with secrets redacted, for `check-config`.
+    #[serde(skip)]
+    pub(crate) effective: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -312,13 +318,16 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .source(Some(vars.into_iter().collect()));
-        let mut settings: Settings = builder
-            .add_source(env)
-            .build()
-            .and_then(Config::try_deserialize)
-            .map_err(|e| format!("invalid configuration: {}", env_names(&e.to_string())))?;
+        let invalid = |e: config::ConfigError| {
+            format!("invalid configuration: {}", env_names(&e.to_string()))
+        };
+        let config = builder.add_source(env).build().map_err(invalid)?;
+        let mut settings: Settings = config.clone().try_deserialize().map_err(invalid)?;
         settings.check()?;
         settings.features = Features::of(&settings);
+        let mut known = names::known(DEFAULTS);
+        known.sort();
+        settings.effective = effective::lines(&config, &known);
         Ok(settings)
     }
 
