@@ -321,3 +321,18 @@ impl ResponseError for ApiError {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn one_second_is_singular() {
+        assert!(ApiError::TooManyRequests(1)
+            .message()
+            .ends_with("retry in 1 second."));
+        assert!(ApiError::TooManyRequests(7)
+            .message()
+            .ends_with("retry in 7 seconds."));
+    }
+}

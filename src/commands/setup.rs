@@ -39,7 +39,7 @@ fn guide(settings: &Settings) -> String {
     );
     let _ = writeln!(
         w,
-        "A <set VARIABLE> marks what igauth cannot know until that variable is set."
+        "Anything igauth cannot know yet is shown as <set THE_VARIABLE_TO_SET>."
     );
     let _ = writeln!(w);
     let _ = writeln!(

@@ -7,6 +7,8 @@
 mod helpers;
 
 mod cache;
+mod commands;
+mod diagnostics;
 mod exchange;
 mod hostile_input;
 mod introspect;
