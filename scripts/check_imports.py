@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when two modules of src/ import each other, directly or through a loop.
+"""Fails when two modules of src/ import each other, directly or through a loop, or when a
+top-level module imports one the layer table below does not allow.
 
 Reads every `crate::`, `super::` and `self::` path in src/ (test modules excluded: a unit test
 may look at its parent), resolves each to the file of the deepest module it names, and looks for
@@ -12,6 +13,42 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
+
+# Who may import whom, room by room: ARCHITECTURE.md draws the same table. Imports run down:
+# faces -> the worker facade -> use cases -> adapters -> domain, with the base rooms (settings,
+# logging, metrics, clock, transport) below the use cases. A room missing here fails the check
+# until it is placed.
+FACES = {"routes", "error"}
+USE_CASES = {"validator", "exchange", "login_states", "meta_callbacks"}
+ADAPTERS = {"instagram", "parse_api", "shared_cache", "rate_limit"}
+BASE = {"settings", "logging", "metrics", "clock", "transport"}
+ALLOWED = {
+    "lib": set(),
+    # The command line (serve, check-config, setup, doctor, meta-test): above everything, as
+    # main.rs is; doctor probes Redis through the adapter that owns the seal.
+    "commands": {"startup", "settings", "logging", "domain", "shared_cache"},
+    "startup": {"routes", "state", "error", "settings", "logging", "metrics"},
+    # The faces: requests in, answers out; they reach adapters only through the facade.
+    "routes": {"state", "error", "domain", "settings", "logging", "metrics"} | USE_CASES,
+    # The one error envelope maps every use case's and adapter's error to a status.
+    "error": {"domain", "logging"} | USE_CASES | {"instagram"},
+    # The per-worker facade: builds the use cases and this worker's clients.
+    "state": {"domain", "settings", "metrics"} | USE_CASES | ADAPTERS,
+    "validator": {"domain", "settings", "metrics", "clock", "instagram", "shared_cache"},
+    "exchange": {"domain", "settings", "instagram", "validator"},
+    "login_states": {"domain", "shared_cache"},
+    "meta_callbacks": {"domain", "settings", "metrics", "clock", "parse_api", "shared_cache"},
+    "instagram": {"domain", "settings", "metrics", "clock", "transport"},
+    "parse_api": {"domain", "settings", "metrics", "transport"},
+    "shared_cache": {"domain", "settings", "metrics", "clock"},
+    "rate_limit": {"domain", "settings"},
+    "settings": {"domain"},
+    "logging": {"settings"},
+    "metrics": set(),
+    "clock": set(),
+    "transport": set(),
+    "domain": set(),
+}
 PATH = re.compile(r"\b(crate|super|self)((?:::\w+)+|::\{)")
 
 
@@ -136,9 +173,21 @@ def main() -> int:
     problems += [("modules", c) for c in cycles(top_edges)]
     for kind, comp in problems:
         print(f"import loop between {kind}: {' <-> '.join(comp)}", file=sys.stderr)
-    if problems:
+    rooms = {(module_of(f)[:1] or ("lib",))[0] for f in files} - {"main"}
+    off_table = sorted(
+        f"{a} -> {b}"
+        for a in sorted(top_edges)
+        for b in sorted(top_edges[a])
+        if a in ALLOWED and b not in ALLOWED[a]
+    )
+    unplaced = sorted(rooms - set(ALLOWED))
+    for edge in off_table:
+        print(f"import against the layer table: {edge}", file=sys.stderr)
+    for room in unplaced:
+        print(f"module {room} is not in the layer table of check_imports.py", file=sys.stderr)
+    if problems or off_table or unplaced:
         return 1
-    print(f"imports: no loops among {len(files)} files")
+    print(f"imports: no loops among {len(files)} files; every edge is in the layer table")
     return 0
 
 

@@ -14,8 +14,10 @@ use serde::Serialize;
 
 use crate::domain::login_state::MIN_SECRET_LEN;
 use crate::domain::SignedRequestError;
-use crate::instagram::{GrantError, Refusal, UpstreamError};
+use crate::exchange::{ExchangeError, RefreshError};
+use crate::instagram::{Refusal, UpstreamError};
 use crate::logging;
+use crate::meta_callbacks::MetaError;
 
 /// How long a throttled caller should wait when Instagram gives no hint.
 const RATE_LIMIT_RETRY_SECS: u64 = 30;
@@ -72,15 +74,41 @@ impl From<UpstreamError> for ApiError {
     }
 }
 
-impl ApiError {
-    /// Maps a refused grant to the caller's error, e.g. `invalid_code` for a code exchange.
-    pub(crate) fn from_grant(e: GrantError, refused: fn(Refusal) -> ApiError) -> ApiError {
+impl From<ExchangeError> for ApiError {
+    fn from(e: ExchangeError) -> Self {
         match e {
-            GrantError::Refused(refusal) => refused(refusal),
-            GrantError::Upstream(e) => ApiError::Upstream(e),
+            ExchangeError::NotConfigured => ApiError::ExchangeNotConfigured,
+            ExchangeError::RedirectUriNotAllowed => ApiError::RedirectUriNotAllowed,
+            ExchangeError::RedirectUriRequired => ApiError::InvalidRequest(
+                "redirect_uri is required: more than one redirect URI is configured".into(),
+            ),
+            ExchangeError::CodeRefused(refusal) => ApiError::InvalidCode(refusal),
+            ExchangeError::TokenRefused(refusal) => ApiError::InvalidToken(refusal),
+            ExchangeError::Upstream(e) => ApiError::Upstream(e),
         }
     }
+}
 
+impl From<RefreshError> for ApiError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Refused(refusal) => ApiError::InvalidToken(refusal),
+            RefreshError::Upstream(e) => ApiError::Upstream(e),
+        }
+    }
+}
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> ApiError {
+        match e {
+            MetaError::NotConfigured(setting) => ApiError::MetaCallbacksNotConfigured(setting),
+            MetaError::Invalid(e) => ApiError::InvalidSignedRequest(e),
+            MetaError::Parse(_) => ApiError::ParseUnavailable,
+        }
+    }
+}
+
+impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",

@@ -1,6 +1,8 @@
 //! The code exchange use case: a one-time OAuth code becomes a token (optionally a long-lived one)
 //! and the owner `/me` names for it. `/v1/exchange`, the Parse exchange webhook and the login
-//! callback all call [`perform`]; each writes the outcome in its own wire shape.
+//! callback all call [`perform`]; each writes the outcome in its own wire shape, and each decides
+//! what of an [`ExchangeError`] its caller may read. The refresh of a long-lived token
+//! ([`refresh`]) lives here too: it is the same kind of grant, refused in the same terms.
 //!
 //! The id handed out comes from `/me`, the authority Parse compares with, not from the exchange's
 //! own `user_id` (the two have been seen to disagree). The app secret is only ever sent to
@@ -9,17 +11,66 @@
 use futures_util::future::join;
 
 use crate::domain::{AccessToken, AuthCode, Lookup, TokenOwner};
-use crate::error::ApiError;
-use crate::instagram::{InstagramClient, UpstreamError};
+use crate::instagram::{GrantError, InstagramClient, Refusal, TokenGrant, UpstreamError};
 use crate::settings::Settings;
 use crate::validator::Validator;
 
-/// What a caller asks for, whatever the body encoding.
-#[derive(Debug, Default)]
+/// What a caller asks for, whatever the body encoding (read at the face).
+#[derive(Debug)]
 pub(crate) struct ExchangeRequest {
-    pub(crate) code: Option<String>,
+    pub(crate) code: AuthCode,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) long_lived: Option<bool>,
+}
+
+/// Why an exchange gave no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExchangeError {
+    /// The operator has not configured the client id and secret.
+    NotConfigured,
+    /// The redirect_uri asked for is not one the operator configured (or none is).
+    RedirectUriNotAllowed,
+    /// No redirect_uri was sent, and more than one is configured.
+    RedirectUriRequired,
+    /// Instagram refused the code.
+    CodeRefused(Refusal),
+    /// Instagram refused the short-lived token it had just issued (for a long-lived one).
+    TokenRefused(Refusal),
+    /// Instagram did not give a usable answer.
+    Upstream(UpstreamError),
+}
+
+impl From<UpstreamError> for ExchangeError {
+    fn from(e: UpstreamError) -> Self {
+        ExchangeError::Upstream(e)
+    }
+}
+
+impl ExchangeError {
+    fn from_grant(e: GrantError, refused: fn(Refusal) -> ExchangeError) -> ExchangeError {
+        match e {
+            GrantError::Refused(refusal) => refused(refusal),
+            GrantError::Upstream(e) => ExchangeError::Upstream(e),
+        }
+    }
+}
+
+/// Why a refresh gave no token: Instagram refused the token, or did not answer usably.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefreshError {
+    Refused(Refusal),
+    Upstream(UpstreamError),
+}
+
+/// A fresh long-lived token for `long` (60 more days).
+pub(crate) async fn refresh(
+    client: &InstagramClient,
+    long: &AccessToken,
+) -> Result<TokenGrant, RefreshError> {
+    client.refresh(long).await.map_err(|e| match e {
+        GrantError::Refused(refusal) => RefreshError::Refused(refusal),
+        GrantError::Upstream(e) => RefreshError::Upstream(e),
+    })
 }
 
 /// Where the code was issued for: the caller's choice (checked against
@@ -46,29 +97,30 @@ async fn owner_of(
     validator: &Validator,
     client: &InstagramClient,
     token: &AccessToken,
-) -> Result<TokenOwner, ApiError> {
+) -> Result<TokenOwner, UpstreamError> {
     match validator.lookup(client, token).await? {
         Lookup::Owner(owner) => Ok(owner),
-        Lookup::Rejected(_) => Err(ApiError::Upstream(UpstreamError::Unusable(
+        Lookup::Rejected(_) => Err(UpstreamError::Unusable(
             "/me refused the token the exchange just issued",
-        ))),
+        )),
     }
 }
 
 /// Picks the redirect URI to send: the caller's if it is allowed, or the only configured one.
-fn redirect_uri<'a>(allowed: &'a [String], requested: Option<&str>) -> Result<&'a str, ApiError> {
+fn redirect_uri<'a>(
+    allowed: &'a [String],
+    requested: Option<&str>,
+) -> Result<&'a str, ExchangeError> {
     match requested.map(str::trim) {
         Some(uri) => allowed
             .iter()
             .find(|a| a.as_str() == uri)
             .map(String::as_str)
-            .ok_or(ApiError::RedirectUriNotAllowed),
+            .ok_or(ExchangeError::RedirectUriNotAllowed),
         None => match allowed {
             [only] => Ok(only.as_str()),
-            [] => Err(ApiError::RedirectUriNotAllowed),
-            _ => Err(ApiError::InvalidRequest(
-                "redirect_uri is required: more than one redirect URI is configured".into(),
-            )),
+            [] => Err(ExchangeError::RedirectUriNotAllowed),
+            _ => Err(ExchangeError::RedirectUriRequired),
         },
     }
 }
@@ -80,15 +132,11 @@ pub(crate) async fn perform(
     client: &InstagramClient,
     request: ExchangeRequest,
     redirect: RedirectUri<'_>,
-) -> Result<Exchanged, ApiError> {
+) -> Result<Exchanged, ExchangeError> {
     if !settings.features.exchange {
-        return Err(ApiError::ExchangeNotConfigured);
+        return Err(ExchangeError::NotConfigured);
     }
-    let raw_code = request
-        .code
-        .ok_or_else(|| ApiError::InvalidRequest("code is required".into()))?;
-    let code =
-        AuthCode::parse(&raw_code).map_err(|e| ApiError::InvalidRequest(format!("code {e}")))?;
+    let code = request.code;
     let redirect_uri = match redirect {
         RedirectUri::Fixed(uri) => uri,
         RedirectUri::Requested => redirect_uri(
@@ -99,7 +147,7 @@ pub(crate) async fn perform(
     let grant = client
         .exchange_code(&code, redirect_uri)
         .await
-        .map_err(|e| ApiError::from_grant(e, ApiError::InvalidCode))?;
+        .map_err(|e| ExchangeError::from_grant(e, ExchangeError::CodeRefused))?;
     let long_lived = request.long_lived.unwrap_or(settings.instagram.long_lived);
     // /me names the owner of the fresh token (and warms the cache for the login that follows).
     // The long-lived exchange needs nothing from it, so the two run at once: a login is two
@@ -111,7 +159,7 @@ pub(crate) async fn perform(
             client.long_lived(&short),
         )
         .await;
-        let long = long.map_err(|e| ApiError::from_grant(e, ApiError::InvalidToken))?;
+        let long = long.map_err(|e| ExchangeError::from_grant(e, ExchangeError::TokenRefused))?;
         (owner?, Some(long))
     } else {
         (owner_of(validator, client, &short).await?, None)

@@ -12,7 +12,7 @@
 //! signed request with the app secret and act on the Parse users through Parse's REST API.
 //!
 //! Imports run one way: routes -> use cases (`validator`, `exchange`, `login_states`,
-//! `meta_callbacks`, `deletion_status`) -> `instagram`, `parse_api` and `shared_cache` ->
+//! `meta_callbacks`) -> `instagram`, `parse_api` and `shared_cache` ->
 //! [`domain`]; `settings`, `error`, `logging` and `metrics`
 //! sit below them all. `ARCHITECTURE.md` maps every behaviour to its file.
 //!
@@ -24,18 +24,18 @@
 //! - "Instagram did not answer" is an upstream error, never a [`domain::Verdict`], so it can only
 //!   become a 5xx, never a "no" and never a "yes".
 //!
-//! The library's interface is what the binary and the tests need: [`settings`] (load and check
-//! the configuration), [`startup`] (run the app), [`logging`] (install the safe logger), and the
-//! [`domain`] types tests use to craft input. Everything else is crate-private, so rustc reports
-//! what nothing uses.
+//! The library's interface is what the binary and the tests need: [`commands`] (the whole command
+//! line, which `main.rs` hands over to), [`settings`] (load and check the configuration),
+//! [`startup`] (run the app), and the [`domain`] types tests use to craft input. Everything else
+//! is crate-private, so rustc reports what nothing uses.
 
+mod clock;
 pub mod commands;
-mod deletion_status;
 pub mod domain;
 mod error;
 mod exchange;
 mod instagram;
-pub mod logging;
+mod logging;
 mod login_states;
 mod meta_callbacks;
 mod metrics;
@@ -46,4 +46,5 @@ pub mod settings;
 mod shared_cache;
 pub mod startup;
 mod state;
+mod transport;
 mod validator;

@@ -1,6 +1,7 @@
 //! The only code that speaks to Parse Server's REST API, with the master key: find users by an
-//! Instagram id, revoke their sessions, delete or unlink them, call a Cloud function, and keep
-//! the data-deletion status class (master-key-only through its class-level permissions).
+//! Instagram id, revoke their sessions, delete or unlink them, call a Cloud function, and read
+//! and write rows of a master-key-only class for a feature that keeps its records there (the
+//! feature names the class and its fields: see `meta_callbacks/statuses.rs`).
 //!
 //! Like [`crate::instagram`]: [`ParseUpstream`] is shared, [`ParseClient`] is one worker's pooled
 //! awc client (awc clients cannot cross threads); every call has one deadline, redirects are not
@@ -15,7 +16,7 @@
 //! under the default `directAccess: true` (a Parse bug), reported as [`ParseError::UnlinkBug`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
 use actix_web::web::Bytes;
@@ -25,13 +26,12 @@ use serde_json::{json, Value};
 use crate::domain::{IgId, Secret};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::transport::{self, operator_text, TransportError};
 
 /// Largest answer read from Parse: a page of users or sessions.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Users or sessions handled per request; a person has a handful.
 const PAGE: &str = "1000";
-/// The class that keeps data-deletion statuses.
-pub(crate) const STATUS_CLASS: &str = "InstagramDataDeletion";
 /// Parse's error code for "object not found" (a user already deleted).
 const OBJECT_NOT_FOUND: i64 = 101;
 /// Parse's error code for "class already exists" (the status class on a second start).
@@ -116,7 +116,8 @@ struct ParseErrorBody {
 impl ParseClient {
     pub(crate) fn new(up: Arc<ParseUpstream>) -> ParseClient {
         let http = awc::Client::builder()
-            .timeout(up.timeout)
+            // Every call runs under its own deadline (`send`), which covers the body too.
+            .disable_timeout()
             // A redirect would carry the master key to wherever it points.
             .disable_redirects()
             .finish();
@@ -183,22 +184,19 @@ impl ParseClient {
             .map(drop)
     }
 
-    /// Makes sure the status class exists and only the master key can read or write it: every
-    /// class-level permission empty (Parse's "master key only").
-    pub(crate) async fn ensure_status_class(&self) -> Result<(), ParseError> {
+    /// Makes sure `class` exists with `fields` and that only the master key can read or write
+    /// it: every class-level permission empty (Parse's "master key only").
+    pub(crate) async fn ensure_private_class(
+        &self,
+        class: &str,
+        fields: &Value,
+    ) -> Result<(), ParseError> {
         let clp = json!({
             "find": {}, "count": {}, "get": {}, "create": {}, "update": {}, "delete": {},
             "addField": {}, "protectedFields": {},
         });
-        let path = format!("/schemas/{STATUS_CLASS}");
-        let schema = json!({
-            "className": STATUS_CLASS,
-            "fields": {
-                "confirmation_code": {"type": "String"},
-                "record": {"type": "String"},
-            },
-            "classLevelPermissions": clp,
-        });
+        let path = format!("/schemas/{}", checked_id(class)?);
+        let schema = json!({"className": class, "fields": fields, "classLevelPermissions": clp});
         match self
             .call("schema", Method::POST, &path, Some(&schema))
             .await
@@ -206,7 +204,7 @@ impl ParseClient {
             Ok(_) => Ok(()),
             // It exists: make sure its permissions are still master-key only.
             Err(ParseError::Refused(_, Some(INVALID_CLASS_NAME))) => {
-                let update = json!({"className": STATUS_CLASS, "classLevelPermissions": clp});
+                let update = json!({"className": class, "classLevelPermissions": clp});
                 self.call("schema", Method::PUT, &path, Some(&update))
                     .await
                     .map(drop)
@@ -215,44 +213,43 @@ impl ParseClient {
         }
     }
 
-    /// The stored record text of `code` and its objectId, if Parse has one.
-    pub(crate) async fn read_status(
+    /// The rows of `class` that match `filter` (a page of them), counted as `kind`.
+    pub(crate) async fn find_rows(
         &self,
-        code: &str,
-    ) -> Result<Option<(String, String)>, ParseError> {
-        let filter = json!({"confirmation_code": code}).to_string();
-        let found = self
-            .query("status_read", &format!("/classes/{STATUS_CLASS}"), &filter)
-            .await?;
-        Ok(found.iter().find_map(|row| {
-            let id = row.get("objectId")?.as_str()?;
-            let record = row.get("record")?.as_str()?;
-            checked_id(id).ok()?;
-            Some((id.to_string(), record.to_string()))
-        }))
+        kind: &'static str,
+        class: &str,
+        filter: &Value,
+    ) -> Result<Vec<Value>, ParseError> {
+        let path = format!("/classes/{}", checked_id(class)?);
+        self.query(kind, &path, &filter.to_string()).await
     }
 
-    /// Writes `record` for `code`: into the row `existing` (its objectId), else a new row.
-    pub(crate) async fn write_status(
+    /// Writes `body` into the row `id` of `class`, or into a new row without one; the row's
+    /// objectId when Parse names a new one.
+    pub(crate) async fn write_row(
         &self,
-        existing: Option<&str>,
-        code: &str,
-        record: &str,
-    ) -> Result<(), ParseError> {
-        let body = json!({"confirmation_code": code, "record": record});
-        let class = format!("/classes/{STATUS_CLASS}");
-        match existing {
+        kind: &'static str,
+        class: &str,
+        id: Option<&str>,
+        body: &Value,
+    ) -> Result<Option<String>, ParseError> {
+        let class = format!("/classes/{}", checked_id(class)?);
+        match id {
             Some(id) => {
                 let path = format!("{class}/{}", checked_id(id)?);
-                self.call("status_write", Method::PUT, &path, Some(&body))
-                    .await
+                self.call(kind, Method::PUT, &path, Some(body)).await?;
+                Ok(Some(id.to_string()))
             }
             None => {
-                self.call("status_write", Method::POST, &class, Some(&body))
-                    .await
+                let created = self.call(kind, Method::POST, &class, Some(body)).await?;
+                Ok(serde_json::from_slice::<Value>(&created)
+                    .ok()
+                    .as_ref()
+                    .and_then(|v| v.get("objectId")?.as_str())
+                    .filter(|id| checked_id(id).is_ok())
+                    .map(str::to_string))
             }
         }
-        .map(drop)
     }
 
     /// `GET path?where=...&limit=PAGE`'s results.
@@ -298,37 +295,26 @@ impl ParseClient {
         body: Option<&Value>,
     ) -> Result<Bytes, ParseError> {
         let url = format!("{}{path}", self.up.base);
-        let deadline = actix_web::rt::time::Instant::now() + self.up.timeout;
+        let deadline = Instant::now() + self.up.timeout;
         let mut retried = false;
-        let answer = loop {
+        let (status, bytes) = loop {
             let request = self
                 .http
                 .request(method.clone(), &url)
                 .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
                 .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
-            let attempt = actix_web::rt::time::timeout(
-                deadline.saturating_duration_since(actix_web::rt::time::Instant::now()),
-                async {
-                    let mut response = match body {
-                        Some(json) => request.send_json(json).await,
-                        None => request.send().await,
-                    }
-                    .map_err(|e| matches!(e, awc::error::SendRequestError::Timeout))?;
-                    let status = response.status().as_u16();
-                    let bytes = response.body().limit(MAX_BODY).await.map_err(|_| false)?;
-                    Ok::<_, bool>((status, bytes))
-                },
-            )
-            .await;
-            match attempt {
-                Ok(Ok(answer)) => break answer,
+            let request = match body {
+                Some(json) => request.send_json(json),
+                None => request.send(),
+            };
+            match transport::send(request, deadline, MAX_BODY).await {
+                Ok(answer) => break answer,
                 // A pooled connection Parse closed after an error (it does after its 500s):
                 // one retry on a fresh connection. Every call here is safe to repeat.
-                Ok(Err(false)) if !retried => retried = true,
-                _ => return Err(ParseError::Unreachable),
+                Err(TransportError::Connect) if !retried => retried = true,
+                Err(_) => return Err(ParseError::Unreachable),
             }
         };
-        let (status, bytes) = answer;
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
@@ -336,13 +322,7 @@ impl ParseClient {
         let code = parsed.as_ref().and_then(|b| b.code);
         if code != Some(OBJECT_NOT_FOUND) && code != Some(INVALID_CLASS_NAME) {
             // Parse's own words, for the operator (bounded, one line; the logger scrubs too).
-            let words: String = parsed
-                .and_then(|b| b.error)
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let words = operator_text(&parsed.and_then(|b| b.error).unwrap_or_default());
             log::warn!("Parse answered HTTP {status} (code {code:?}): {words}");
         }
         Err(ParseError::Refused(status, code))
@@ -358,8 +338,9 @@ fn object_ids(rows: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// An objectId goes into a URL path: letters and digits only (Parse's own alphabet).
-fn checked_id(id: &str) -> Result<&str, ParseError> {
+/// An objectId (or class name) goes into a URL path: letters and digits only (Parse's own
+/// alphabet).
+pub(crate) fn checked_id(id: &str) -> Result<&str, ParseError> {
     if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(id)
     } else {

@@ -14,12 +14,10 @@ use actix_web::middleware::{from_fn, Condition, Next};
 use actix_web::{web, App, HttpServer};
 
 use crate::error::ApiError;
-use crate::instagram::InstagramClient;
 use crate::logging;
-use crate::parse_api::ParseClient;
 use crate::routes;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
 
 pub struct Application {
     port: u16,
@@ -118,14 +116,12 @@ fn run(
     };
     let metrics_here = metrics_server.is_none();
     let server = HttpServer::new(move || {
-        // awc clients cannot cross threads: one pooled client per worker.
-        let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
-        let parse = web::Data::new(state.parse.clone().map(ParseClient::new));
+        // awc clients cannot cross threads: each worker makes its own, in its `Worker`.
+        let worker = Worker::new(state.clone().into_inner());
         let origins = &state.settings.server.cors_origins;
         App::new()
             .app_data(state.clone())
-            .app_data(client)
-            .app_data(parse)
+            .app_data(worker)
             .configure(|cfg| routes::configure(cfg, metrics_here))
             .default_service(web::to(|| async { ApiError::NotFound.error_answer() }))
             .wrap(Condition::new(!origins.is_empty(), cors(origins)))
@@ -204,8 +200,8 @@ fn new_request_id() -> String {
         c.set(next);
         next
     });
-    // 16 lowercase hex digits, written by hand: `format!`'s padding machinery cost ~1k
-    // instructions here, on every request.
+    // 16 lowercase hex digits, written by hand: `format!`'s padding machinery was measurable
+    // here, on every request (BENCHMARKS.md has the callgrind counts).
     let both = (u64::from(prefix) << 32) | u64::from(count);
     (0..16)
         .rev()

@@ -1,15 +1,23 @@
-//! What every worker shares, built once from the settings: the use cases (validator, login
-//! states, Meta's callbacks), the Instagram and Parse upstreams, metrics and the rate limiter.
-//! Each worker adds its own [`crate::instagram::InstagramClient`] and
-//! [`crate::parse_api::ParseClient`] (awc clients cannot cross threads).
+//! What the faces stand on. [`AppState`] is what every worker shares, built once from the
+//! settings: the use cases (validator, login states, Meta's callbacks), the Instagram and Parse
+//! upstreams, metrics and the rate limiter. [`Worker`] is one worker's door to the use cases: the
+//! shared state plus this worker's own Instagram client and, when Parse is configured, its Parse
+//! client (awc clients cannot cross threads). A handler takes a `Worker` and calls one method per
+//! use case, so no face ever holds an adapter.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::instagram::Upstream;
+use crate::domain::login_state::{IssuedState, OpenedState, StateError};
+use crate::domain::{
+    AccessToken, AuthCode, AuthData, ConfirmationCode, DeletionRecord, Lookup, ReturnTo, Verdict,
+};
+use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
+use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
 use crate::login_states::LoginStates;
-use crate::meta_callbacks::MetaCallbacks;
+use crate::meta_callbacks::{Callback, Deauthorized, MetaCallbacks, MetaError};
 use crate::metrics::Metrics;
-use crate::parse_api::ParseUpstream;
+use crate::parse_api::{ParseClient, ParseUpstream};
 use crate::rate_limit::ClientLimiter;
 use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
@@ -17,16 +25,16 @@ use crate::validator::Validator;
 
 pub(crate) struct AppState {
     pub(crate) settings: Settings,
-    pub(crate) validator: Validator,
-    pub(crate) upstream: Arc<Upstream>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limiter: ClientLimiter,
+    validator: Validator,
+    upstream: Arc<Upstream>,
     /// The login flow's states: signed, expiring, spent once (fleet-wide with Redis).
-    pub(crate) login_states: LoginStates,
+    login_states: LoginStates,
     /// Parse's REST API, when configured; each worker adds its own client.
-    pub(crate) parse: Option<Arc<ParseUpstream>>,
+    parse: Option<Arc<ParseUpstream>>,
     /// Meta's deauthorize and data-deletion callbacks.
-    pub(crate) meta: MetaCallbacks,
+    meta: MetaCallbacks,
 }
 
 impl AppState {
@@ -51,5 +59,147 @@ impl AppState {
             metrics,
             settings,
         }
+    }
+
+    /// The Prometheus text, with the gauges that are read rather than counted brought up to
+    /// date first.
+    pub(crate) fn render_metrics(&self) -> String {
+        let m = &self.metrics;
+        m.breaker_state.set(match self.upstream.breaker.state() {
+            BreakerState::Closed => 0,
+            BreakerState::Open => 1,
+            BreakerState::HalfOpen => 2,
+        });
+        m.cache_entries
+            .set(i64::try_from(self.validator.cached_entries()).unwrap_or(i64::MAX));
+        m.render()
+    }
+}
+
+/// One worker's door to the use cases. Cheap to clone (one non-atomic count): it lives on its
+/// worker's thread, like the awc clients it holds.
+#[derive(Clone)]
+pub(crate) struct Worker(Rc<Workplace>);
+
+struct Workplace {
+    app: Arc<AppState>,
+    instagram: InstagramClient,
+    parse: Option<ParseClient>,
+}
+
+impl Worker {
+    /// This worker's clients, made on its own thread.
+    pub(crate) fn new(app: Arc<AppState>) -> Worker {
+        let instagram = InstagramClient::new(app.upstream.clone());
+        let parse = app.parse.clone().map(ParseClient::new);
+        Worker(Rc::new(Workplace {
+            app,
+            instagram,
+            parse,
+        }))
+    }
+
+    pub(crate) fn app(&self) -> &AppState {
+        &self.0.app
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.0.app.settings
+    }
+
+    /// Does this authData's token belong to its id?
+    pub(crate) async fn validate(&self, auth: &AuthData) -> Result<Verdict, UpstreamError> {
+        let w = &*self.0;
+        w.app.validator.validate(&w.instagram, auth).await
+    }
+
+    /// Who owns this token, if anyone?
+    pub(crate) async fn lookup(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
+        let w = &*self.0;
+        w.app.validator.lookup(&w.instagram, token).await
+    }
+
+    /// A caller's code exchange, with the redirect URI it asked for.
+    pub(crate) async fn exchange(
+        &self,
+        request: ExchangeRequest,
+    ) -> Result<Exchanged, ExchangeError> {
+        self.perform(request, RedirectUri::Requested).await
+    }
+
+    /// The login callback's exchange: the code was issued for igauth's own callback URL.
+    pub(crate) async fn exchange_for_login(
+        &self,
+        code: AuthCode,
+    ) -> Result<Exchanged, ExchangeError> {
+        let request = ExchangeRequest {
+            code,
+            redirect_uri: None,
+            long_lived: None,
+        };
+        let callback = RedirectUri::Fixed(&self.settings().instagram.callback_url);
+        self.perform(request, callback).await
+    }
+
+    async fn perform(
+        &self,
+        request: ExchangeRequest,
+        redirect: RedirectUri<'_>,
+    ) -> Result<Exchanged, ExchangeError> {
+        let w = &*self.0;
+        let (settings, validator) = (&w.app.settings, &w.app.validator);
+        exchange::perform(settings, validator, &w.instagram, request, redirect).await
+    }
+
+    /// A fresh long-lived token.
+    pub(crate) async fn refresh(&self, long: &AccessToken) -> Result<TokenGrant, RefreshError> {
+        exchange::refresh(&self.0.instagram, long).await
+    }
+
+    /// A signed login state for `return_to`, and Instagram's consent URL carrying it.
+    pub(crate) fn start_login(
+        &self,
+        return_to: &ReturnTo,
+    ) -> Result<(IssuedState, String), StateError> {
+        let app = &self.0.app;
+        let issued = app.login_states.issue(return_to)?;
+        let url = instagram::authorize_url(&app.settings.instagram, &issued.value);
+        Ok((issued, url))
+    }
+
+    /// A login state as it comes back, checked (signature, expiry, not spent yet).
+    pub(crate) fn open_login(&self, state: &str) -> Result<OpenedState, StateError> {
+        self.0.app.login_states.open(state)
+    }
+
+    /// Spends an opened state, once, fleet-wide.
+    pub(crate) async fn spend_login(&self, opened: &OpenedState) -> Result<(), StateError> {
+        self.0.app.login_states.spend(opened).await
+    }
+
+    /// Whether Meta's `callback` can work at all; checked before the body is read.
+    pub(crate) fn meta_ready(&self, callback: Callback) -> Result<(), MetaError> {
+        self.0.app.meta.ready(callback)
+    }
+
+    pub(crate) async fn deauthorize(&self, signed: &str) -> Result<Deauthorized, MetaError> {
+        let w = &*self.0;
+        w.app.meta.deauthorize(w.parse.as_ref(), signed).await
+    }
+
+    pub(crate) async fn data_deletion(
+        &self,
+        signed: &str,
+    ) -> Result<(DeletionRecord, String), MetaError> {
+        let w = &*self.0;
+        w.app.meta.data_deletion(w.parse.as_ref(), signed).await
+    }
+
+    pub(crate) async fn deletion_status(
+        &self,
+        code: &ConfirmationCode,
+    ) -> Result<Option<DeletionRecord>, MetaError> {
+        let w = &*self.0;
+        w.app.meta.status(w.parse.as_ref(), code).await
     }
 }

@@ -20,11 +20,12 @@
 //! what is left of its Redis lifetime. Redis trouble is never an error here: it is a miss.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
 
-use crate::domain::{AccessToken, AuthData, Lookup, TokenKey, Verdict};
+use crate::clock::Epoch;
+use crate::domain::{AccessToken, AuthData, Lookup, RejectReason, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
@@ -72,7 +73,7 @@ pub(crate) struct Validator {
     positive_ttl: Duration,
     negative_ttl: Duration,
     /// What entry deadlines count from.
-    epoch: Instant,
+    epoch: Epoch,
     metrics: Arc<Metrics>,
 }
 
@@ -93,7 +94,7 @@ impl Validator {
             shared,
             positive_ttl,
             negative_ttl,
-            epoch: Instant::now(),
+            epoch: Epoch::new(),
             metrics,
         }
     }
@@ -161,9 +162,7 @@ impl Validator {
             return;
         };
         let key = token.cache_key();
-        if let Some(shared) = &self.shared {
-            shared.put(&key, &lookup);
-        }
+        self.share(&key, &lookup);
         let ttl = self.ttl_for(&lookup);
         cache.insert(local_key(&key), self.cached(lookup, ttl));
     }
@@ -181,13 +180,31 @@ impl Validator {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.epoch.now_ms()
     }
 
+    /// How long a verdict of this kind lives: the one lifetime rule, here and in Redis.
     fn ttl_for(&self, lookup: &Lookup) -> Duration {
         match lookup {
             Lookup::Owner(_) => self.positive_ttl,
             Lookup::Rejected(_) => self.negative_ttl,
+        }
+    }
+
+    /// The rule for Redis: `None` for what is never shared (a zero lifetime, which Redis refuses
+    /// as `PX 0`, or an id mismatch, which `/me` never answers and so only a forger writes).
+    fn shared_ttl(&self, lookup: &Lookup) -> Option<Duration> {
+        if matches!(lookup, Lookup::Rejected(RejectReason::IdMismatch)) {
+            return None;
+        }
+        let ttl = self.ttl_for(lookup);
+        (!ttl.is_zero()).then_some(ttl)
+    }
+
+    /// Hands a verdict to the shared cache under the lifetime rule (in the background).
+    fn share(&self, key: &TokenKey, lookup: &Lookup) {
+        if let Some((shared, ttl)) = self.shared.as_ref().zip(self.shared_ttl(lookup)) {
+            shared.put(key, lookup, ttl);
         }
     }
 
@@ -201,15 +218,13 @@ impl Validator {
         key: &TokenKey,
     ) -> (Cached, Source) {
         if let Some(shared) = &self.shared {
-            if let Some((lookup, ttl)) = shared.get(key).await {
+            if let Some((lookup, ttl)) = shared.get(key, |l| self.shared_ttl(l)).await {
                 return (self.cached(lookup, ttl), Source::Shared);
             }
         }
         let cached = match client.me(token).await {
             Ok(lookup) => {
-                if let Some(shared) = &self.shared {
-                    shared.put(key, &lookup);
-                }
+                self.share(key, &lookup);
                 let ttl = self.ttl_for(&lookup);
                 self.cached(lookup, ttl)
             }

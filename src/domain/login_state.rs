@@ -58,9 +58,9 @@ pub struct IssuedState {
 
 /// A state that is signed by us and in time (whether it was used is not known here).
 #[derive(Debug)]
-pub struct OpenedState {
-    pub return_to: String,
-    pub nonce: Nonce,
+pub(crate) struct OpenedState {
+    pub(crate) return_to: String,
+    pub(crate) nonce: Nonce,
 }
 
 /// Why a state was refused. Only [`StateError::Forged`] means the return target is unknown;
@@ -127,7 +127,7 @@ impl StateKey {
     }
 
     /// Checks the signature, then the expiry, at `now`.
-    pub fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
+    pub(crate) fn open_at(&self, state: &str, now: u64) -> Result<OpenedState, StateError> {
         if state.is_empty() || state.len() > MAX_STATE_LEN {
             return Err(StateError::Forged);
         }

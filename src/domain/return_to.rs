@@ -5,8 +5,9 @@
 
 mod strict_url;
 
+pub use self::strict_url::ReturnToError;
 use self::strict_url::StrictUrl;
-pub use self::strict_url::{ReturnToError, MAX_RETURN_TO};
+pub(crate) use self::strict_url::MAX_RETURN_TO;
 
 /// A return target that matches the operator's allow-list (`IGAUTH_INSTAGRAM__RETURN_URLS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,19 +57,19 @@ impl ReturnTo {
     /// Checks one entry of `IGAUTH_INSTAGRAM__RETURN_URLS`: a scheme and a host (or a
     /// private-use scheme with a path, `com.example.app:/oauth2redirect`), no fragment, query or
     /// `user@`, and a path that `parse` would accept. The error names the entry and what to do.
-    pub fn check_entry(entry: &str) -> Result<(), String> {
+    pub(crate) fn check_entry(entry: &str) -> Result<(), String> {
         StrictUrl::entry(entry)
             .map(drop)
             .map_err(|e| format!("the entry {entry:?} {}", e.predicate()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The target with `params` (already `application/x-www-form-urlencoded`) as its fragment,
     /// where they never reach a server or a log. A target never has a fragment of its own.
-    pub fn with_fragment(&self, params: &str) -> String {
+    pub(crate) fn with_fragment(&self, params: &str) -> String {
         format!("{}#{params}", self.0)
     }
 }

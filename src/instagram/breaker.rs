@@ -8,7 +8,9 @@
 //! back, and a flag would then keep the breaker open until restart.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Epoch;
 
 pub(crate) struct Breaker {
     threshold: u32,
@@ -20,7 +22,7 @@ pub(crate) struct Breaker {
     probe_until_ms: AtomicU64,
     /// How long a probe may take before another one is let through.
     probe_lease: Duration,
-    epoch: Instant,
+    epoch: Epoch,
 }
 
 /// What a caller must do.
@@ -48,12 +50,12 @@ impl Breaker {
             open_until_ms: AtomicU64::new(0),
             probe_until_ms: AtomicU64::new(0),
             probe_lease,
-            epoch: Instant::now(),
+            epoch: Epoch::new(),
         }
     }
 
     fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.epoch.now_ms()
     }
 
     pub(crate) fn permit(&self) -> Permit {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::wire::{graph_error, is_throttled, EXPIRED_SUBCODE, INVALID_TOKEN};
 use super::UpstreamError;
 use crate::domain::{AccessToken, IgId};
+use crate::transport::operator_text;
 
 /// A successful code exchange.
 #[derive(Debug)]
@@ -122,15 +123,6 @@ enum OAuthMeaning {
     Refused(Refusal),
 }
 
-/// Instagram's own text, for the operator's log: bounded, on one line. (The logger also
-/// scrubs anything that looks like a credential.)
-fn for_log(text: &str) -> String {
-    text.chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 pub(super) fn read_code_grant(status: u16, body: &[u8]) -> Result<CodeGrant, GrantError> {
     if status == 200 {
         let raw = match serde_json::from_slice::<GrantShape>(body) {
@@ -177,7 +169,7 @@ fn read_grant_error(status: u16, body: &[u8]) -> GrantError {
                     log::warn!(
                         "Instagram refused a token request with Graph error {code:?} (HTTP \
                          {status}), which igauth does not recognise: {}",
-                        for_log(&e.message.unwrap_or_default())
+                        operator_text(&e.message.unwrap_or_default())
                     );
                     GrantError::Refused(Refusal::Unrecognised)
                 }
@@ -204,19 +196,19 @@ fn read_grant_error(status: u16, body: &[u8]) -> GrantError {
                 Some(OAuthMeaning::Misconfigured) => {
                     log::warn!(
                         "Instagram's token endpoint says: {} (HTTP {status})",
-                        for_log(&message)
+                        operator_text(&message)
                     );
                     UpstreamError::Misconfigured.into()
                 }
                 Some(OAuthMeaning::Refused(refusal)) => {
-                    log::debug!("Instagram refused a code: {}", for_log(&message));
+                    log::debug!("Instagram refused a code: {}", operator_text(&message));
                     GrantError::Refused(refusal)
                 }
                 None => {
                     log::warn!(
                         "Instagram refused a code with an error igauth does not recognise \
                          ({kind}, code {code:?}, HTTP {status}): {}",
-                        for_log(&message)
+                        operator_text(&message)
                     );
                     GrantError::Refused(Refusal::Unrecognised)
                 }

@@ -16,9 +16,8 @@ mod wire;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::rt::time::{sleep, timeout};
-use actix_web::web::Bytes;
-use awc::error::SendRequestError;
+use actix_web::rt::time::sleep;
+use awc::SendClientRequest;
 
 pub(crate) use breaker::{Breaker, BreakerState, Permit};
 pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
@@ -26,6 +25,7 @@ pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;
 use crate::settings::{InstagramSettings, Settings};
+use crate::transport::{self, TransportError};
 
 /// Largest answer we read from Instagram; real ones are a few hundred bytes.
 const MAX_UPSTREAM_BODY: usize = 64 * 1024;
@@ -168,7 +168,7 @@ impl InstagramClient {
         let mut retried = false;
         let outcome = loop {
             let outcome = self
-                .attempt("me", deadline, || self.http.get(&url).send(), wire::read_me)
+                .attempt("me", deadline, self.http.get(&url).send(), wire::read_me)
                 .await;
             match outcome {
                 Err(e) if e.retryable() && !retried => {
@@ -201,11 +201,9 @@ impl InstagramClient {
             ("redirect_uri", redirect_uri),
             ("code", code.expose()),
         ];
-        let deadline = Instant::now() + self.up.total_timeout;
         self.call(
             "access_token",
-            deadline,
-            || self.http.post(&self.up.code_url).send_form(&form),
+            self.http.post(&self.up.code_url).send_form(&form),
             grant::read_code_grant,
         )
         .await
@@ -243,30 +241,23 @@ impl InstagramClient {
         endpoint: &'static str,
         url: &str,
     ) -> Result<TokenGrant, GrantError> {
-        let deadline = Instant::now() + self.up.total_timeout;
-        self.call(
-            endpoint,
-            deadline,
-            || self.http.get(url).send(),
-            grant::read_token_grant,
-        )
-        .await
+        self.call(endpoint, self.http.get(url).send(), grant::read_token_grant)
+            .await
     }
 
-    /// One call that is never retried: the breaker's permit, one attempt, the breaker's record.
-    async fn call<T, E, F, Fut>(
+    /// One call that is never retried, under the whole deadline: the breaker's permit, one
+    /// attempt, the breaker's record.
+    async fn call<T, E>(
         &self,
         endpoint: &'static str,
-        deadline: Instant,
-        send: F,
+        send: SendClientRequest,
         read: fn(u16, &[u8]) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<UpstreamError> + AsUpstream,
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<awc::ClientResponse, SendRequestError>>,
     {
         self.permit(endpoint)?;
+        let deadline = Instant::now() + self.up.total_timeout;
         let outcome = self.attempt(endpoint, deadline, send, read).await;
         self.settle(&outcome);
         outcome
@@ -286,35 +277,18 @@ impl InstagramClient {
     }
 
     /// One HTTP exchange: deadline, body limit, reading the answer, and its metric.
-    async fn attempt<T, E, F, Fut>(
+    async fn attempt<T, E: From<UpstreamError> + AsUpstream>(
         &self,
         endpoint: &'static str,
         deadline: Instant,
-        send: F,
+        send: SendClientRequest,
         read: fn(u16, &[u8]) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<UpstreamError> + AsUpstream,
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<awc::ClientResponse, SendRequestError>>,
-    {
+    ) -> Result<T, E> {
         let started = Instant::now();
-        let budget = deadline.saturating_duration_since(started);
-        let answer = timeout(budget, async {
-            let mut response = send().await.map_err(send_error)?;
-            let status = response.status().as_u16();
-            let body: Bytes = response
-                .body()
-                .limit(MAX_UPSTREAM_BODY)
-                .await
-                .map_err(|_| UpstreamError::Connect)?;
-            Ok::<_, UpstreamError>((status, body))
-        })
-        .await
-        .unwrap_or(Err(UpstreamError::Timeout));
-        let outcome = match answer {
+        let outcome = match transport::send(send, deadline, MAX_UPSTREAM_BODY).await {
             Ok((status, body)) => read(status, &body),
-            Err(e) => Err(e.into()),
+            Err(TransportError::Timeout) => Err(UpstreamError::Timeout.into()),
+            Err(TransportError::Connect) => Err(UpstreamError::Connect.into()),
         };
         let label = match outcome.as_ref().err().map(AsUpstream::as_upstream) {
             None => "ok",
@@ -383,14 +357,6 @@ pub(crate) fn authorize_url(ig: &InstagramSettings, state: &str) -> String {
         '?'
     };
     format!("{}{sep}{query}", ig.authorize_url)
-}
-
-/// Maps awc's errors to ours without their text (which may name the URL).
-fn send_error(e: SendRequestError) -> UpstreamError {
-    match e {
-        SendRequestError::Timeout => UpstreamError::Timeout,
-        _ => UpstreamError::Connect,
-    }
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {

@@ -224,7 +224,7 @@ struct JsonLine<'a> {
 }
 
 /// Installs the process logger. `RUST_LOG` chooses levels (default `info`).
-pub fn init(settings: &Settings) {
+pub(crate) fn init(settings: &Settings) {
     let secrets: Vec<String> = [
         &settings.instagram.client_secret,
         &settings.server.api_key,
@@ -254,7 +254,7 @@ pub fn init(settings: &Settings) {
 }
 
 /// Writes out every buffered line; call before the process exits.
-pub fn flush() {
+pub(crate) fn flush() {
     log::logger().flush();
 }
 

@@ -1,87 +1,124 @@
-//! Request bodies: read whole but bounded in size and time, by media type, and — for the routes that take JSON or a
-//! form alike (`/v1/exchange`, `/v1/refresh`, the Parse exchange webhook) — as named fields read
-//! the same way whatever the encoding.
+//! Request bodies: read whole but bounded in size and time ([`ReadBody`]), by media type
+//! ([`body_kind`]), and — for the routes that take JSON or a form alike (`/v1/exchange`,
+//! `/v1/refresh`, the Parse exchange webhook) — as named fields read the same way whatever the
+//! encoding ([`Fields`]). The typed extractors over them are in `extract.rs`.
 
 use std::future::Future;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::rt::time::{sleep, Sleep};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpRequest;
-use futures_util::StreamExt;
+use futures_util::Stream;
 use serde_json::{Map, Value};
 
+use super::guards::header_text;
+use crate::domain::AuthCode;
 use crate::error::ApiError;
 use crate::exchange::ExchangeRequest;
-use crate::settings::LimitSettings;
 
-/// Reads an API request's body within the configured size and time limits.
-pub(crate) async fn read_body(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limits: &LimitSettings,
-) -> Result<Bytes, ApiError> {
-    read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await
-}
+/// What a form body that is not `application/x-www-form-urlencoded` text gets.
+pub(crate) const UNDECODABLE_FORM: &str = "The form body could not be decoded.";
 
 /// Reads the whole body (chunked or not), refusing it past `limit` bytes without buffering more,
-/// and past `deadline` (a body that stalls or dribbles must not hold a connection forever: 408,
+/// and past its deadline (a body that stalls or dribbles must not hold a connection forever: 408,
 /// and the connection is closed).
-pub(crate) async fn read_limited(
-    req: &HttpRequest,
-    payload: web::Payload,
+///
+/// Most bodies arrive with their headers, but actix calls the handler before it has fed them to
+/// the payload, so the first poll always waits. Asking to be polled once more lets the dispatcher
+/// feed what it already has; only a body still on its way after that gets the deadline (arming a
+/// timer for every request was measurable on the hot path). The extra poll also stands in for
+/// the timer until then: a body that never comes still gets one. A plain struct rather than an
+/// `async fn`, so an extractor can name it without boxing it.
+pub(crate) struct ReadBody {
+    payload: Payload,
+    body: BytesMut,
     limit: usize,
     deadline: Duration,
-) -> Result<Bytes, ApiError> {
-    // Most bodies arrive with their headers, but actix calls the handler before it has fed them
-    // to the payload, so the first poll always waits. Asking to be polled once more lets the
-    // dispatcher feed what it already has; only a body still on its way after that gets the
-    // deadline (arming a timer for every request was measurable on the hot path). The extra
-    // poll also stands in for the timer until then: a body that never comes still gets one.
-    let mut read = std::pin::pin!(read_within(req, payload, limit));
-    let mut polled_once = false;
-    let early = std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
-        Poll::Ready(body) => Poll::Ready(Some(body)),
-        Poll::Pending if !polled_once => {
-            polled_once = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
+    polled_once: bool,
+    timer: Option<Pin<Box<Sleep>>>,
+    refused: Option<ApiError>,
+}
+
+impl ReadBody {
+    pub(crate) fn new(
+        req: &HttpRequest,
+        payload: Payload,
+        limit: usize,
+        deadline: Duration,
+    ) -> Self {
+        let declared =
+            header_text(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        ReadBody {
+            payload,
+            body: BytesMut::with_capacity(declared.unwrap_or(512).min(limit)),
+            limit,
+            deadline,
+            polled_once: false,
+            timer: None,
+            refused: declared
+                .is_some_and(|len| len > limit)
+                .then_some(ApiError::PayloadTooLarge(limit)),
         }
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await;
-    match early {
-        Some(body) => body,
-        None => actix_web::rt::time::timeout(deadline, read)
-            .await
-            .unwrap_or(Err(ApiError::RequestTimeout)),
+    }
+
+    /// A read that fails with `error` at once, before any of the body is looked at.
+    pub(crate) fn refused(payload: Payload, error: ApiError) -> Self {
+        ReadBody {
+            payload,
+            body: BytesMut::new(),
+            limit: 0,
+            deadline: Duration::ZERO,
+            polled_once: true,
+            timer: None,
+            refused: Some(error),
+        }
     }
 }
 
-async fn read_within(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(512).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::InvalidRequest("The request body could not be read.".into()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
+impl Future for ReadBody {
+    type Output = Result<Bytes, ApiError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(error) = this.refused.take() {
+            return Poll::Ready(Err(error));
         }
-        body.extend_from_slice(&chunk);
+        loop {
+            match Pin::new(&mut this.payload).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if this.body.len() + chunk.len() > this.limit {
+                        return Poll::Ready(Err(ApiError::PayloadTooLarge(this.limit)));
+                    }
+                    this.body.extend_from_slice(&chunk);
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    return Poll::Ready(Err(ApiError::InvalidRequest(
+                        "The request body could not be read.".into(),
+                    )))
+                }
+                Poll::Ready(None) => {
+                    return Poll::Ready(Ok(std::mem::take(&mut this.body).freeze()))
+                }
+                Poll::Pending => break,
+            }
+        }
+        if !this.polled_once {
+            this.polled_once = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let deadline = this.deadline;
+        let timer = this.timer.get_or_insert_with(|| Box::pin(sleep(deadline)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(ApiError::RequestTimeout)),
+            Poll::Pending => Poll::Pending,
+        }
     }
-    Ok(body.freeze())
 }
 
 /// The body encodings our routes accept.
@@ -94,17 +131,13 @@ pub(crate) enum BodyKind {
 /// The media type of the body, or 415 when it is not one of `accepted`.
 /// A missing Content-Type is read as JSON, which is what JSON callers mean by it.
 pub(crate) fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, ApiError> {
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let mime = header_text(req, header::CONTENT_TYPE).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     let kind = match mime.as_deref() {
         None | Some("") => Some(BodyKind::Json),
         Some("application/json") => Some(BodyKind::Json),
@@ -143,9 +176,7 @@ impl Fields {
             }
             BodyKind::Form => serde_urlencoded::from_bytes(body)
                 .map(Fields::Form)
-                .map_err(|_| {
-                    ApiError::InvalidRequest("The form body could not be decoded.".into())
-                }),
+                .map_err(|_| ApiError::InvalidRequest(UNDECODABLE_FORM.into())),
         }
     }
 
@@ -193,13 +224,32 @@ impl Fields {
     }
 }
 
-/// An exchange request's fields, from a JSON body, a form, or a Parse webhook's `params`.
-pub(crate) fn exchange_request(fields: &Fields) -> Result<ExchangeRequest, ApiError> {
-    Ok(ExchangeRequest {
-        code: fields.string("code")?,
-        redirect_uri: fields.string("redirect_uri")?,
-        long_lived: fields.flag("long_lived")?,
-    })
+/// A request type read from named fields, whatever the encoding (see [`Fields`]).
+pub(crate) trait FromFields: Sized {
+    /// Completes "The body must be a JSON object with ..." (e.g. "a code").
+    const NEEDS: &'static str;
+    fn from_fields(fields: &Fields) -> Result<Self, ApiError>;
+}
+
+/// An exchange request, from a JSON body, a form, or a Parse webhook's `params`. Every field's
+/// type is checked before the code is required, so a caller hears about the first field it got
+/// wrong.
+impl FromFields for ExchangeRequest {
+    const NEEDS: &'static str = "a code";
+
+    fn from_fields(fields: &Fields) -> Result<Self, ApiError> {
+        let code = fields.string("code")?;
+        let redirect_uri = fields.string("redirect_uri")?;
+        let long_lived = fields.flag("long_lived")?;
+        let code = code.ok_or_else(|| ApiError::InvalidRequest("code is required".into()))?;
+        let code =
+            AuthCode::parse(&code).map_err(|e| ApiError::InvalidRequest(format!("code {e}")))?;
+        Ok(ExchangeRequest {
+            code,
+            redirect_uri,
+            long_lived,
+        })
+    }
 }
 
 #[cfg(test)]

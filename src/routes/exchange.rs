@@ -1,39 +1,23 @@
 //! `POST /v1/exchange`: trades a one-time OAuth code for a token on the server, so the app
 //! secret never ships inside an app, and answers with authData ready for
 //! `Parse.User.logInWith("instagram", authData)`. Public (apps call it), so rate limited per
-//! client IP. The work is [`crate::exchange::perform`]'s.
+//! client IP. The work is the exchange use case's (`src/exchange.rs`).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 
 use super::answers::ExchangeAnswer;
-use super::body::{body_kind, exchange_request, read_body, BodyKind, Fields};
+use super::extract::{CodeExchange, Enabled, JsonOrForm};
 use super::guards::WithinRateLimit;
 use crate::error::ApiError;
-use crate::exchange::{self, RedirectUri};
-use crate::instagram::InstagramClient;
-use crate::state::AppState;
+use crate::exchange::ExchangeRequest;
+use crate::state::Worker;
 
 pub(crate) async fn exchange(
     _: WithinRateLimit,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
+    worker: Worker,
+    _: Enabled<CodeExchange>,
+    JsonOrForm(request): JsonOrForm<ExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    // Say so before judging the body: no body can make an unconfigured exchange work.
-    if !state.settings.features.exchange {
-        return Err(ApiError::ExchangeNotConfigured);
-    }
-    let kind = body_kind(&req, &[BodyKind::Json, BodyKind::Form])?;
-    let body = read_body(&req, payload, &state.settings.limits).await?;
-    let request = exchange_request(&Fields::decode(kind, &body, "a code")?)?;
-    let exchanged = exchange::perform(
-        &state.settings,
-        &state.validator,
-        &client,
-        request,
-        RedirectUri::Requested,
-    )
-    .await?;
+    let exchanged = worker.exchange(request).await?;
     Ok(HttpResponse::Ok().json(ExchangeAnswer::new(&exchanged)))
 }

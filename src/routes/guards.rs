@@ -14,22 +14,34 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A header's value as text, if it is there and is text.
+pub(crate) fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// Constant-time equality for keys; lengths may leak, contents do not.
 pub(crate) fn keys_match(given: &[u8], expected: &[u8]) -> bool {
     given.ct_eq(expected).into()
 }
 
+/// A proof type whose extractor is the check that makes it (synchronous, from the headers).
+macro_rules! checked_by {
+    ($proof:ident, $check:ident) => {
+        impl FromRequest for $proof {
+            type Error = ApiError;
+            type Future = std::future::Ready<Result<$proof, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                std::future::ready($check(req))
+            }
+        }
+    };
+}
+
 /// Proof that the caller sent the service API key (or that none is configured).
 pub(crate) struct ServiceCaller;
 
-impl FromRequest for ServiceCaller {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<ServiceCaller, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(check_api_key(req))
-    }
-}
+checked_by!(ServiceCaller, check_api_key);
 
 fn check_api_key(req: &HttpRequest) -> Result<ServiceCaller, ApiError> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
@@ -43,10 +55,7 @@ fn check_api_key(req: &HttpRequest) -> Result<ServiceCaller, ApiError> {
             Err(ApiError::ProtectedMode)
         };
     }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let given = header_text(req, header::AUTHORIZATION)
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
@@ -74,14 +83,7 @@ pub(crate) fn unprotected(req: &HttpRequest, state: &AppState) -> bool {
 /// with the route's last path segment (`exchange`, `authorize`, ...).
 pub(crate) struct WithinRateLimit;
 
-impl FromRequest for WithinRateLimit {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<WithinRateLimit, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(check_rate(req))
-    }
-}
+checked_by!(WithinRateLimit, check_rate);
 
 pub(crate) fn check_rate(req: &HttpRequest) -> Result<WithinRateLimit, ApiError> {
     // Only our own app builds these routes, always with the state; without it, refuse.
@@ -108,9 +110,8 @@ mod tests {
     use actix_web::{test, App};
 
     use super::*;
-    use crate::instagram::InstagramClient;
     use crate::settings::{Settings, Sources};
-    use crate::state::AppState;
+    use crate::state::{AppState, Worker};
 
     fn state(vars: &[(&str, &str)]) -> web::Data<AppState> {
         let env = vars
@@ -132,11 +133,11 @@ mod tests {
 
     /// `(status, body)` of a POST to `path` from `peer`.
     async fn post(state: web::Data<AppState>, peer: &str, path: &str, body: &str) -> (u16, String) {
-        let client = web::Data::new(InstagramClient::new(state.upstream.clone()));
+        let worker = Worker::new(state.clone().into_inner());
         let app = test::init_service(
             App::new()
                 .app_data(state)
-                .app_data(client)
+                .app_data(worker)
                 .configure(|cfg| crate::routes::configure(cfg, true)),
         )
         .await;

@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::instagram::BreakerState;
 use crate::state::AppState;
 
 /// The process is alive and serving.
@@ -22,14 +21,7 @@ pub(crate) async fn openapi() -> HttpResponse {
 }
 
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let m = &state.metrics;
-    m.breaker_state.set(match state.upstream.breaker.state() {
-        BreakerState::Closed => 0,
-        BreakerState::Open => 1,
-        BreakerState::HalfOpen => 2,
-    });
-    m.cache_entries.set(state.validator.cached_entries() as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(m.render())
+        .body(state.render_metrics())
 }

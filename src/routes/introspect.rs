@@ -5,15 +5,15 @@
 //! `{"active": false}`; upstream trouble is a 5xx, which Parse reports as "introspection request
 //! failed" instead of "invalid token": it fails closed and says why.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
-use super::body::{body_kind, read_body, BodyKind};
+use super::body::UNDECODABLE_FORM;
+use super::extract::{Form, FromForm};
 use super::guards::ServiceCaller;
 use crate::domain::{AccessToken, Lookup};
 use crate::error::ApiError;
-use crate::instagram::InstagramClient;
-use crate::state::AppState;
+use crate::state::Worker;
 
 #[derive(Deserialize)]
 struct IntrospectForm {
@@ -41,26 +41,34 @@ enum Introspection<'a> {
 
 const INACTIVE: Introspection<'static> = Introspection::Inactive { active: false };
 
+/// What is asked about: a token, or something that cannot be one (simply not an active token;
+/// Instagram need not be asked).
+pub(crate) enum Asked {
+    Token(AccessToken),
+    NotAToken,
+}
+
+impl FromForm for Asked {
+    fn from_form(body: &[u8]) -> Result<Self, ApiError> {
+        let form: IntrospectForm = serde_urlencoded::from_bytes(body)
+            .map_err(|_| ApiError::InvalidRequest(UNDECODABLE_FORM.into()))?;
+        let raw = form
+            .token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::InvalidRequest("token is required".into()))?;
+        Ok(AccessToken::parse(&raw).map_or(Asked::NotAToken, Asked::Token))
+    }
+}
+
 pub(crate) async fn introspect(
     _caller: ServiceCaller,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
+    worker: Worker,
+    Form(asked): Form<Asked>,
 ) -> Result<HttpResponse, ApiError> {
-    body_kind(&req, &[BodyKind::Form])?;
-    let body = read_body(&req, payload, &state.settings.limits).await?;
-    let form: IntrospectForm = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| ApiError::InvalidRequest("The form body could not be decoded.".into()))?;
-    let raw = form
-        .token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::InvalidRequest("token is required".into()))?;
-    // Something that cannot be a token is simply not an active one; Instagram need not be asked.
-    let Ok(token) = AccessToken::parse(&raw) else {
+    let Asked::Token(token) = asked else {
         return Ok(HttpResponse::Ok().json(INACTIVE));
     };
-    let lookup = state.validator.lookup(&client, &token).await?;
+    let lookup = worker.lookup(&token).await?;
     Ok(match &lookup {
         Lookup::Owner(owner) => HttpResponse::Ok().json(Introspection::Active {
             active: true,

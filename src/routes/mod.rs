@@ -8,6 +8,7 @@
 mod answers;
 mod body;
 mod exchange;
+mod extract;
 mod guards;
 mod health;
 mod introspect;
@@ -22,6 +23,7 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use crate::error::ApiError;
+use crate::settings::STATUS_PATH;
 
 /// Every route of the main listener; `/metrics` too unless it has a listener of its own.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
@@ -66,7 +68,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     );
     get(
         cfg,
-        "/v1/meta/data-deletion/{code}",
+        &format!("{STATUS_PATH}{{code}}"),
         web::to(meta::status::status),
     );
 }

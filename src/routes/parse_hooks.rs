@@ -7,21 +7,27 @@
 //! `UNVERIFIABLE`, and the reason goes to our log (without tokens, keys or bodies).
 //!
 //! Each call must carry Parse's `webhookKey` in `X-Parse-Webhook-Key` when one is configured.
-//! Parse sends these bodies chunked, with no Content-Length; [`read_limited`] reads them either way.
+//! Parse sends these bodies chunked, with no Content-Length; [`ReadBody`] reads them either way.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answers::{ExchangeAnswer, ValidateAnswer};
-use super::body::{exchange_request, read_limited, Fields};
+use super::body::{Fields, FromFields, ReadBody};
 use super::guards::{check_rate, keys_match, unprotected};
 use crate::domain::{AuthData, RejectReason, Verdict};
 use crate::error::ApiError;
-use crate::exchange::{self, RedirectUri};
-use crate::instagram::InstagramClient;
-use crate::state::AppState;
+use crate::exchange::{ExchangeError, ExchangeRequest};
+use crate::state::{AppState, Worker};
 
 const INVALID_AUTH: &str = "Instagram auth is invalid for this user.";
 /// What an end user reads when no verdict could be had (the reason is logged, not shown).
@@ -48,32 +54,94 @@ fn undecided(e: &ApiError) -> String {
     UNVERIFIABLE.into()
 }
 
-/// Checks the webhook key and reads the body; `Err` is the answer to send instead: Parse's
-/// protocol, except for a body that stalled past its deadline, which gets the 408 that closes
-/// the connection.
-async fn webhook_body(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<web::Bytes, HttpResponse> {
-    let body = checked_body(req, payload, state).await;
-    body.map_err(|e| match e {
-        Refused::Timeout => ApiError::RequestTimeout.error_answer(),
-        Refused::Message(message) => failure(message),
-    })
+/// One webhook call from Parse: its key checked, its body read (bounded in size and time).
+pub(crate) struct WebhookCall {
+    body: actix_web::web::Bytes,
 }
 
-/// Why a webhook's body was not read.
-enum Refused {
+/// Why a webhook's body was not read, answered in Parse's protocol, except for a body that
+/// stalled past its deadline, which gets the 408 that closes the connection.
+#[derive(Debug)]
+pub(crate) enum Refused {
     Timeout,
     Message(String),
 }
 
-async fn checked_body(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<web::Bytes, Refused> {
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Timeout => f.write_str("webhook body timed out"),
+            Refused::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl ResponseError for Refused {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Refused::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Refused::Message(_) => StatusCode::OK,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Refused::Timeout => ApiError::RequestTimeout.error_answer(),
+            Refused::Message(message) => failure(message.as_str()),
+        }
+    }
+}
+
+impl FromRequest for WebhookCall {
+    type Error = Refused;
+    type Future = ReadWebhook;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let payload = payload.take();
+        let read = match req.app_data::<Worker>() {
+            Some(worker) => match key_refusal(req, worker.app()) {
+                None => {
+                    let limits = &worker.settings().limits;
+                    ReadBody::new(
+                        req,
+                        payload,
+                        limits.webhook_max_body_bytes,
+                        limits.body_timeout(),
+                    )
+                }
+                Some(refused) => ReadBody::refused(payload, refused),
+            },
+            None => ReadBody::refused(payload, ApiError::NotFound),
+        };
+        ReadWebhook { read }
+    }
+}
+
+/// Reading a webhook's body (a named future: no box per call).
+pub(crate) struct ReadWebhook {
+    read: ReadBody,
+}
+
+impl Future for ReadWebhook {
+    type Output = Result<WebhookCall, Refused>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.get_mut().read).poll(cx) {
+            Poll::Ready(Ok(body)) => Poll::Ready(Ok(WebhookCall { body })),
+            Poll::Ready(Err(ApiError::RequestTimeout)) => Poll::Ready(Err(Refused::Timeout)),
+            // A refused key arrives as `Unauthorized`; the reason is already logged.
+            Poll::Ready(Err(ApiError::Unauthorized)) => {
+                Poll::Ready(Err(Refused::Message(UNVERIFIABLE.into())))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(Refused::Message(e.message()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Why this caller may not use the webhooks, if it may not (logged here, answered as
+/// [`UNVERIFIABLE`]).
+fn key_refusal(req: &HttpRequest, state: &AppState) -> Option<ApiError> {
     let expected = &state.settings.parse.webhook_key;
     if !expected.is_set() && state.settings.server.api_key.is_set() {
         // The API key protects /v1/validate; open webhooks beside it would be a way around it
@@ -83,7 +151,7 @@ async fn checked_body(
             "Parse webhook refused: webhooks are disabled because this server has an API key \
              but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
         );
-        return Err(Refused::Message(UNVERIFIABLE.into()));
+        return Some(ApiError::Unauthorized);
     }
     if !expected.is_set() && !unprotected(req, state) {
         log::warn!(
@@ -91,7 +159,7 @@ async fn checked_body(
              callers on this machine (protected mode); set IGAUTH_PARSE__WEBHOOK_KEY to Parse's \
              webhookKey, or IGAUTH_SERVER__PROTECTED_MODE=false on a private network"
         );
-        return Err(Refused::Message(UNVERIFIABLE.into()));
+        return Some(ApiError::Unauthorized);
     }
     if expected.is_set() {
         let given = req
@@ -105,21 +173,10 @@ async fn checked_body(
                  equal IGAUTH_PARSE__WEBHOOK_KEY)",
                 if given.is_empty() { "missing" } else { "wrong" }
             );
-            return Err(Refused::Message(UNVERIFIABLE.into()));
+            return Some(ApiError::Unauthorized);
         }
     }
-    let limits = &state.settings.limits;
-    read_limited(
-        req,
-        payload,
-        limits.webhook_max_body_bytes,
-        limits.body_timeout(),
-    )
-    .await
-    .map_err(|e| match e {
-        ApiError::RequestTimeout => Refused::Timeout,
-        e => Refused::Message(e.message()),
-    })
+    None
 }
 
 #[derive(Deserialize)]
@@ -127,11 +184,14 @@ struct FunctionCall {
     params: Option<Value>,
 }
 
-fn params(body: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice::<FunctionCall>(body)
-        .ok()
-        .and_then(|call| call.params)
-        .ok_or_else(|| "The webhook body must be a JSON object with params.".into())
+impl WebhookCall {
+    /// A Cloud function call's `params`.
+    fn params(&self) -> Result<Value, String> {
+        serde_json::from_slice::<FunctionCall>(&self.body)
+            .ok()
+            .and_then(|call| call.params)
+            .ok_or_else(|| "The webhook body must be a JSON object with params.".into())
+    }
 }
 
 /// Parse's answer for a webhook outcome.
@@ -143,20 +203,11 @@ fn reply<T: serde::Serialize>(outcome: Result<T, String>) -> HttpResponse {
 }
 
 /// `POST /v1/parse/functions/validate`: `params` is the authData.
-pub(crate) async fn validate_function(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
-) -> HttpResponse {
-    let body = match webhook_body(&req, payload, &state).await {
-        Ok(body) => body,
-        Err(answer) => return answer,
-    };
+pub(crate) async fn validate_function(worker: Worker, call: WebhookCall) -> HttpResponse {
     let outcome = async {
-        let params = params(&body)?;
+        let params = call.params()?;
         let auth = AuthData::from_value(&params).map_err(|e| format!("Invalid request: {e}"))?;
-        match state.validator.validate(&client, &auth).await {
+        match worker.validate(&auth).await {
             // Never `{"success": null}`: Parse crashes on it. Serializing this answer cannot
             // fail, and if it did the caller would get an error, not a success.
             Ok(verdict @ Verdict::Valid(_)) => {
@@ -172,17 +223,23 @@ pub(crate) async fn validate_function(
 
 /// What Parse may relay to an end user about a failed exchange: the request's own mistakes and
 /// Instagram's refusal of the code; configuration and upstream trouble go to the log instead.
-fn exchange_message(e: ApiError) -> String {
+fn exchange_message(e: ExchangeError) -> String {
     match e {
-        ApiError::InvalidRequest(_) | ApiError::InvalidCode(_) | ApiError::InvalidToken(_) => {
-            e.message()
-        }
-        ApiError::RedirectUriNotAllowed => {
-            log::warn!("Parse exchange webhook refused: {}", e.message());
+        ExchangeError::RedirectUriRequired
+        | ExchangeError::CodeRefused(_)
+        | ExchangeError::TokenRefused(_) => ApiError::from(e).message(),
+        ExchangeError::RedirectUriNotAllowed => {
+            log::warn!(
+                "Parse exchange webhook refused: {}",
+                ApiError::from(e).message()
+            );
             "redirect_uri is not one of this app's redirect URIs.".into()
         }
-        e => {
-            log::warn!("Parse exchange webhook failed: {}", e.message());
+        ExchangeError::NotConfigured | ExchangeError::Upstream(_) => {
+            log::warn!(
+                "Parse exchange webhook failed: {}",
+                ApiError::from(e).message()
+            );
             UNVERIFIABLE.into()
         }
     }
@@ -191,33 +248,23 @@ fn exchange_message(e: ApiError) -> String {
 /// `POST /v1/parse/functions/exchange`: `params` is `{code, redirect_uri?}`.
 pub(crate) async fn exchange_function(
     req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
+    worker: Worker,
+    call: WebhookCall,
 ) -> HttpResponse {
-    let body = match webhook_body(&req, payload, &state).await {
-        Ok(body) => body,
-        Err(answer) => return answer,
-    };
     let outcome = async {
         // Without a webhook key anyone allowed to call this is anonymous: then it is a public
         // code exchange and shares /v1/exchange's per-client limit.
-        if !state.settings.parse.webhook_key.is_set() && check_rate(&req).is_err() {
+        if !worker.settings().parse.webhook_key.is_set() && check_rate(&req).is_err() {
             return Err(TOO_MANY.to_string());
         }
-        let params = params(&body)?;
-        let request = Fields::from_json(params, "a code")
-            .and_then(|fields| exchange_request(&fields))
-            .map_err(|e| e.message())?;
-        let exchanged = exchange::perform(
-            &state.settings,
-            &state.validator,
-            &client,
-            request,
-            RedirectUri::Requested,
-        )
-        .await
-        .map_err(exchange_message)?;
+        let params = call.params()?;
+        let fields = Fields::from_json(params, ExchangeRequest::NEEDS).map_err(|e| e.message())?;
+        // Said before the params are judged: no params can make an unconfigured exchange work.
+        if !worker.settings().features.exchange {
+            return Err(exchange_message(ExchangeError::NotConfigured));
+        }
+        let request = ExchangeRequest::from_fields(&fields).map_err(|e| e.message())?;
+        let exchanged = worker.exchange(request).await.map_err(exchange_message)?;
         serde_json::to_value(ExchangeAnswer::new(&exchanged))
             .map_err(|e| format!("Could not write the answer: {e}"))
     };
@@ -267,21 +314,12 @@ impl UserView {
 /// so only what an expired token cannot explain is refused: a stored token that belongs to
 /// another user. That check cannot tell a password login from an Instagram one, so when no
 /// verdict can be had it lets the login through (and logs why) rather than lock everyone out.
-pub(crate) async fn user_trigger(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
-) -> HttpResponse {
-    let body = match webhook_body(&req, payload, &state).await {
-        Ok(body) => body,
-        Err(answer) => return answer,
-    };
+pub(crate) async fn user_trigger(worker: Worker, call: WebhookCall) -> HttpResponse {
     let Ok(TriggerCall {
         trigger_name,
         object: Some(object),
         original,
-    }) = serde_json::from_slice::<TriggerCall>(&body)
+    }) = serde_json::from_slice::<TriggerCall>(&call.body)
     else {
         return failure("The trigger body must be a JSON object with an object.");
     };
@@ -296,7 +334,7 @@ pub(crate) async fn user_trigger(
             Ok(auth) => auth,
             Err(e) => return failure(format!("Invalid Instagram authData: {e}")),
         };
-        match state.validator.validate(&client, &auth).await {
+        match worker.validate(&auth).await {
             Ok(Verdict::Valid(_)) => {}
             Ok(Verdict::Rejected(RejectReason::IdMismatch)) => return failure(INVALID_AUTH),
             Ok(Verdict::Rejected(_)) if login => {}

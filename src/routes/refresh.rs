@@ -1,15 +1,31 @@
 //! `POST /v1/refresh` `{"access_token": LONG_LIVED}`: a fresh long-lived token (60 more days).
 //! Public like the exchange (apps call it), so rate limited per client IP.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::body::{body_kind, read_body, BodyKind, Fields};
+use super::body::{Fields, FromFields};
+use super::extract::JsonOrForm;
 use super::guards::WithinRateLimit;
 use crate::domain::AccessToken;
 use crate::error::ApiError;
-use crate::instagram::InstagramClient;
-use crate::state::AppState;
+use crate::state::Worker;
+
+/// The long-lived token to refresh.
+pub(crate) struct RefreshRequest(AccessToken);
+
+impl FromFields for RefreshRequest {
+    const NEEDS: &'static str = "an access_token";
+
+    fn from_fields(fields: &Fields) -> Result<Self, ApiError> {
+        let raw = fields
+            .string("access_token")?
+            .ok_or_else(|| ApiError::InvalidRequest("access_token is required".into()))?;
+        AccessToken::parse(raw.trim())
+            .map(RefreshRequest)
+            .map_err(|e| ApiError::InvalidRequest(format!("access_token {e}")))
+    }
+}
 
 #[derive(Serialize)]
 struct RefreshAnswer<'a> {
@@ -21,22 +37,10 @@ struct RefreshAnswer<'a> {
 
 pub(crate) async fn refresh(
     _: WithinRateLimit,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
+    worker: Worker,
+    JsonOrForm(RefreshRequest(token)): JsonOrForm<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let kind = body_kind(&req, &[BodyKind::Json, BodyKind::Form])?;
-    let body = read_body(&req, payload, &state.settings.limits).await?;
-    let raw = Fields::decode(kind, &body, "an access_token")?
-        .string("access_token")?
-        .ok_or_else(|| ApiError::InvalidRequest("access_token is required".into()))?;
-    let token = AccessToken::parse(raw.trim())
-        .map_err(|e| ApiError::InvalidRequest(format!("access_token {e}")))?;
-    let grant = client
-        .refresh(&token)
-        .await
-        .map_err(|e| ApiError::from_grant(e, ApiError::InvalidToken))?;
+    let grant = worker.refresh(&token).await?;
     Ok(HttpResponse::Ok().json(RefreshAnswer {
         access_token: grant.access_token.expose(),
         expires_in: grant.expires_in,

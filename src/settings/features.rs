@@ -8,22 +8,22 @@ use crate::domain::login_state::{usable_state_secret, MIN_SECRET_LEN};
 
 /// Which features the configuration makes usable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Features {
+pub(crate) struct Features {
     /// Client id and secret are both set: codes can be exchanged (`/v1/exchange`, the Parse
     /// exchange webhook, the login callback).
-    pub exchange: bool,
+    pub(crate) exchange: bool,
     /// Everything `/v1/authorize` and `/v1/callback` need: the exchange, a callback URL, return
     /// URLs and a state secret that can sign states.
-    pub login_flow: bool,
+    pub(crate) login_flow: bool,
     /// Redis has a use: shared verdicts (the cache is on) or spent login states (states can be
     /// signed).
-    pub shared_cache: bool,
+    pub(crate) shared_cache: bool,
     /// The state secret is long enough to sign states.
-    pub state_secret: bool,
+    pub(crate) state_secret: bool,
     /// Meta's callbacks can verify signed requests (the client secret is set).
-    pub meta_callbacks: bool,
+    pub(crate) meta_callbacks: bool,
     /// igauth can act on Parse through its REST API (server URL, app id and master key).
-    pub parse_api: bool,
+    pub(crate) parse_api: bool,
 }
 
 impl Features {
@@ -54,7 +54,7 @@ impl Features {
 impl Settings {
     /// What a reader of the logs should know; none of it stops anything (validation alone needs
     /// no credentials).
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let ig = &self.instagram;
         let mut out = Vec::new();
         if ig.client_id.is_empty() && !ig.client_secret.is_set() {
@@ -85,7 +85,7 @@ impl Settings {
     /// Settings that ask for a feature but leave it unable to work. `igauth check-config` treats
     /// them as errors (exit 1); `serve` logs them as warnings and starts with that feature answering
     /// 503 `*_not_configured`, so token validation keeps working through a half-done deploy.
-    pub fn setup_errors(&self) -> Vec<String> {
+    pub(crate) fn setup_errors(&self) -> Vec<String> {
         let ig = &self.instagram;
         let mut out = Vec::new();
         match (ig.client_id.is_empty(), ig.client_secret.is_set()) {

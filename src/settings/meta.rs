@@ -4,7 +4,7 @@
 use super::{ParseAction, Settings};
 
 /// The route under the public base URL where a person checks a deletion request.
-pub const STATUS_PATH: &str = "/v1/meta/data-deletion/";
+pub(crate) const STATUS_PATH: &str = "/v1/meta/data-deletion/";
 
 impl Settings {
     /// Rules on the callback and Parse settings; each message names the variable to fix.
@@ -52,7 +52,7 @@ impl Settings {
 
     /// Where the status page of a deletion request lives, without the code: the public base URL
     /// (or the callback URL's origin) + [`STATUS_PATH`]. `None` when neither is set.
-    pub fn status_url_base(&self) -> Option<String> {
+    pub(crate) fn status_url_base(&self) -> Option<String> {
         let public = self.server.public_url.trim_end_matches('/');
         let base = if public.is_empty() {
             origin(&self.instagram.callback_url)?

@@ -22,133 +22,134 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
-pub use features::Features;
+pub(crate) use features::Features;
 pub(crate) use findings::Severity;
+pub(crate) use meta::STATUS_PATH;
 
 use crate::domain::Secret;
 use names::{check_names, env_names};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
-    pub server: ServerSettings,
-    pub instagram: InstagramSettings,
-    pub cache: CacheSettings,
-    pub parse: ParseSettings,
-    pub limits: LimitSettings,
-    pub log: LogSettings,
+    pub(crate) server: ServerSettings,
+    pub(crate) instagram: InstagramSettings,
+    pub(crate) cache: CacheSettings,
+    pub(crate) parse: ParseSettings,
+    pub(crate) limits: LimitSettings,
+    pub(crate) log: LogSettings,
     /// What these settings make usable; computed once, at load.
     #[serde(skip)]
-    pub features: Features,
+    pub(crate) features: Features,
     /// Every setting as `(IGAUTH_..., value)` with secrets redacted, for `check-config`.
     #[serde(skip)]
     pub(crate) effective: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct ServerSettings {
-    pub bind: String,
+pub(crate) struct ServerSettings {
+    pub(crate) bind: String,
     /// A second listen address for `/metrics` only; empty serves `/metrics` on `bind`.
-    pub metrics_bind: String,
+    pub(crate) metrics_bind: String,
     /// When set, `/v1/validate` and `/v1/introspect` require `Authorization: Bearer <key>`.
-    pub api_key: Secret,
+    pub(crate) api_key: Secret,
     /// Without an API key (or webhook key), answer those routes (or the webhooks) only for
     /// callers on this machine, as Redis does.
-    pub protected_mode: bool,
+    pub(crate) protected_mode: bool,
     /// Browser origins allowed by CORS; empty means no CORS headers at all.
     #[serde(deserialize_with = "comma_list")]
-    pub cors_origins: Vec<String>,
+    pub(crate) cors_origins: Vec<String>,
     /// How long in-flight requests get to finish after SIGTERM.
-    pub shutdown_grace_secs: u64,
+    pub(crate) shutdown_grace_secs: u64,
     /// Worker threads; 0 means one per core.
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Open connections each worker accepts before it waits for one to close.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// HMAC key for the login flow's `state` parameter.
-    pub state_secret: Secret,
+    pub(crate) state_secret: Secret,
     /// Serve the `/v1/demo` page.
-    pub demo: bool,
+    pub(crate) demo: bool,
     /// igauth's public base URL (`https://auth.example`, maybe with a path prefix), for the
     /// data-deletion status link Meta shows people; empty means the origin of the callback URL.
-    pub public_url: String,
+    pub(crate) public_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct InstagramSettings {
-    pub client_id: String,
-    pub client_secret: Secret,
+pub(crate) struct InstagramSettings {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Secret,
     #[serde(deserialize_with = "comma_list")]
-    pub redirect_uris: Vec<String>,
-    pub api_url: String,
-    pub graph_url: String,
-    pub graph_version: String,
-    pub timeout_ms: u64,
-    pub connect_timeout_ms: u64,
+    pub(crate) redirect_uris: Vec<String>,
+    pub(crate) api_url: String,
+    pub(crate) graph_url: String,
+    pub(crate) graph_version: String,
+    pub(crate) timeout_ms: u64,
+    pub(crate) connect_timeout_ms: u64,
     /// Upper bound on pooled connections per worker to each Instagram host.
-    pub max_connections: usize,
-    pub breaker_threshold: u32,
-    pub breaker_cooldown_secs: u64,
-    pub authorize_url: String,
-    pub callback_url: String,
-    pub scopes: String,
+    pub(crate) max_connections: usize,
+    pub(crate) breaker_threshold: u32,
+    pub(crate) breaker_cooldown_secs: u64,
+    pub(crate) authorize_url: String,
+    pub(crate) callback_url: String,
+    pub(crate) scopes: String,
     #[serde(deserialize_with = "comma_list")]
-    pub return_urls: Vec<String>,
-    pub long_lived: bool,
+    pub(crate) return_urls: Vec<String>,
+    pub(crate) long_lived: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct CacheSettings {
+pub(crate) struct CacheSettings {
     /// Lifetime of a positive answer from `/me`; 0 turns the cache off.
-    pub ttl_secs: u64,
+    pub(crate) ttl_secs: u64,
     /// Lifetime of "invalid token" / "expired token" answers.
-    pub negative_ttl_secs: u64,
-    pub max_entries: u64,
+    pub(crate) negative_ttl_secs: u64,
+    pub(crate) max_entries: u64,
     /// `memory` (each replica on its own) or `redis` (replicas share verdicts; the local cache
     /// stays in front).
-    pub backend: CacheBackend,
+    pub(crate) backend: CacheBackend,
     /// `redis[s]://[[user]:password@]host:port[/db]`; a secret because it may hold a password.
-    pub redis_url: Secret,
+    pub(crate) redis_url: Secret,
     /// HMAC key that seals every key and value igauth keeps in Redis; the same on every replica.
-    pub redis_secret: Secret,
+    pub(crate) redis_secret: Secret,
     /// The secret before the last rotation, still accepted for reads.
-    pub redis_secret_previous: Secret,
+    pub(crate) redis_secret_previous: Secret,
     /// PEM file of the CA that signed a private Redis' TLS certificate (`rediss://`).
-    pub redis_ca_file: String,
+    pub(crate) redis_ca_file: String,
     /// Budget of one Redis read or write. Past it, or on any Redis error, the validator
     /// asks Instagram instead, so a slow or dead Redis costs at most this much per validation.
-    pub redis_timeout_ms: u64,
+    pub(crate) redis_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum CacheBackend {
+pub(crate) enum CacheBackend {
     Memory,
     Redis,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct ParseSettings {
+pub(crate) struct ParseSettings {
     /// Parse's `webhookKey`; when set, webhook calls must carry it in `X-Parse-Webhook-Key`.
-    pub webhook_key: Secret,
+    pub(crate) webhook_key: Secret,
     /// Parse's REST base, e.g. `https://parse.example/parse`: with the app id and master key,
     /// igauth acts on Parse users for Meta's callbacks.
-    pub server_url: String,
-    pub app_id: String,
+    pub(crate) server_url: String,
+    pub(crate) app_id: String,
     /// Parse's master key: sent only in `X-Parse-Master-Key`, never logged.
-    pub master_key: Secret,
+    pub(crate) master_key: Secret,
     /// Deadline of one Parse REST call.
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
     /// What a verified data-deletion request does to the matched users.
-    pub on_data_deletion: ParseAction,
+    pub(crate) on_data_deletion: ParseAction,
     /// What a verified deauthorization does to the matched users.
-    pub on_deauthorize: ParseAction,
+    pub(crate) on_deauthorize: ParseAction,
     /// A Cloud function called (master key) before the built-in action; empty for none.
-    pub deletion_function: String,
+    pub(crate) deletion_function: String,
 }
 
 /// What igauth does to the Parse users a Meta callback names.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum ParseAction {
+pub(crate) enum ParseAction {
     /// Nothing.
     None,
     /// Delete the users' sessions (they must log in again); the users stay.
@@ -161,7 +162,7 @@ pub enum ParseAction {
 
 impl ParseAction {
     /// The setting's own spelling, for logs, metrics and the status record.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ParseAction::None => "none",
             ParseAction::RevokeSessions => "revoke_sessions",
@@ -172,38 +173,38 @@ impl ParseAction {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct LimitSettings {
+pub(crate) struct LimitSettings {
     /// Requests a minute per client IP on the public routes apps call (exchange, login flow);
     /// 0 turns the limit off.
-    pub exchange_per_minute: u32,
-    pub exchange_burst: u32,
+    pub(crate) exchange_per_minute: u32,
+    pub(crate) exchange_burst: u32,
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges (your load balancer,
     /// your ingress controller's pods).
     #[serde(deserialize_with = "comma_list")]
-    pub trusted_proxies: Vec<String>,
+    pub(crate) trusted_proxies: Vec<String>,
     /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Largest webhook body: Parse sends the whole user, its original, request headers and
     /// log context, far more than an authData.
-    pub webhook_max_body_bytes: usize,
+    pub(crate) webhook_max_body_bytes: usize,
     /// How long a whole request body may take to arrive.
-    pub body_timeout_ms: u64,
+    pub(crate) body_timeout_ms: u64,
 }
 
 impl LimitSettings {
-    pub fn body_timeout(&self) -> Duration {
+    pub(crate) fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.body_timeout_ms)
     }
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct LogSettings {
-    pub format: LogFormat,
+pub(crate) struct LogSettings {
+    pub(crate) format: LogFormat,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
@@ -302,7 +303,7 @@ pub struct Sources {
 
 impl Settings {
     /// Defaults, then the file named by `--config` or `IGAUTH_CONFIG`, then `IGAUTH_*` variables.
-    pub fn load(config_path: Option<String>) -> Result<Settings, String> {
+    pub(crate) fn load(config_path: Option<String>) -> Result<Settings, String> {
         let file = config_path.or_else(|| std::env::var("IGAUTH_CONFIG").ok());
         Settings::from_sources(Sources { file, env: None })
     }
@@ -331,7 +332,7 @@ impl Settings {
         Ok(settings)
     }
 
-    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+    pub(crate) fn bind_addr(&self) -> Result<SocketAddr, String> {
         self.server.bind.parse().map_err(|_| {
             format!(
                 "IGAUTH_SERVER__BIND must be an address like 0.0.0.0:8080, got {:?}",
@@ -341,7 +342,7 @@ impl Settings {
     }
 
     /// The separate address for `/metrics`, if one is configured.
-    pub fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, String> {
+    pub(crate) fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, String> {
         let bind = &self.server.metrics_bind;
         if bind.is_empty() {
             return Ok(None);
@@ -353,7 +354,7 @@ impl Settings {
         })
     }
 
-    pub fn upstream_timeout(&self) -> Duration {
+    pub(crate) fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.instagram.timeout_ms)
     }
 }

@@ -1,7 +1,9 @@
 //! When to try Redis: its health record, kept per process.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Epoch;
 
 /// Pause after the first failure, doubled per further failure up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
@@ -22,7 +24,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(2);
 /// One type serving both would need a threshold, a backoff policy and a refusal mode as knobs,
 /// which is more code than the two small state machines it replaces.
 pub(super) struct Health {
-    epoch: Instant,
+    epoch: Epoch,
     /// 0 while healthy; else the time (ms since `epoch`, at least 1) before which Redis is skipped.
     skip_until_ms: AtomicU64,
     failures: AtomicU32,
@@ -31,14 +33,14 @@ pub(super) struct Health {
 impl Health {
     pub(super) fn new() -> Health {
         Health {
-            epoch: Instant::now(),
+            epoch: Epoch::new(),
             skip_until_ms: AtomicU64::new(0),
             failures: AtomicU32::new(0),
         }
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.epoch.now_ms()
     }
 
     /// May this operation use Redis? After a pause, the first caller wins a probe lease (long
@@ -84,7 +86,7 @@ mod tests {
     fn health_pauses_after_a_failure_then_lets_one_probe_through() {
         let mut health = Health::new();
         // A clock that has run a while, so "the pause is over" below can be set as a time.
-        health.epoch = Instant::now() - Duration::from_secs(10);
+        health.epoch = Epoch::started_ago(Duration::from_secs(10));
         let budget = Duration::from_millis(50);
         assert!(health.permit(budget));
         assert!(health.failed(), "the first failure ends the healthy period");

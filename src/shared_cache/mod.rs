@@ -7,8 +7,8 @@
 //! value carries a MAC over key, value and expiry under `IGAUTH_CACHE__REDIS_SECRET` ([`seal`]),
 //! so a value igauth did not write for that key is ignored like a miss (and counted in
 //! `igauth_shared_cache_rejected_total`). Values are the text form of a [`Lookup`]. Lifetimes
-//! follow the local rules (owners live `ttl`, rejections `negative_ttl`, upstream trouble is
-//! never stored), and a replica that finds a verdict in Redis keeps it locally only for what is
+//! are the validator's one rule, handed in with each call (owners live `ttl`, rejections
+//! `negative_ttl`, upstream trouble is never stored), and a replica that finds a verdict in Redis keeps it locally only for what is
 //! left of its sealed lifetime, so a verdict lives at most `ttl` after `/me` gave it, fleet-wide.
 //!
 //! Used login states are keys `igauth:state:` + the state's nonce id, set with `SET NX` for the
@@ -38,12 +38,14 @@ mod seal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::unix_ms as now_ms;
 
 use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
 
-use crate::domain::{Lookup, RejectReason, TokenKey};
+use crate::domain::{Lookup, TokenKey};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use health::Health;
@@ -80,8 +82,6 @@ struct Inner {
     /// A connection task is running.
     connecting: AtomicBool,
     budget: Duration,
-    positive_ttl: Duration,
-    negative_ttl: Duration,
     health: Health,
     sealer: Sealer,
     /// When the last WARN about a rejected value was written (ms since the epoch).
@@ -105,8 +105,6 @@ impl SharedCache {
                 conn: OnceLock::new(),
                 connecting: AtomicBool::new(false),
                 budget,
-                positive_ttl: Duration::from_secs(settings.ttl_secs),
-                negative_ttl: Duration::from_secs(settings.negative_ttl_secs),
                 health: Health::new(),
                 sealer: Sealer::new(&settings.redis_secret, &settings.redis_secret_previous),
                 last_rejection_log: AtomicU64::new(0),
@@ -120,7 +118,13 @@ impl SharedCache {
     /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
     /// or is slow, down or not connected (those are counted; the caller asks Instagram). A value
     /// that igauth did not seal for this key is ignored like a miss, and counted.
-    pub(crate) async fn get(&self, key: &TokenKey) -> Option<(Lookup, Duration)> {
+    /// `ttl_for` is the caller's lifetime rule (the validator's): a value is never believed for
+    /// longer, nor at all for a kind the rule never stores.
+    pub(crate) async fn get(
+        &self,
+        key: &TokenKey,
+        ttl_for: impl Fn(&Lookup) -> Option<Duration>,
+    ) -> Option<(Lookup, Duration)> {
         let mut conn = self.usable_connection(OP_GET)?;
         let names = self.inner.sealer.verdict_keys(key);
         let mut cmd = redis::cmd("MGET");
@@ -136,7 +140,7 @@ impl SharedCache {
             let Some(value) = value else {
                 continue;
             };
-            match self.inner.open_verdict(name, &value, *generation) {
+            match self.inner.open_verdict(name, &value, *generation, &ttl_for) {
                 Ok(Some(found)) => return Some(found),
                 Ok(None) => {}
                 Err(()) => self.inner.rejected(),
@@ -148,23 +152,14 @@ impl SharedCache {
     /// Stores what `/me` said, sealed, with the lifetime for its kind, without waiting for
     /// Redis: the write runs as its own task under the same budget (inside a Tokio runtime, as
     /// the server is).
-    pub(crate) fn put(&self, key: &TokenKey, lookup: &Lookup) {
-        let Some(ttl) = self.inner.ttl_for(lookup) else {
-            return;
-        };
+    pub(crate) fn put(&self, key: &TokenKey, lookup: &Lookup, ttl: Duration) {
         let Some((_, name)) = self.inner.sealer.verdict_keys(key).into_iter().next() else {
             return;
         };
         let Some(mut conn) = self.usable_connection(OP_SET) else {
             return;
         };
-        let ttl_ms = millis(ttl);
-        let value =
-            self.inner
-                .sealer
-                .seal(&name, now_ms().saturating_add(ttl_ms), &lookup.encode());
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(name).arg(value).arg("PX").arg(ttl_ms);
+        let cmd = self.inner.sealed_set(&name, &lookup.encode(), ttl, false);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -181,13 +176,7 @@ impl SharedCache {
     pub(crate) async fn claim_state(&self, nonce_id: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.usable_connection(OP_CLAIM)?;
         let name = Sealer::state_key(nonce_id);
-        let ttl_ms = millis(ttl).max(1);
-        let value = self
-            .inner
-            .sealer
-            .seal(&name, now_ms().saturating_add(ttl_ms), USED);
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&name).arg(value).arg("NX").arg("PX").arg(ttl_ms);
+        let cmd = self.inner.sealed_set(&name, USED, ttl, true);
         // Redis answers OK when it set the key, nil when the key was there.
         let set = self
             .inner
@@ -300,6 +289,23 @@ async fn connect(weak: Weak<Inner>) {
 }
 
 impl Inner {
+    /// `SET name <payload sealed for name and its expiry> [NX] PX ttl`: every write igauth makes
+    /// to Redis. `only_new` sets it only where nothing is (`NX`).
+    fn sealed_set(&self, name: &str, payload: &str, ttl: Duration, only_new: bool) -> redis::Cmd {
+        // Redis refuses `PX 0`.
+        let ttl_ms = millis(ttl).max(1);
+        let value = self
+            .sealer
+            .seal(name, now_ms().saturating_add(ttl_ms), payload);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(name).arg(value);
+        if only_new {
+            cmd.arg("NX");
+        }
+        cmd.arg("PX").arg(ttl_ms);
+        cmd
+    }
+
     /// A verdict read under `name`: `Ok(Some)` when sealed by us and alive, `Ok(None)` when it
     /// has expired, `Err` when it is not ours.
     fn open_verdict(
@@ -307,10 +313,11 @@ impl Inner {
         name: &str,
         value: &[u8],
         generation: Generation,
+        ttl_for: &impl Fn(&Lookup) -> Option<Duration>,
     ) -> Result<Option<(Lookup, Duration)>, ()> {
         let (payload, expires_at_ms) = self.sealer.open(name, value, &[generation]).ok_or(())?;
         let lookup = Lookup::decode(payload.as_bytes()).ok_or(())?;
-        let Some(ttl) = self.ttl_for(&lookup) else {
+        let Some(ttl) = ttl_for(&lookup) else {
             return Err(());
         };
         let left = Duration::from_millis(expires_at_ms.saturating_sub(now_ms()));
@@ -361,17 +368,6 @@ impl Inner {
         }
     }
 
-    /// How long a verdict of this kind may live; `None` for what is never stored.
-    fn ttl_for(&self, lookup: &Lookup) -> Option<Duration> {
-        let ttl = match lookup {
-            Lookup::Owner(_) => self.positive_ttl,
-            Lookup::Rejected(RejectReason::IdMismatch) => return None,
-            Lookup::Rejected(_) => self.negative_ttl,
-        };
-        // Redis refuses `PX 0`; a zero lifetime means "do not keep".
-        (!ttl.is_zero()).then_some(ttl)
-    }
-
     fn failed(&self, op: &str, reason: &str) {
         self.metrics
             .shared_cache_errors
@@ -383,12 +379,6 @@ impl Inner {
             );
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, millis)
 }
 
 fn millis(d: Duration) -> u64 {

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::{millis, now_ms, SharedCache};
+use super::SharedCache;
+use crate::clock::unix_ms as now_ms;
 
 const RECORD_PREFIX: &str = "igauth:record:";
 const OP_RECORD: &str = "record";
@@ -23,13 +24,7 @@ impl SharedCache {
             return false;
         };
         let name = format!("{RECORD_PREFIX}{kind}:{id}");
-        let ttl_ms = millis(ttl).max(1);
-        let value = self
-            .inner
-            .sealer
-            .seal(&name, now_ms().saturating_add(ttl_ms), payload);
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&name).arg(value).arg("PX").arg(ttl_ms);
+        let cmd = self.inner.sealed_set(&name, payload, ttl, false);
         self.inner
             .within_budget(OP_RECORD, cmd.query_async::<Option<String>>(&mut conn))
             .await

@@ -8,6 +8,7 @@ mod helpers;
 
 mod cache;
 mod commands;
+mod deletion_round_trips;
 mod diagnostics;
 mod exchange;
 mod hostile_input;

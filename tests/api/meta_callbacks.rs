@@ -236,6 +236,14 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         json!({"objectId": "st1"}),
     )
     .await;
+    // The row the first write created is where the outcome goes.
+    let update_status = parse_mock(
+        &mut parse,
+        "PUT",
+        "/parse/classes/InstagramDataDeletion/st1",
+        json!({"updatedAt": "2026-01-01T00:00:00.000Z"}),
+    )
+    .await;
     let or =
         json!({"$or": [{"authData.instagram.id": IG_ID}, {"authData.instagram.user_id": IG_ID}]});
     let users = parse
@@ -290,7 +298,7 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         body["url"].as_str().unwrap(),
         format!("{PUBLIC_URL}/v1/meta/data-deletion/{code}")
     );
-    drop((no_status, write_status));
+    drop((no_status, write_status, update_status));
     for mock in [schema_body, users, function_any, sessions, revoke, delete] {
         mock.assert_async().await;
     }

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// Longest `return_to` accepted; the state travels in URLs through Instagram.
-pub const MAX_RETURN_TO: usize = 1024;
+pub(crate) const MAX_RETURN_TO: usize = 1024;
 
 /// The names igauth writes into the fragment. A query that already carries one could be read as
 /// the result by an app that merges query and fragment.

@@ -2,43 +2,39 @@
 //! cookie that binds that state to this browser.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::{cookie, first, query_pairs};
 use crate::domain::login_state::STATE_TTL;
 use crate::domain::{ReturnTo, ReturnToError};
 use crate::error::ApiError;
+use crate::routes::extract::{Enabled, LoginFlow};
 use crate::routes::guards::WithinRateLimit;
-use crate::state::AppState;
+use crate::state::Worker;
 
 pub(crate) async fn authorize(
     _: WithinRateLimit,
+    worker: Worker,
+    _: Enabled<LoginFlow>,
     req: HttpRequest,
-    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if !state.settings.features.login_flow {
-        return Err(ApiError::LoginFlowNotConfigured);
-    }
+    let settings = worker.settings();
     let pairs = query_pairs(&req)?;
     let return_to = ReturnTo::parse(
         first(&pairs, "return_to").unwrap_or(""),
-        &state.settings.instagram.return_urls,
+        &settings.instagram.return_urls,
     )
     .map_err(|e| match e {
         ReturnToError::NotAllowed => ApiError::ReturnToNotAllowed,
         e => ApiError::InvalidRequest(e.to_string()),
     })?;
-    let issued = state
-        .login_states
-        .issue(&return_to)
+    let (issued, consent_url) = worker
+        .start_login(&return_to)
         .map_err(|_| ApiError::LoginFlowNotConfigured)?;
     Ok(HttpResponse::Found()
-        .insert_header((
-            header::LOCATION,
-            crate::instagram::authorize_url(&state.settings.instagram, &issued.value),
-        ))
+        .insert_header((header::LOCATION, consent_url))
         .cookie(cookie::binding(
-            &state.settings,
+            settings,
             &issued.nonce,
             STATE_TTL.as_secs(),
         ))

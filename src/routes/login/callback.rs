@@ -5,19 +5,18 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::page::{error_page, untrusted_state};
 use super::{cookie, first, query_pairs};
 use crate::domain::login_state::{StateError, STATE_TTL};
-use crate::domain::ReturnTo;
+use crate::domain::{AuthCode, ReturnTo};
 use crate::error::ApiError;
-use crate::exchange::{self, ExchangeRequest, RedirectUri};
-use crate::instagram::InstagramClient;
+use crate::routes::extract::{Enabled, LoginFlow};
 use crate::routes::guards::WithinRateLimit;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::Worker;
 
 /// Back to the app with `#error=..&error_description=..`, if the target is still allowed.
 fn to_app_with_error(
@@ -93,9 +92,9 @@ struct LoginResult<'a> {
 /// The person is in a browser here, so even the rate limit answers with a page, not JSON.
 pub(crate) async fn callback(
     limit: Result<WithinRateLimit, ApiError>,
+    worker: Worker,
+    enabled: Result<Enabled<LoginFlow>, ApiError>,
     req: HttpRequest,
-    state: web::Data<AppState>,
-    client: web::Data<InstagramClient>,
 ) -> HttpResponse {
     if let Err(e) = limit {
         let mut page = error_page(
@@ -110,8 +109,8 @@ pub(crate) async fn callback(
         }
         return page;
     }
-    let settings = &state.settings;
-    if !settings.features.login_flow {
+    let settings = worker.settings();
+    if enabled.is_err() {
         return error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Instagram login is not available",
@@ -123,10 +122,7 @@ pub(crate) async fn callback(
         return untrusted_state();
     };
     // The state first: nothing else in the query is looked at until it proves itself.
-    let opened = match state
-        .login_states
-        .open(first(&pairs, "state").unwrap_or(""))
-    {
+    let opened = match worker.open_login(first(&pairs, "state").unwrap_or("")) {
         Ok(opened) => opened,
         Err(StateError::Forged | StateError::NotConfigured) => return untrusted_state(),
         Err(StateError::Expired { return_to }) => {
@@ -161,8 +157,8 @@ pub(crate) async fn callback(
         );
     }
     let clear_cookie = cookie::binding(settings, &opened.nonce, 0);
-    let mut answer = match state.login_states.spend(&opened).await {
-        Ok(_) => finish(&state, &client, &target, &pairs).await,
+    let mut answer = match worker.spend_login(&opened).await {
+        Ok(_) => finish(&worker, &target, &pairs).await,
         // Lost a race with a concurrent use of the same state, here or on another replica.
         Err(_) => to_app_with_error(
             settings,
@@ -178,13 +174,8 @@ pub(crate) async fn callback(
 }
 
 /// The callback after the state checked out: consent error, or the code exchange.
-async fn finish(
-    state: &AppState,
-    client: &InstagramClient,
-    target: &ReturnTo,
-    pairs: &[(String, String)],
-) -> HttpResponse {
-    let settings = &state.settings;
+async fn finish(worker: &Worker, target: &ReturnTo, pairs: &[(String, String)]) -> HttpResponse {
+    let settings = worker.settings();
     if let Some(error) = first(pairs, "error") {
         let (code, description) = consent_error(error);
         return to_app_with_error(settings, target.as_str(), code, description);
@@ -197,13 +188,14 @@ async fn finish(
             "Instagram sent neither a code nor an error; start the login again.",
         );
     };
-    let request = ExchangeRequest {
-        code: Some(code.to_string()),
-        redirect_uri: None,
-        long_lived: None,
+    let code = match AuthCode::parse(code) {
+        Ok(code) => code,
+        Err(e) => {
+            let e = ApiError::InvalidRequest(format!("code {e}"));
+            return to_app_with_error(settings, target.as_str(), e.code(), &e.message());
+        }
     };
-    let callback_url = RedirectUri::Fixed(&settings.instagram.callback_url);
-    match exchange::perform(settings, &state.validator, client, request, callback_url).await {
+    match worker.exchange_for_login(code).await {
         Ok(exchanged) => {
             let params = serde_urlencoded::to_string(LoginResult {
                 id: exchanged.owner.id(),
@@ -215,7 +207,10 @@ async fn finish(
             .unwrap_or_default();
             redirect(&target.with_fragment(&params))
         }
-        Err(e) => to_app_with_error(settings, target.as_str(), e.code(), &e.message()),
+        Err(e) => {
+            let e = ApiError::from(e);
+            to_app_with_error(settings, target.as_str(), e.code(), &e.message())
+        }
     }
 }
 

@@ -3,14 +3,13 @@
 //! `{"url": "<status page>", "confirmation_code": "<code>"}`, also when a step failed (the status
 //! page says so, and Meta's retry runs it again). A replay gets the same code.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::signed_request;
+use super::super::extract::{DataDeletion, Enabled, Form};
+use super::SignedRequestField;
 use crate::error::ApiError;
-use crate::meta_callbacks::Callback;
-use crate::parse_api::ParseClient;
-use crate::state::AppState;
+use crate::state::Worker;
 
 #[derive(Serialize)]
 struct DeletionAnswer<'a> {
@@ -19,17 +18,11 @@ struct DeletionAnswer<'a> {
 }
 
 pub(crate) async fn data_deletion(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    parse: web::Data<Option<ParseClient>>,
+    worker: Worker,
+    _: Enabled<DataDeletion>,
+    Form(SignedRequestField(raw)): Form<SignedRequestField>,
 ) -> Result<HttpResponse, ApiError> {
-    state.meta.ready(Callback::DataDeletion)?;
-    let raw = signed_request(&req, payload, &state).await?;
-    let (record, url) = state
-        .meta
-        .data_deletion(parse.as_ref().as_ref(), &raw)
-        .await?;
+    let (record, url) = worker.data_deletion(&raw).await?;
     Ok(HttpResponse::Ok().json(DeletionAnswer {
         url: &url,
         confirmation_code: &record.confirmation_code,

@@ -14,8 +14,7 @@ use serde::Serialize;
 
 use crate::domain::{iso8601, ConfirmationCode, DeletionRecord, DeletionStatus};
 use crate::error::ApiError;
-use crate::parse_api::ParseClient;
-use crate::state::AppState;
+use crate::state::Worker;
 
 const STATUS_HTML: &str = include_str!("status.html");
 
@@ -34,12 +33,11 @@ struct StatusAnswer<'a> {
 pub(crate) async fn status(
     req: HttpRequest,
     code: web::Path<String>,
-    state: web::Data<AppState>,
-    parse: web::Data<Option<ParseClient>>,
+    worker: Worker,
 ) -> Result<HttpResponse, ApiError> {
     let json = wants_json(&req);
     let record = match ConfirmationCode::parse(&code) {
-        Some(code) => state.meta.status(parse.as_ref().as_ref(), &code).await?,
+        Some(code) => worker.deletion_status(&code).await?,
         None => None,
     };
     let Some(record) = record else {

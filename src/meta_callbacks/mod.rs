@@ -7,12 +7,15 @@
 //! is answered again without acting, and an unsettled one (`received`, `failed`) runs again.
 //! Every step is safe to repeat (a user or session already gone counts as done).
 
+mod statuses;
+
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::deletion_status::{DeletionStatuses, StoreError};
+use crate::clock::unix_ms as now_ms;
+use statuses::{DeletionStatuses, StoreError};
+
 use crate::domain::{
     ConfirmationCode, DeletionRecord, DeletionStatus, Secret, SignedRequest, SignedRequestError,
 };
@@ -63,7 +66,6 @@ pub(crate) struct Deauthorized {
 pub(crate) struct MetaCallbacks {
     secret: Secret,
     status_base: Option<String>,
-    parse_configured: bool,
     on_deletion: ParseAction,
     on_deauthorize: ParseAction,
     function: Option<String>,
@@ -89,7 +91,6 @@ impl MetaCallbacks {
         MetaCallbacks {
             secret: settings.instagram.client_secret.clone(),
             status_base: settings.status_url_base(),
-            parse_configured,
             on_deletion: if parse_configured {
                 parse.on_data_deletion
             } else {
@@ -107,7 +108,8 @@ impl MetaCallbacks {
         }
     }
 
-    /// Whether `callback` can work at all; checked before the body is read.
+    /// Whether `callback` can work at all. The faces check it before the body is read (their
+    /// `Enabled` gate), so the callbacks below do not check it again.
     pub(crate) fn ready(&self, callback: Callback) -> Result<(), MetaError> {
         let refused = if !self.secret.is_set() {
             Some("IGAUTH_INSTAGRAM__CLIENT_SECRET")
@@ -141,7 +143,6 @@ impl MetaCallbacks {
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<Deauthorized, MetaError> {
-        self.ready(Callback::Deauthorize)?;
         let request = self.verify(Callback::Deauthorize, raw)?;
         let label = Callback::Deauthorize.label();
         let (Some(parse), action) = (parse, self.on_deauthorize) else {
@@ -185,13 +186,11 @@ impl MetaCallbacks {
         parse: Option<&ParseClient>,
         raw: &str,
     ) -> Result<(DeletionRecord, String), MetaError> {
-        self.ready(Callback::DataDeletion)?;
         let request = self.verify(Callback::DataDeletion, raw)?;
         let code = request.confirmation_code(self.secret.expose().as_bytes(), "data_deletion");
         let url = format!("{}{code}", self.status_base.as_deref().unwrap_or_default());
         let label = Callback::DataDeletion.label();
-        let parse = parse.filter(|_| self.parse_configured);
-        let previous = self.statuses.read(parse, &code).await?;
+        let (previous, mut row) = self.statuses.read(parse, &code).await?;
         if let Some(settled) = previous.as_ref().filter(|r| r.status.is_final()) {
             self.metrics.meta_callback(label, settled.status.as_str());
             log::info!(
@@ -204,9 +203,9 @@ impl MetaCallbacks {
         if let Some(previous) = previous {
             record.requested_at_ms = previous.requested_at_ms;
         }
-        self.statuses.write(parse, &record).await?;
+        self.statuses.write(parse, &mut row, &record).await?;
         let record = self.run(parse, &request, &code, record).await;
-        self.statuses.write(parse, &record).await?;
+        self.statuses.write(parse, &mut row, &record).await?;
         self.metrics.meta_callback(label, record.status.as_str());
         log::info!(
             "data deletion {code}: {} user(s), {}",
@@ -307,8 +306,7 @@ impl MetaCallbacks {
         parse: Option<&ParseClient>,
         code: &ConfirmationCode,
     ) -> Result<Option<DeletionRecord>, MetaError> {
-        let parse = parse.filter(|_| self.parse_configured);
-        Ok(self.statuses.read(parse, code).await?)
+        Ok(self.statuses.read(parse, code).await?.0)
     }
 }
 
@@ -339,10 +337,4 @@ fn settle(mut record: DeletionRecord, status: DeletionStatus, message: &str) -> 
     record.completed_at_ms = status.is_final().then(now_ms);
     record.message = message.to_string();
     record
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -1,15 +1,21 @@
 //! Where data-deletion statuses are kept, so a status page still answers after a restart: in
 //! Parse (class `InstagramDataDeletion`, master key only) when igauth reaches Parse; else in
 //! Redis (sealed records) when the cache backend is Redis; else in this process's memory, which
-//! a restart loses (said at startup and in the README).
+//! a restart loses (said at startup and in the README). The backend is chosen once, at start.
+//!
+//! In Parse, a status is one row. Its objectId travels with the record from the first read
+//! ([`Row`]), so the writes that follow update that row without looking it up again: a deletion
+//! costs one status read and two writes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
+use serde_json::json;
+
 use crate::domain::{ConfirmationCode, DeletionRecord};
-use crate::parse_api::{ParseClient, ParseError};
+use crate::parse_api::{checked_id, ParseClient, ParseError};
 use crate::shared_cache::SharedCache;
 
 /// How long Redis and memory keep a status (Parse keeps it until the operator removes it).
@@ -18,6 +24,12 @@ const KEEP: Duration = Duration::from_secs(90 * 86_400);
 const MEMORY_ENTRIES: usize = 10_000;
 /// The record kind under Redis' record keys.
 const KIND: &str = "deletion";
+/// The Parse class that keeps data-deletion statuses.
+const STATUS_CLASS: &str = "InstagramDataDeletion";
+
+/// Where a status lives in Parse (its row's objectId), once known; elsewhere always empty.
+#[derive(Debug, Default)]
+pub(crate) struct Row(Option<String>);
 
 /// A status could not be read or written (only Parse can fail: Redis falls back to memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,47 +76,63 @@ impl DeletionStatuses {
         }
     }
 
+    /// The record of `code`, and where it lives (for the writes that follow).
     pub(crate) async fn read(
         &self,
         parse: Option<&ParseClient>,
         code: &ConfirmationCode,
-    ) -> Result<Option<DeletionRecord>, StoreError> {
-        let text = match (&self.backend, parse) {
-            (Backend::Parse, Some(parse)) => {
+    ) -> Result<(Option<DeletionRecord>, Row), StoreError> {
+        let (text, row) = match &self.backend {
+            Backend::Parse => {
+                let parse = parse_client(parse)?;
                 self.prepare(parse).await?;
-                parse
-                    .read_status(code.as_str())
+                let filter = json!({"confirmation_code": code.as_str()});
+                let rows = parse
+                    .find_rows("status_read", STATUS_CLASS, &filter)
                     .await
-                    .map_err(StoreError)?
-                    .map(|(_, record)| record)
+                    .map_err(StoreError)?;
+                match rows.iter().find_map(|row| {
+                    let id = row.get("objectId")?.as_str()?;
+                    let record = row.get("record")?.as_str()?;
+                    checked_id(id).ok()?;
+                    Some((id.to_string(), record.to_string()))
+                }) {
+                    Some((id, text)) => (Some(text), Row(Some(id))),
+                    None => (None, Row(None)),
+                }
             }
-            (Backend::Redis(shared), _) => match shared.get_record(KIND, code.as_str()).await {
-                Some(text) => Some(text),
-                None => self.remembered(code.as_str()),
+            Backend::Redis(shared) => match shared.get_record(KIND, code.as_str()).await {
+                Some(text) => (Some(text), Row(None)),
+                None => (self.remembered(code.as_str()), Row(None)),
             },
-            _ => self.remembered(code.as_str()),
+            Backend::Memory => (self.remembered(code.as_str()), Row(None)),
         };
         // A record is believed only for the code it was written for.
-        Ok(text.and_then(|t| DeletionRecord::decode(&t, code)))
+        Ok((text.and_then(|t| DeletionRecord::decode(&t, code)), row))
     }
 
+    /// Writes `record` where [`DeletionStatuses::read`] found it (or anew), and remembers where.
     pub(crate) async fn write(
         &self,
         parse: Option<&ParseClient>,
+        row: &mut Row,
         record: &DeletionRecord,
     ) -> Result<(), StoreError> {
         let code = record.confirmation_code.as_str();
         let text = record.encode();
-        match (&self.backend, parse) {
-            (Backend::Parse, Some(parse)) => {
+        match &self.backend {
+            Backend::Parse => {
+                let parse = parse_client(parse)?;
                 self.prepare(parse).await?;
-                let existing = parse.read_status(code).await.map_err(StoreError)?;
-                parse
-                    .write_status(existing.as_ref().map(|(id, _)| id.as_str()), code, &text)
+                let body = json!({"confirmation_code": code, "record": text});
+                let written = parse
+                    .write_row("status_write", STATUS_CLASS, row.0.as_deref(), &body)
                     .await
-                    .map_err(StoreError)
+                    .map_err(StoreError)?;
+                row.0 = written;
+                Ok(())
             }
-            (Backend::Redis(shared), _) => {
+            Backend::Redis(shared) => {
                 self.remember(code, text.clone());
                 // The memory copy answers on this replica meanwhile; Meta's retry writes again.
                 if !shared.put_record(KIND, code, &text, KEEP).await {
@@ -114,7 +142,7 @@ impl DeletionStatuses {
                 }
                 Ok(())
             }
-            _ => {
+            Backend::Memory => {
                 self.remember(code, text);
                 Ok(())
             }
@@ -138,8 +166,21 @@ impl DeletionStatuses {
         if self.class_ready.load(Ordering::Acquire) {
             return Ok(());
         }
-        parse.ensure_status_class().await.map_err(StoreError)?;
+        let fields = json!({
+            "confirmation_code": {"type": "String"},
+            "record": {"type": "String"},
+        });
+        parse
+            .ensure_private_class(STATUS_CLASS, &fields)
+            .await
+            .map_err(StoreError)?;
         self.class_ready.store(true, Ordering::Release);
         Ok(())
     }
+}
+
+/// The worker's Parse client, which it always has when Parse is the backend (both follow
+/// `IGAUTH_PARSE__*`); were it ever missing, the status is refused, never kept elsewhere.
+fn parse_client(parse: Option<&ParseClient>) -> Result<&ParseClient, StoreError> {
+    parse.ok_or(StoreError(ParseError::Unreachable))
 }
