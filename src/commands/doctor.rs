@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::parse_api::{MASTER_KEY_HINT, MOUNT_PATH_HINT};
 use crate::settings::{CacheBackend, Settings};
 
 /// What one check found.
@@ -180,10 +181,12 @@ async fn parse_checks(settings: &Settings) -> Vec<Check> {
         .disable_redirects()
         .finish();
     let health = match client.get(format!("{base}/health")).send().await {
-        Ok(res) if res.status().is_success() => Outcome::Ok(format!("{base}/health answers {}", res.status().as_u16())),
-        Ok(res) if res.status().as_u16() == 404 => Outcome::Problem(format!(
-            "{base}/health answers 404: does IGAUTH_PARSE__SERVER_URL end with Parse's mount path (usually /parse)?"
-        )),
+        Ok(res) if res.status().is_success() => {
+            Outcome::Ok(format!("{base}/health answers {}", res.status().as_u16()))
+        }
+        Ok(res) if res.status().as_u16() == 404 => {
+            Outcome::Problem(format!("{base}/health answers 404: {MOUNT_PATH_HINT}"))
+        }
         Ok(res) => Outcome::Problem(format!(
             "{base}/health answers HTTP {}: check IGAUTH_PARSE__SERVER_URL",
             res.status().as_u16()
@@ -215,12 +218,9 @@ async fn parse_checks(settings: &Settings) -> Vec<Check> {
             .await;
         match res.map(|r| r.status().as_u16()) {
             Ok(200) => Outcome::Ok("GET /schemas with the master key answers 200".into()),
-            Ok(401 | 403) => Outcome::Problem(
-                "Parse refuses the master key (HTTP 403 on GET /schemas): check \
-                 IGAUTH_PARSE__MASTER_KEY and IGAUTH_PARSE__APP_ID, and that Parse's masterKeyIps \
-                 admits igauth's address (Parse's default admits only its own machine)"
-                    .into(),
-            ),
+            Ok(status @ (401 | 403)) => Outcome::Problem(format!(
+                "Parse refuses the master key (HTTP {status} on GET /schemas): {MASTER_KEY_HINT}"
+            )),
             Ok(status) => Outcome::Problem(format!(
                 "GET /schemas answers HTTP {status}: check IGAUTH_PARSE__SERVER_URL"
             )),

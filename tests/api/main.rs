@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod boundary_warnings;
 mod cache;
 mod commands;
 mod deletion_round_trips;
