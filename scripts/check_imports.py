@@ -24,6 +24,9 @@ ADAPTERS = {"instagram", "parse_api", "shared_cache", "rate_limit"}
 BASE = {"settings", "logging", "metrics", "clock", "transport"}
 ALLOWED = {
     "lib": set(),
+    # The command line (serve, check-config, setup, doctor, meta-test): above everything, as
+    # main.rs is; doctor probes Redis through the adapter that owns the seal.
+    "commands": {"startup", "settings", "logging", "domain", "parse_api", "shared_cache"},
     "startup": {"routes", "state", "error", "settings", "logging", "metrics"},
     # The faces: requests in, answers out; they reach adapters only through the facade.
     "routes": {"state", "error", "domain", "settings", "logging", "metrics"} | USE_CASES,
@@ -32,11 +35,11 @@ ALLOWED = {
     # The per-worker facade: builds the use cases and this worker's clients.
     "state": {"domain", "settings", "metrics"} | USE_CASES | ADAPTERS,
     "validator": {"domain", "settings", "metrics", "clock", "instagram", "shared_cache"},
-    "exchange": {"domain", "settings", "instagram", "validator"},
+    "exchange": {"domain", "settings", "logging", "instagram", "validator"},
     "login_states": {"domain", "shared_cache"},
     "meta_callbacks": {"domain", "settings", "metrics", "clock", "parse_api", "shared_cache"},
-    "instagram": {"domain", "settings", "metrics", "clock", "transport"},
-    "parse_api": {"domain", "settings", "metrics", "transport"},
+    "instagram": {"domain", "settings", "logging", "metrics", "clock", "transport"},
+    "parse_api": {"domain", "settings", "logging", "metrics", "transport"},
     "shared_cache": {"domain", "settings", "metrics", "clock"},
     "rate_limit": {"domain", "settings"},
     "settings": {"domain"},

@@ -56,6 +56,8 @@ pub(crate) enum ApiError {
     ExchangeNotConfigured,
     /// 503: the operator has not configured the login flow.
     LoginFlowNotConfigured,
+    /// 503: the login flow is configured, but not as registered at Meta (the callback URL).
+    LoginFlowMisconfigured,
     /// 400: a Meta callback whose signed_request is not Meta's (or malformed); nothing was done.
     InvalidSignedRequest(SignedRequestError),
     /// 404: no data-deletion request has this confirmation code.
@@ -83,6 +85,7 @@ impl From<ExchangeError> for ApiError {
                 "redirect_uri is required: more than one redirect URI is configured".into(),
             ),
             ExchangeError::CodeRefused(refusal) => ApiError::InvalidCode(refusal),
+            ExchangeError::CallbackNotRegistered => ApiError::LoginFlowMisconfigured,
             ExchangeError::TokenRefused(refusal) => ApiError::InvalidToken(refusal),
             ExchangeError::Upstream(e) => ApiError::Upstream(e),
         }
@@ -127,6 +130,8 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::ExchangeNotConfigured => "exchange_not_configured",
             ApiError::LoginFlowNotConfigured => "login_flow_not_configured",
+            // The login flow's error code at the app (RFC 6749's for "the server's fault").
+            ApiError::LoginFlowMisconfigured => "server_error",
             ApiError::InvalidSignedRequest(_) => "invalid_signed_request",
             ApiError::UnknownConfirmationCode => "not_found",
             ApiError::MetaCallbacksNotConfigured(_) => "meta_callbacks_not_configured",
@@ -147,8 +152,9 @@ impl ApiError {
                 "Instagram refused the authorization code: {}",
                 match refusal {
                     Refusal::CodeUsed =>
-                        "it was already used. Codes are single-use; start the \
-                         Instagram login again to get a new one.",
+                        "it was not found or was already used (Instagram does not tell \
+                         these apart). Codes are single-use; start the Instagram login again to \
+                         get a new one.",
                     Refusal::RedirectMismatch =>
                         "the redirect_uri differs from the one the \
                          login was started with. Send the exact redirect URI your app opened the \
@@ -205,11 +211,16 @@ impl ApiError {
                 format!("Send the body as {expected}.")
             }
             ApiError::TooManyRequests(secs) => {
-                format!("Too many requests from this client; retry in {secs} seconds.")
+                let unit = if *secs == 1 { "second" } else { "seconds" };
+                format!("Too many requests from this client; retry in {secs} {unit}.")
             }
             ApiError::ExchangeNotConfigured => "Code exchange is not configured on this server: \
                  the operator must set IGAUTH_INSTAGRAM__CLIENT_ID, \
                  IGAUTH_INSTAGRAM__CLIENT_SECRET and IGAUTH_INSTAGRAM__REDIRECT_URIS."
+                .into(),
+            ApiError::LoginFlowMisconfigured => "The login could not finish because of how this \
+                 service is set up, not because of anything the app or the person did; its \
+                 operator has been told. Try again later."
                 .into(),
             ApiError::LoginFlowNotConfigured => format!(
                 "The login flow is not configured on this server: the operator must set \
@@ -313,6 +324,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ExchangeNotConfigured
             | ApiError::LoginFlowNotConfigured
+            | ApiError::LoginFlowMisconfigured
             | ApiError::MetaCallbacksNotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ParseUnavailable => StatusCode::BAD_GATEWAY,
             ApiError::Upstream(e) => match e {
@@ -345,5 +357,20 @@ impl ResponseError for ApiError {
                 request_id: logging::current_request_id(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn one_second_is_singular() {
+        assert!(ApiError::TooManyRequests(1)
+            .message()
+            .ends_with("retry in 1 second."));
+        assert!(ApiError::TooManyRequests(7)
+            .message()
+            .ends_with("retry in 7 seconds."));
     }
 }

@@ -12,6 +12,7 @@ use futures_util::future::join;
 
 use crate::domain::{AccessToken, AuthCode, Lookup, TokenOwner};
 use crate::instagram::{GrantError, InstagramClient, Refusal, TokenGrant, UpstreamError};
+use crate::logging::LogThrottle;
 use crate::settings::Settings;
 use crate::validator::Validator;
 
@@ -34,6 +35,9 @@ pub(crate) enum ExchangeError {
     RedirectUriRequired,
     /// Instagram refused the code.
     CodeRefused(Refusal),
+    /// The login flow's callback URL is not a redirect URI registered for the Instagram app:
+    /// no login can finish until the operator fixes it (logged for them).
+    CallbackNotRegistered,
     /// Instagram refused the short-lived token it had just issued (for a long-lived one).
     TokenRefused(Refusal),
     /// Instagram did not give a usable answer.
@@ -53,6 +57,20 @@ impl ExchangeError {
             GrantError::Upstream(e) => ExchangeError::Upstream(e),
         }
     }
+}
+
+/// The login flow's redirect-URI mismatch, told to the operator at most once a minute.
+fn callback_not_registered() -> ExchangeError {
+    static WARNED: LogThrottle = LogThrottle::new();
+    if let Some(count) = WARNED.tick() {
+        log::warn!(
+            "Instagram refused a login's code because the redirect URI differs ({count} time(s) \
+             in the last minute): IGAUTH_INSTAGRAM__CALLBACK_URL must equal one of the Valid \
+             OAuth Redirect URIs of the Instagram app in Meta's App Dashboard, character for \
+             character (`igauth setup` prints it)"
+        );
+    }
+    ExchangeError::CallbackNotRegistered
 }
 
 /// Why a refresh gave no token: Instagram refused the token, or did not answer usably.
@@ -147,7 +165,14 @@ pub(crate) async fn perform(
     let grant = client
         .exchange_code(&code, redirect_uri)
         .await
-        .map_err(|e| ExchangeError::from_grant(e, ExchangeError::CodeRefused))?;
+        .map_err(|e| ExchangeError::from_grant(e, ExchangeError::CodeRefused))
+        .map_err(|e| match (e, redirect) {
+            // The app never sends the callback URL: this is the operator's to fix, not the app's.
+            (ExchangeError::CodeRefused(Refusal::RedirectMismatch), RedirectUri::Fixed(_)) => {
+                callback_not_registered()
+            }
+            (e, _) => e,
+        })?;
     let long_lived = request.long_lived.unwrap_or(settings.instagram.long_lived);
     // /me names the owner of the fresh token (and warms the cache for the login that follows).
     // The long-lived exchange needs nothing from it, so the two run at once: a login is two

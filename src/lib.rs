@@ -24,17 +24,18 @@
 //! - "Instagram did not answer" is an upstream error, never a [`domain::Verdict`], so it can only
 //!   become a 5xx, never a "no" and never a "yes".
 //!
-//! The library's interface is what the binary and the tests need: [`settings`] (load and check
-//! the configuration), [`startup`] (run the app), [`logging`] (install the safe logger), and the
-//! [`domain`] types tests use to craft input. Everything else is crate-private, so rustc reports
-//! what nothing uses.
+//! The library's interface is what the binary and the tests need: [`commands`] (the whole command
+//! line, which `main.rs` hands over to), [`settings`] (load and check the configuration),
+//! [`startup`] (run the app), and the [`domain`] types tests use to craft input. Everything else
+//! is crate-private, so rustc reports what nothing uses.
 
 mod clock;
+pub mod commands;
 pub mod domain;
 mod error;
 mod exchange;
 mod instagram;
-pub mod logging;
+mod logging;
 mod login_states;
 mod meta_callbacks;
 mod metrics;

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::{IgId, Secret};
+use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::transport::{self, operator_text, TransportError};
@@ -79,6 +80,8 @@ pub(crate) struct ParseUpstream {
     master_key: Secret,
     timeout: Duration,
     metrics: Arc<Metrics>,
+    /// Refusals that name a wrong setting (404 mount path, 403 master key): one line a minute.
+    setup_refusals: LogThrottle,
 }
 
 impl ParseUpstream {
@@ -91,6 +94,7 @@ impl ParseUpstream {
             master_key: parse.master_key.clone(),
             timeout: Duration::from_millis(parse.timeout_ms),
             metrics,
+            setup_refusals: LogThrottle::new(),
         })
     }
 }
@@ -333,7 +337,7 @@ impl ParseClient {
                 Ok(answer) => break answer,
                 // A pooled connection Parse closed after an error (it does after its 500s):
                 // one retry on a fresh connection. Every call here is safe to repeat.
-                Err(TransportError::Connect) if !retried => retried = true,
+                Err(TransportError::Connect(_)) if !retried => retried = true,
                 Err(_) => return Err(ParseError::Unreachable),
             }
         };
@@ -345,9 +349,37 @@ impl ParseClient {
         if code != Some(OBJECT_NOT_FOUND) && code != Some(INVALID_CLASS_NAME) {
             // Parse's own words, for the operator (bounded, one line; the logger scrubs too).
             let words = operator_text(&parsed.and_then(|b| b.error).unwrap_or_default());
-            log::warn!("Parse answered HTTP {status} (code {code:?}): {words}");
+            match setup_hint(status, code) {
+                // These repeat on every call until the setting is fixed: one line a minute.
+                Some(hint) => {
+                    if let Some(count) = self.up.setup_refusals.tick() {
+                        log::warn!(
+                            "Parse answered HTTP {status} ({count} time(s) in the last minute): \
+                             {hint} (Parse said: {words:?})"
+                        );
+                    }
+                }
+                None => log::warn!("Parse answered HTTP {status} (code {code:?}): {words}"),
+            }
         }
         Err(ParseError::Refused(status, code))
+    }
+}
+
+/// What a 404 without a Parse error code means: the URL does not reach Parse's REST API.
+pub(crate) const MOUNT_PATH_HINT: &str =
+    "does IGAUTH_PARSE__SERVER_URL end with Parse's mount path (usually /parse)?";
+/// What a 403 means: Parse refuses the master key, or the address it came from.
+pub(crate) const MASTER_KEY_HINT: &str =
+    "check IGAUTH_PARSE__MASTER_KEY and IGAUTH_PARSE__APP_ID, and that Parse's masterKeyIps \
+     admits igauth's address (Parse's default admits only its own machine)";
+
+/// For the refusals that mean igauth's Parse settings are wrong, the setting to change.
+fn setup_hint(status: u16, code: Option<i64>) -> Option<&'static str> {
+    match (status, code) {
+        (404, None) => Some(MOUNT_PATH_HINT),
+        (403, _) => Some(MASTER_KEY_HINT),
+        _ => None,
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use actix_web::rt::time::timeout;
 use actix_web::web::Bytes;
-use awc::error::SendRequestError;
+use awc::error::{ConnectError, SendRequestError};
 use awc::SendClientRequest;
 
 /// Why no answer was read.
@@ -19,8 +19,59 @@ use awc::SendClientRequest;
 pub(crate) enum TransportError {
     /// The deadline passed first.
     Timeout,
-    /// No connection, a broken one, or an answer larger than the cap.
+    /// No connection, a broken one, or an answer larger than the cap; why, for the operator.
+    Connect(Cause),
+}
+
+/// Which step of reaching an upstream failed: what an operator checks first differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The host name does not resolve.
+    Dns,
+    /// No TCP connection (refused, unreachable, or the connect deadline passed).
     Connect,
+    /// The TLS handshake failed (a proxy intercepting TLS, an old trust store).
+    Tls,
+    /// Connected, but the exchange broke off (or the answer was too large).
+    Broken,
+}
+
+impl Cause {
+    /// The cause in a few words, for a log line.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Cause::Dns => "DNS: the host name does not resolve",
+            Cause::Connect => "connect: no TCP connection (refused, unreachable or timed out)",
+            Cause::Tls => "TLS: the handshake failed",
+            Cause::Broken => "the connection broke off",
+        }
+    }
+}
+
+/// What step an awc error happened at; its text is never kept (it may name the URL).
+fn cause_of(e: &SendRequestError) -> Cause {
+    match e {
+        SendRequestError::Connect(connect) => match connect {
+            ConnectError::Resolver(_) | ConnectError::NoRecords | ConnectError::Unresolved => {
+                Cause::Dns
+            }
+            ConnectError::Timeout => Cause::Connect,
+            ConnectError::SslIsNotSupported => Cause::Tls,
+            ConnectError::Io(io) => {
+                // rustls reports a failed handshake as an io error wrapping its own.
+                let tls = io
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+                if tls || io.kind() == std::io::ErrorKind::InvalidData {
+                    Cause::Tls
+                } else {
+                    Cause::Connect
+                }
+            }
+            _ => Cause::Broken,
+        },
+        _ => Cause::Broken,
+    }
 }
 
 /// Sends `request` and reads its answer (at most `cap` bytes), all before `deadline`.
@@ -33,14 +84,14 @@ pub(crate) async fn send(
     timeout(budget, async {
         let mut response = request.await.map_err(|e| match e {
             SendRequestError::Timeout => TransportError::Timeout,
-            _ => TransportError::Connect,
+            e => TransportError::Connect(cause_of(&e)),
         })?;
         let status = response.status().as_u16();
         let body = response
             .body()
             .limit(cap)
             .await
-            .map_err(|_| TransportError::Connect)?;
+            .map_err(|_| TransportError::Connect(Cause::Broken))?;
         Ok((status, body))
     })
     .await

@@ -132,10 +132,14 @@ impl AuthCode {
     pub(crate) const MAX_LEN: usize = 1024;
 
     /// Instagram appends `#_` to the redirect (not part of the code); people paste it along,
-    /// often with surrounding whitespace. Both are removed before the code is checked.
+    /// often with surrounding whitespace, or URL-encoded (`%23_`) when the redirect went through
+    /// another encoder. All of these are removed before the code is checked.
     pub(crate) fn parse(s: &str) -> Result<AuthCode, SecretError> {
         let trimmed = s.trim();
-        let code = trimmed.strip_suffix("#_").unwrap_or(trimmed);
+        let code = trimmed
+            .strip_suffix("#_")
+            .or_else(|| trimmed.strip_suffix("%23_"))
+            .unwrap_or(trimmed);
         check(code, Self::MAX_LEN)?;
         Ok(AuthCode(code.to_string()))
     }
@@ -157,6 +161,7 @@ mod tests {
     fn code_strips_fragment_marker_and_whitespace() {
         assert_eq!(AuthCode::parse("  AQB123#_\n").unwrap().expose(), "AQB123");
         assert_eq!(AuthCode::parse("#_"), Err(SecretError::Empty));
+        assert_eq!(AuthCode::parse("AQB123%23_").unwrap().expose(), "AQB123");
     }
 
     #[test]

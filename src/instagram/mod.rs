@@ -23,6 +23,7 @@ pub(crate) use breaker::{Breaker, BreakerState, Permit};
 pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
+use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::settings::{InstagramSettings, Settings};
 use crate::transport::{self, TransportError};
@@ -99,6 +100,8 @@ pub(crate) struct Upstream {
     max_connections: usize,
     pub(crate) breaker: Breaker,
     metrics: Arc<Metrics>,
+    /// "Instagram is unreachable" lines: one a minute, with the count.
+    unreachable: LogThrottle,
 }
 
 impl Upstream {
@@ -131,6 +134,7 @@ impl Upstream {
                 settings.upstream_timeout() + Duration::from_secs(1),
             ),
             metrics,
+            unreachable: LogThrottle::new(),
         }
     }
 }
@@ -287,8 +291,17 @@ impl InstagramClient {
         let started = Instant::now();
         let outcome = match transport::send(send, deadline, MAX_UPSTREAM_BODY).await {
             Ok((status, body)) => read(status, &body),
-            Err(TransportError::Timeout) => Err(UpstreamError::Timeout.into()),
-            Err(TransportError::Connect) => Err(UpstreamError::Connect.into()),
+            Err(TransportError::Timeout) => {
+                self.unreachable(
+                    endpoint,
+                    "timeout: no answer within IGAUTH_INSTAGRAM__TIMEOUT_MS",
+                );
+                Err(UpstreamError::Timeout.into())
+            }
+            Err(TransportError::Connect(cause)) => {
+                self.unreachable(endpoint, cause.describe());
+                Err(UpstreamError::Connect.into())
+            }
         };
         let label = match outcome.as_ref().err().map(AsUpstream::as_upstream) {
             None => "ok",
@@ -299,6 +312,24 @@ impl InstagramClient {
             .metrics
             .upstream_outcome(endpoint, label, Some(started.elapsed()));
         outcome
+    }
+
+    /// Says, at most once a minute, that Instagram could not be reached and at which step, with
+    /// the setting that names the host: the operator's first question in an outage.
+    fn unreachable(&self, endpoint: &'static str, cause: &str) {
+        let Some(count) = self.up.unreachable.tick() else {
+            return;
+        };
+        let setting = if endpoint == "access_token" {
+            "IGAUTH_INSTAGRAM__API_URL"
+        } else {
+            "IGAUTH_INSTAGRAM__GRAPH_URL"
+        };
+        log::warn!(
+            "Instagram is unreachable ({cause}) for {endpoint}, {count} time(s) in the last \
+             minute: check that this machine reaches the host in {setting} (DNS, egress \
+             firewall, a TLS-intercepting proxy); `igauth doctor` probes each step"
+        );
     }
 
     /// Tells the breaker what one logical call came to.

@@ -6,7 +6,10 @@
 //! reach stderr in batches ([`sink`]), so the per-request access line stays cheap.
 
 mod sink;
+mod throttle;
 mod timestamp;
+
+pub(crate) use throttle::LogThrottle;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -224,7 +227,7 @@ struct JsonLine<'a> {
 }
 
 /// Installs the process logger. `RUST_LOG` chooses levels (default `info`).
-pub fn init(settings: &Settings) {
+pub(crate) fn init(settings: &Settings) {
     let secrets: Vec<String> = [
         &settings.instagram.client_secret,
         &settings.server.api_key,
@@ -254,7 +257,7 @@ pub fn init(settings: &Settings) {
 }
 
 /// Writes out every buffered line; call before the process exits.
-pub fn flush() {
+pub(crate) fn flush() {
     log::logger().flush();
 }
 

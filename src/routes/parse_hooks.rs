@@ -235,7 +235,9 @@ fn exchange_message(e: ExchangeError) -> String {
             );
             "redirect_uri is not one of this app's redirect URIs.".into()
         }
-        ExchangeError::NotConfigured | ExchangeError::Upstream(_) => {
+        ExchangeError::NotConfigured
+        | ExchangeError::CallbackNotRegistered
+        | ExchangeError::Upstream(_) => {
             log::warn!(
                 "Parse exchange webhook failed: {}",
                 ApiError::from(e).message()

@@ -168,7 +168,26 @@ impl Settings {
         if !(1..=5000).contains(&self.cache.redis_timeout_ms) {
             return Err("IGAUTH_CACHE__REDIS_TIMEOUT_MS must be between 1 and 5000".into());
         }
+        check_scopes(&self.instagram.scopes)?;
         self.check_meta()
+    }
+}
+
+/// Scopes Instagram API with Instagram Login refuses at its consent page: the retired Basic
+/// Display API's, and the `business_*` names from before the `instagram_` prefix. A login asking
+/// for them can never finish, so they stop startup rather than every login.
+fn check_scopes(scopes: &str) -> Result<(), String> {
+    let dead = scopes
+        .split([',', ' '])
+        .map(str::trim)
+        .find(|s| matches!(*s, "user_profile" | "user_media") || s.starts_with("business_"));
+    match dead {
+        Some(scope) => Err(format!(
+            "IGAUTH_INSTAGRAM__SCOPES: Instagram API with Instagram Login refuses the scope \
+             {scope:?} (a retired name); use instagram_business_basic, plus the \
+             instagram_business_* scopes your app was approved for"
+        )),
+        None => Ok(()),
     }
 }
 

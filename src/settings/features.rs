@@ -54,7 +54,7 @@ impl Features {
 impl Settings {
     /// What a reader of the logs should know; none of it stops anything (validation alone needs
     /// no credentials).
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let ig = &self.instagram;
         let mut out = Vec::new();
         if ig.client_id.is_empty() && !ig.client_secret.is_set() {
@@ -85,7 +85,7 @@ impl Settings {
     /// Settings that ask for a feature but leave it unable to work. `igauth check-config` treats
     /// them as errors (exit 1); `serve` logs them as warnings and starts with that feature answering
     /// 503 `*_not_configured`, so token validation keeps working through a half-done deploy.
-    pub fn setup_errors(&self) -> Vec<String> {
+    pub(crate) fn setup_errors(&self) -> Vec<String> {
         let ig = &self.instagram;
         let mut out = Vec::new();
         match (ig.client_id.is_empty(), ig.client_secret.is_set()) {

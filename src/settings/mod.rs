@@ -8,7 +8,9 @@
 //! loading, `checks.rs` the rules serde cannot express, `features.rs` what the result turns on.
 
 mod checks;
+mod effective;
 mod features;
+mod findings;
 mod meta;
 mod names;
 #[cfg(test)]
@@ -21,6 +23,7 @@ use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer};
 
 pub(crate) use features::Features;
+pub(crate) use findings::Severity;
 pub(crate) use meta::STATUS_PATH;
 
 use crate::domain::Secret;
@@ -38,6 +41,9 @@ pub struct Settings {
     /// What these settings make usable; computed once, at load.
     #[serde(skip)]
     pub(crate) features: Features,
+    /// Every setting as `(IGAUTH_..., value)` with secrets redacted, for `check-config`.
+    #[serde(skip)]
+    pub(crate) effective: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -314,7 +320,7 @@ pub struct Sources {
 
 impl Settings {
     /// Defaults, then the file named by `--config` or `IGAUTH_CONFIG`, then `IGAUTH_*` variables.
-    pub fn load(config_path: Option<String>) -> Result<Settings, String> {
+    pub(crate) fn load(config_path: Option<String>) -> Result<Settings, String> {
         let file = config_path.or_else(|| std::env::var("IGAUTH_CONFIG").ok());
         Settings::from_sources(Sources { file, env: None })
     }
@@ -330,17 +336,20 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .source(Some(vars.into_iter().collect()));
-        let mut settings: Settings = builder
-            .add_source(env)
-            .build()
-            .and_then(Config::try_deserialize)
-            .map_err(|e| format!("invalid configuration: {}", env_names(&e.to_string())))?;
+        let invalid = |e: config::ConfigError| {
+            format!("invalid configuration: {}", env_names(&e.to_string()))
+        };
+        let config = builder.add_source(env).build().map_err(invalid)?;
+        let mut settings: Settings = config.clone().try_deserialize().map_err(invalid)?;
         settings.check()?;
         settings.features = Features::of(&settings);
+        let mut known = names::known(DEFAULTS);
+        known.sort();
+        settings.effective = effective::lines(&config, &known);
         Ok(settings)
     }
 
-    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+    pub(crate) fn bind_addr(&self) -> Result<SocketAddr, String> {
         self.server.bind.parse().map_err(|_| {
             format!(
                 "IGAUTH_SERVER__BIND must be an address like 0.0.0.0:8080, got {:?}",

@@ -13,7 +13,7 @@ use config::{Config, File, FileFormat, Map, Value};
 const CONFIG_VAR: &str = "IGAUTH_CONFIG";
 
 /// `section.key` of every setting.
-fn known(defaults: &str) -> Vec<String> {
+pub(super) fn known(defaults: &str) -> Vec<String> {
     keys_of(File::from_str(defaults, FileFormat::Toml)).unwrap_or_default()
 }
 
@@ -40,7 +40,7 @@ fn flatten(table: Map<String, Value>) -> Vec<String> {
     out
 }
 
-fn env_var(key: &str) -> String {
+pub(super) fn env_var(key: &str) -> String {
     format!("IGAUTH_{}", key.replace('.', "__").to_uppercase())
 }
 

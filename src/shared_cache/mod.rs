@@ -32,6 +32,7 @@
 //!   without Redis; once connected, redis' `ConnectionManager` reconnects by itself.
 
 mod health;
+mod probe;
 mod records;
 mod seal;
 
@@ -48,6 +49,7 @@ use crate::domain::{Lookup, TokenKey};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use health::Health;
+pub(crate) use probe::probe;
 use seal::{Generation, Sealer};
 
 /// What a used login state's value says (sealed like every value).
@@ -95,21 +97,7 @@ impl SharedCache {
         settings: &CacheSettings,
         metrics: Arc<Metrics>,
     ) -> Result<SharedCache, String> {
-        let url = settings.redis_url.expose();
-        let client = match settings.redis_ca_file.as_str() {
-            "" => redis::Client::open(url),
-            path => {
-                let root_cert = std::fs::read(path).map_err(|e| {
-                    format!("IGAUTH_CACHE__REDIS_CA_FILE {path:?} cannot be read: {e}")
-                })?;
-                let certificates = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root_cert),
-                };
-                redis::Client::build_with_tls(url, certificates)
-            }
-        }
-        .map_err(|_| "IGAUTH_CACHE__REDIS_URL is not a usable redis:// URL".to_string())?;
+        let client = probe::client(settings)?;
         let budget = Duration::from_millis(settings.redis_timeout_ms.max(1));
         let cache = SharedCache {
             inner: Arc::new(Inner {

@@ -250,7 +250,10 @@ async fn used_code_is_400_invalid_code() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(message.contains("it was already used"), "{message}");
+    assert!(
+        message.contains("not found or was already used"),
+        "{message}"
+    );
     assert!(
         !message.contains("This authorization code"),
         "Instagram's own text reached the caller: {message}"

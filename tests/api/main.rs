@@ -6,8 +6,11 @@
 
 mod helpers;
 
+mod boundary_warnings;
 mod cache;
+mod commands;
 mod deletion_round_trips;
+mod diagnostics;
 mod exchange;
 mod hostile_input;
 mod introspect;

@@ -459,7 +459,7 @@ fn check_config_reports_redis_settings_without_their_password() {
     let (code, text) = run(&[("IGAUTH_CACHE__BACKEND", "redis"), url, secret]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("redis_timeout_ms: 50") && text.contains("configuration OK"),
+        text.contains("IGAUTH_CACHE__REDIS_TIMEOUT_MS=50\n") && text.contains("configuration OK"),
         "{text}"
     );
 

@@ -192,6 +192,11 @@ test('the demo page logs in through the consent page and shows authData', { time
   const authData = JSON.parse(await page.textContent('#result'));
   assert.deepEqual(Object.keys(authData), ['instagram']);
   assert.equal(authData.instagram.id, USER_ID, 'the exact 64-bit id');
+  // The hint is the exact call, with the provider's object (not the wrapper) as authData.
+  assert.equal(
+    await page.textContent('#call'),
+    `Parse.User.logInWith("instagram", {authData: ${JSON.stringify(authData.instagram)}})`,
+  );
   assert.match(authData.instagram.access_token, new RegExp(`^IGT-${USER_ID}-long-\\d+$`));
   assert.match(await page.textContent('#details'), /60 days/);
   assert.equal(await page.locator('#error').isVisible(), false);

@@ -72,6 +72,13 @@ mod tests {
         assert!(DEMO_HTML.contains("id=\"login\""));
         assert!(DEMO_HTML.contains("id=\"result\""));
         assert!(DEMO_HTML.contains("id=\"error\""));
+        // The exact call, with the provider's authData unwrapped: `{ authData }` over the
+        // wrapped object is Parse error 101.
+        assert!(DEMO_HTML.contains("id=\"call\""));
+        assert!(DEMO_HTML.contains(
+            r#"'Parse.User.logInWith("instagram", {authData: ' + JSON.stringify(authData.instagram)"#
+        ));
+        assert!(!DEMO_HTML.contains("{ authData })"));
         assert!(!demo_csp().contains("'none';  ") && !demo_csp().contains("unsafe"));
     }
 }

@@ -1,0 +1,193 @@
+//! `igauth setup`: what to paste into Meta's App Dashboard and into Parse, computed from the
+//! configuration igauth sees. A guide, not a gate: whatever is still missing is shown as the
+//! variable to set, and it always exits 0 (`check-config` and `doctor` are the gates).
+
+use std::fmt::Write;
+use std::process::ExitCode;
+
+use crate::settings::Settings;
+
+pub(super) fn setup(settings: &Settings) -> ExitCode {
+    print!("{}", guide(settings));
+    ExitCode::SUCCESS
+}
+
+/// `<set VAR>`: the marker for a value igauth cannot know until VAR is set.
+fn missing(var: &str) -> String {
+    format!("<set {var}>")
+}
+
+/// The whole guide, as text.
+fn guide(settings: &Settings) -> String {
+    let ig = &settings.instagram;
+    let base_var = "IGAUTH_SERVER__PUBLIC_URL";
+    let base = settings.public_base();
+    let at = |path: &str| match &base {
+        Some(base) => format!("{base}{path}"),
+        None => missing(base_var),
+    };
+    let callback = if ig.callback_url.is_empty() {
+        missing("IGAUTH_INSTAGRAM__CALLBACK_URL")
+    } else {
+        ig.callback_url.clone()
+    };
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "igauth setup: what to paste where, from the configuration igauth sees now."
+    );
+    let _ = writeln!(
+        w,
+        "Anything igauth cannot know yet is shown as <set THE_VARIABLE_TO_SET>."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "== Meta App Dashboard: your app > Instagram > API setup with Instagram login"
+    );
+    let _ = writeln!(
+        w,
+        "   > Set up Instagram business login > Business login settings"
+    );
+    let _ = writeln!(
+        w,
+        "  OAuth redirect URIs (Valid OAuth Redirect URIs): {callback}"
+    );
+    let _ = writeln!(
+        w,
+        "  Deauthorize callback URL:                       {}",
+        at("/v1/meta/deauthorize")
+    );
+    let _ = writeln!(
+        w,
+        "  Data deletion request URL:                      {}",
+        at("/v1/meta/data-deletion")
+    );
+    let _ = writeln!(
+        w,
+        "  From that page, the Instagram app ID and Instagram app secret (not the Meta app's):"
+    );
+    let _ = writeln!(
+        w,
+        "    IGAUTH_INSTAGRAM__CLIENT_ID={}",
+        if ig.client_id.is_empty() {
+            missing("IGAUTH_INSTAGRAM__CLIENT_ID")
+        } else {
+            ig.client_id.clone()
+        }
+    );
+    let _ = writeln!(
+        w,
+        "    IGAUTH_INSTAGRAM__CLIENT_SECRET={}",
+        if ig.client_secret.is_set() {
+            "(set)".to_string()
+        } else {
+            missing("IGAUTH_INSTAGRAM__CLIENT_SECRET")
+        }
+    );
+    let _ = writeln!(w, "  Redirect URIs must be https: for local development, use a tunnel (see docs/meta-app.md).");
+    let _ = writeln!(w);
+
+    let introspect = at("/v1/introspect");
+    let key = if settings.server.api_key.is_set() {
+        "Bearer <the value of IGAUTH_SERVER__API_KEY>".to_string()
+    } else {
+        format!("Bearer {}", missing("IGAUTH_SERVER__API_KEY"))
+    };
+    let _ = writeln!(
+        w,
+        "== Parse, way 1 (self-hosted Parse Server: Parse's oauth2 adapter asks igauth)"
+    );
+    let _ = writeln!(
+        w,
+        "  Parse Server option `auth` (or PARSE_SERVER_AUTH_PROVIDERS), exactly:"
+    );
+    let _ = writeln!(w, "  {{\"instagram\": {{\"oauth2\": true,");
+    let _ = writeln!(
+        w,
+        "    \"tokenIntrospectionEndpointUrl\": \"{introspect}\","
+    );
+    let _ = writeln!(w, "    \"useridField\": \"sub\",");
+    let _ = writeln!(w, "    \"authorizationHeader\": \"{key}\"}}}}");
+    let _ = writeln!(
+        w,
+        "  (the key itself is never printed; if Parse reaches igauth by an internal address,"
+    );
+    let _ = writeln!(w, "  use that address with /v1/introspect instead)");
+    let _ = writeln!(w);
+    let _ = writeln!(w, "== Parse, sessions (Back4App, or any Parse whose options you cannot set): igauth signs people in");
+    let parse = &settings.parse;
+    for (var, value) in [
+        (
+            "IGAUTH_PARSE__SERVER_URL",
+            (!parse.server_url.is_empty()).then(|| parse.server_url.clone()),
+        ),
+        (
+            "IGAUTH_PARSE__APP_ID",
+            (!parse.app_id.is_empty()).then(|| parse.app_id.clone()),
+        ),
+        (
+            "IGAUTH_PARSE__MASTER_KEY",
+            parse.master_key.is_set().then(|| "(set)".to_string()),
+        ),
+    ] {
+        let _ = writeln!(w, "  {var}={}", value.unwrap_or_else(|| missing(var)));
+    }
+    let _ = writeln!(
+        w,
+        "  IGAUTH_PARSE__SESSIONS=true  (then apps get a Parse session token with the login)"
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "== Parse, ways 2 and 3 (a second check in Cloud Code; on Parse >= 8 they need way 1 too)"
+    );
+    let _ = writeln!(
+        w,
+        "  webhook function igValidate:  {}",
+        at("/v1/parse/functions/validate")
+    );
+    let _ = writeln!(
+        w,
+        "  webhook function igExchange:  {}",
+        at("/v1/parse/functions/exchange")
+    );
+    let _ = writeln!(
+        w,
+        "  webhook trigger _User beforeSave: {}",
+        at("/v1/parse/triggers/user")
+    );
+    let _ = writeln!(
+        w,
+        "  Parse's webhookKey = IGAUTH_PARSE__WEBHOOK_KEY {}",
+        if parse.webhook_key.is_set() {
+            "(set)".to_string()
+        } else {
+            missing("IGAUTH_PARSE__WEBHOOK_KEY")
+        }
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "== Apps: the URL an app opens to start a login");
+    let return_to = match ig.return_urls.first() {
+        Some(url) => form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>(),
+        None => missing("IGAUTH_INSTAGRAM__RETURN_URLS"),
+    };
+    let _ = writeln!(w, "  {}?return_to={return_to}", at("/v1/authorize"));
+    let _ = writeln!(w, "  (return_to: one of IGAUTH_INSTAGRAM__RETURN_URLS, URL-encoded; docs/login-flow.md has the recipes)");
+    if settings.server.demo {
+        let _ = writeln!(w, "  demo page: {}", at("/v1/demo"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing;
+
+    #[test]
+    fn missing_values_name_their_variable() {
+        assert_eq!(missing("IGAUTH_X__Y"), "<set IGAUTH_X__Y>");
+    }
+}
