@@ -49,7 +49,9 @@ async fn a_signed_data_deletion_reaches_igauth_and_ends_in_a_status_url() {
         &[
             "meta-test",
             "deauthorize",
-            "17841400000000042",
+            // Another person: the same id in the same second would be the same
+            // payload, which igauth rightly acts on once, for one callback.
+            "17841400000000043",
             "--url",
             &url,
         ],
