@@ -18,8 +18,9 @@ def markdown_files():
     return [p for p in out.splitlines() if "node_modules" not in p and os.path.exists(os.path.join(ROOT, p))]
 
 
-def prose_lines(path):
-    """Lines outside fenced code blocks, with inline code spans removed."""
+def prose_lines(path, keep_code=False):
+    """Lines outside fenced code blocks; inline code spans removed (a link in backticks is code),
+    or only their backticks with keep_code (a heading's anchor keeps the code's text)."""
     fenced = False
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -27,13 +28,13 @@ def prose_lines(path):
                 fenced = not fenced
                 continue
             if not fenced:
-                yield number, re.sub(r"`[^`]*`", "", line)
+                yield number, line.replace("`", "") if keep_code else re.sub(r"`[^`]*`", "", line)
 
 
 def anchors(path):
     """GitHub's heading anchors: lower case, punctuation dropped, spaces to '-', repeats numbered."""
     seen, result = {}, set()
-    for _, line in prose_lines(path):
+    for _, line in prose_lines(path, keep_code=True):
         m = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not m:
             continue
@@ -50,8 +51,6 @@ def main():
     cache = {}
     for rel in markdown_files():
         src = os.path.join(ROOT, rel)
-        # Inline code was stripped, so re-read the raw text for link targets in backticks? No:
-        # a link inside backticks is code, not a link.
         for number, line in prose_lines(src):
             for target in LINK.findall(line):
                 if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target):

@@ -1,7 +1,7 @@
 //! Where data-deletion statuses are kept, so a status page still answers after a restart: in
 //! Parse (class `InstagramDataDeletion`, master key only) when igauth reaches Parse; else in
 //! Redis (sealed records) when the cache backend is Redis; else in this process's memory, which
-//! a restart loses (said at startup and in the README).
+//! a restart loses (said at startup and in docs/going-live.md).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
