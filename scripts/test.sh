@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, in one command (README "Tests"; .ci/run runs exactly this):
 #   0. cargo fmt --check, cargo clippy -D warnings, the layer table of src/ (no import loops), every
-#      relative Markdown link resolves, and cargo deny (licences, bans, sources; advisories when a database is on disk)
+#      relative Markdown link resolves, and cargo deny (licences, bans, sources; advisories when a
+#      database is on disk)
 #   1. Rust unit and integration tests (debug build; mockito plays Instagram, a real redis-server
 #      backs the shared-cache tests)
 #   2. release builds of igauth and the project's fake Instagram
