@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, in one command (README "Tests"; .ci/run runs exactly this):
-#   0. cargo fmt --check, cargo clippy -D warnings, the layer table of src/ (no import loops), and
-#      cargo deny (licences, bans, sources; advisories when a database is on disk)
+#   0. cargo fmt --check, cargo clippy -D warnings, the layer table of src/ (no import loops), every
+#      relative Markdown link resolves, and cargo deny (licences, bans, sources; advisories when a
+#      database is on disk)
 #   1. Rust unit and integration tests (debug build; mockito plays Instagram, a real redis-server
 #      backs the shared-cache tests)
 #   2. release builds of igauth and the project's fake Instagram
@@ -26,6 +27,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "import layers of src/"
 python3 scripts/check_imports.py
+
+step "Markdown links"
+python3 scripts/check_links.py
 
 step "cargo deny"
 # Licences, banned crates and sources need only crates.io. The advisory database lives on GitHub,

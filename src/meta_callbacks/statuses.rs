@@ -3,7 +3,7 @@
 //! a replay is recognised and a deletion still to be finished is resumed after a restart: in
 //! Parse (class `InstagramDataDeletion`, master key only) when igauth reaches Parse; else in
 //! Redis (sealed records) when the cache backend is Redis; else in this process's memory, which
-//! a restart loses (said at startup and in the README). The backend is chosen once, at start.
+//! a restart loses (said at startup and in docs/going-live.md). The backend is chosen once, at start.
 //!
 //! In Parse, a record is one row. Its objectId travels with the record from the first read
 //! ([`Row`]), so the writes that follow update that row without looking it up again. Deletions

@@ -105,7 +105,7 @@ fn unknown(what: &str, wanted: &str, known: &[String], spell: impl Fn(&str) -> S
     let hint = closest(wanted, known)
         .map(|k| format!("; did you mean {}?", spell(k)))
         .unwrap_or_default();
-    format!("{what} is not a setting igauth knows{hint} (every setting is listed in the README)")
+    format!("{what} is not a setting igauth knows{hint} (every setting is listed in docs/configuration.md)")
 }
 
 /// The known name closest to `wanted`: the same letters without separators, or a few edits away.

@@ -1,5 +1,5 @@
 //! Parse Cloud Code webhooks, fed Parse Server 9.10's real payload shapes
-//! (parse-server.md §3). Parse's protocol always: HTTP 200 with `{"success": ...}` or
+//! (docs/parse.md, way 2). Parse's protocol always: HTTP 200 with `{"success": ...}` or
 //! `{"error": "<message>"}`. A trigger's pass is the body `{}` and nothing else: a `beforeSave`
 //! success REPLACES the write and Parse then answers every field of it back to the client
 //! (authData token, ACL and all); `{}` keeps the write exactly as the client sent it.

@@ -28,7 +28,7 @@ const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || tmpdir();
 const USER_ID = '17841405793187219';
 const CLIENT_SECRET = 'fake-secret';
 const STATE_SECRET = randomBytes(32).toString('hex');
-// What the Debian build needs on these machines (shared/reference/browser.md).
+// What Debian's chromium needs to run headless as root in a container.
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -1,5 +1,8 @@
 // Parse Cloud Code that asks igauth whether a user's Instagram authData is genuine.
-// For Back4App and self-hosted Parse Server >= 6 (tested on parse-server 9.10, Node 20).
+// For Parse Server >= 6 (tested on parse-server 9.10, Node 20). It is a SECOND gate: Parse runs
+// these hooks only after its auth adapter accepted the authData, and on Parse >= 8 that needs an
+// auth.instagram option (way 1 in docs/parse.md). On a Parse whose options you cannot set
+// (Back4App), use igauth's sessions instead (docs/parse.md, "Which setup?").
 //
 // Settings (environment of the Parse Server process):
 //   IGAUTH_URL         igauth's base URL, e.g. https://igauth.example.com   (required)

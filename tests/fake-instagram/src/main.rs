@@ -1,7 +1,8 @@
 //! A fake of Instagram's two hosts (`api.instagram.com` and `graph.instagram.com`) on one loopback
-//! origin, faithful to `shared/reference/instagram-api.md`: both success shapes of the code
-//! exchange, `user_id` as an exact 64-bit JSON number, Instagram's error bodies, single-use codes,
-//! plus switchable faults on `/me` for the tests that prove igauth fails closed.
+//! origin, faithful to what Instagram documents and what it answers in practice: both success
+//! shapes of the code exchange, `user_id` as an exact 64-bit JSON number, Instagram's error
+//! bodies, single-use codes, plus switchable faults on `/me` for the tests that prove igauth
+//! fails closed.
 //!
 //! `--latency-ms N` delays every Instagram API answer by N ms: `/me`, the code exchange
 //! (`POST /oauth/access_token`), the long-lived exchange (`GET /access_token`) and the refresh
