@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use mockito::Matcher;
 
+use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
-use crate::resilience::{raw_upstream, Conduct};
 
 /// A `/me` mock for one token that counts the calls it answers.
 struct CountedMe {

@@ -4,11 +4,11 @@
 
 use mockito::Matcher;
 
-use crate::helpers::*;
-use crate::login::{
+use crate::helpers::login::{
     long_grant, mock_code_exchange, mock_long_lived, short_grant, spawn_flow, CALLBACK_URL, CODE,
     LONG_TOKEN, SHORT_TOKEN,
 };
+use crate::helpers::*;
 
 const FLAT_USER_ID: &str = "27640875392278831";
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use mockito::Matcher;
 
+use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
-use crate::resilience::{raw_upstream, Conduct};
 
 const LONG: &str = "IGAA-long-lived-7f6e5d";
 /// How long each of the two concurrent calls takes.

@@ -18,7 +18,6 @@ mod meta_callbacks;
 mod metrics;
 mod operations;
 mod parse_hooks;
-mod redis_fleet;
 mod redis_trust;
 mod resilience;
 mod return_to;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use mockito::{Matcher, ServerGuard};
 
+use crate::helpers::redis_fleet::*;
+use crate::helpers::redis_server::Redis;
 use crate::helpers::*;
-use crate::redis_fleet::*;
 
 /// The longest a validation may take while Redis is in trouble (a budget plus a local `/me`).
 const BOUND: Duration = Duration::from_millis(500);
