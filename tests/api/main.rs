@@ -6,11 +6,13 @@
 
 mod helpers;
 
+mod body_limits;
+mod breaker;
 mod cache;
+mod cors;
 mod exchange;
 mod hostile_input;
 mod introspect;
-mod limits;
 mod login;
 mod logs;
 mod long_lived;
@@ -18,9 +20,12 @@ mod meta_callbacks;
 mod metrics;
 mod operations;
 mod parse_hooks;
+mod rate_limits;
 mod redis_trust;
 mod resilience;
+mod retries;
 mod return_to;
+mod security_headers;
 mod shared_cache;
 mod shutdown;
 mod slow_bodies;

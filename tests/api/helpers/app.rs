@@ -4,6 +4,8 @@ use igauth::settings::{Settings, Sources};
 use igauth::startup::Application;
 
 pub const API_KEY: &str = "test-api-key-0123456789abcdef-0123456789";
+/// `Authorization` with [`API_KEY`].
+pub const BEARER: &str = "Bearer test-api-key-0123456789abcdef-0123456789";
 pub const WEBHOOK_KEY: &str = "test-webhook-key-9876543210";
 pub const CLIENT_SECRET: &str = "test-client-secret-abcdef";
 pub const REDIRECT_URI: &str = "https://app.example/auth/instagram";
@@ -29,6 +31,14 @@ pub fn base_env(instagram_url: &str) -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+/// JSON with the service API key.
+pub fn json_headers() -> [(&'static str, &'static str); 2] {
+    [
+        ("Content-Type", "application/json"),
+        ("Authorization", BEARER),
+    ]
 }
 
 pub async fn spawn_app() -> TestApp {

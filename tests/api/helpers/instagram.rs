@@ -126,3 +126,18 @@ pub async fn mock_me_on(
 pub async fn valid_me(ig: &mut ServerGuard, token: &str, expect: usize) -> Me {
     mock_me_on(ig, token, 200, &me_body(BIG_ID, "jay"), expect).await
 }
+
+pub const BAD_CODE_BODY: &str =
+    r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid authorization code"}"#;
+
+/// Instagram refuses every code: a cheap, deterministic answer that is not a 429.
+pub async fn refuse_codes(app: &mut TestApp) -> mockito::Mock {
+    app.instagram
+        .mock("POST", "/oauth/access_token")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(BAD_CODE_BODY)
+        .expect_at_least(0)
+        .create_async()
+        .await
+}

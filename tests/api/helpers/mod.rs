@@ -2,7 +2,10 @@
 //!
 //! - [`app`]: the real app on port 0 with a mockito Instagram (`spawn_app`), `TestApp`, `Answer`.
 //! - [`instagram`]: Instagram's answers and `/me` mocks, and checking mocks got their calls.
-//! - [`upstream`]: a raw TCP Instagram for resets, hangs, late and cut-off answers.
+//! - [`upstream`]: raw TCP Instagrams for resets, hangs, stalls, late and cut-off answers.
+//! - [`faults`]: load on every route that asks Instagram, and the fail-closed check.
+//! - [`limits`]: tight exchange limits, and an exchange from a chosen client.
+//! - [`checks`]: the error envelope, security headers, no-store.
 //! - [`child`]: the real binary as a child process (`ChildApp`).
 //! - [`login`]: the login flow's harness: a browser, a login's steps, signed states.
 //! - [`parse`]: Parse Server played by mockito, and Meta's signed requests.
@@ -12,8 +15,11 @@
 //! are imported by name (`use crate::helpers::login::*`).
 
 mod app;
+mod checks;
 mod child;
+pub mod faults;
 mod instagram;
+pub mod limits;
 pub mod login;
 pub mod parse;
 pub mod redis_fleet;
@@ -21,5 +27,6 @@ pub mod redis_server;
 pub mod upstream;
 
 pub use app::*;
+pub use checks::*;
 pub use child::*;
 pub use instagram::*;

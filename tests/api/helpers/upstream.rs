@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::{me_body, BIG_ID};
+
 /// What the raw fake Instagram does with one connection.
 #[derive(Clone, Debug)]
 pub enum Conduct {
@@ -109,4 +111,48 @@ async fn read_request(socket: &mut TcpStream) {
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+}
+
+/// Accepts connections and never answers: Instagram hanging.
+pub async fn silent_instagram() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    actix_web::rt::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+/// Answers the status line, headers and half of a `/me` body, then stalls with the socket open.
+/// (A raw listener, not mockito's `with_chunked_body` + sleep: mockito joins that body thread on
+/// its server thread when we hang up, stalling whichever test gets the pooled server next.)
+pub async fn stalling_instagram() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    actix_web::rt::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let mut read = 0;
+            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf[read..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read += n,
+                }
+            }
+            let body = me_body(BIG_ID, "jay");
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+                body.len(),
+                &body[..body.len() / 2]
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            held.push(socket);
+        }
+    });
+    url
 }
