@@ -246,3 +246,8 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
             (name == series).then(|| value.parse().expect("a number"))
         })
 }
+
+/// [`metric`], 0 when the series is absent (a counter not yet incremented).
+pub fn series(text: &str, series: &str) -> f64 {
+    metric(text, series).unwrap_or(0.0)
+}

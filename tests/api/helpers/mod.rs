@@ -7,8 +7,11 @@
 //! - [`limits`]: tight exchange limits, and an exchange from a chosen client.
 //! - [`checks`]: the error envelope, security headers, no-store.
 //! - [`child`]: the real binary as a child process (`ChildApp`).
+//! - [`grants`]: `/v1/exchange` calls and Instagram's code exchange mocked for them.
 //! - [`login`]: the login flow's harness: a browser, a login's steps, signed states.
 //! - [`parse`]: Parse Server played by mockito, and Meta's signed requests.
+//! - [`webhooks`]: Parse's webhook calls, and checks of Parse's protocol in the answers.
+//! - [`hostile`]: the routes hostile input is thrown at, and raw bytes sent to them.
 //! - [`redis_server`] and [`redis_fleet`]: a real Redis (plain or TLS), replicas sharing it.
 //!
 //! What most files need is re-exported here (`use crate::helpers::*`); the narrower harnesses
@@ -18,6 +21,8 @@ mod app;
 mod checks;
 mod child;
 pub mod faults;
+pub mod grants;
+pub mod hostile;
 mod instagram;
 pub mod limits;
 pub mod login;
@@ -25,6 +30,7 @@ pub mod parse;
 pub mod redis_fleet;
 pub mod redis_server;
 pub mod upstream;
+pub mod webhooks;
 
 pub use app::*;
 pub use checks::*;
