@@ -5,7 +5,7 @@
 //!
 //! `igauth check-config` reports the Redis settings without their password.
 //!
-//! Each test runs its own `redis-server` (see `redis_fleet.rs`). Readiness is polled, never slept
+//! Each test runs its own `redis-server` (see `helpers/redis_server.rs`). Readiness is polled, never slept
 //! for.
 
 use std::process::Command;
