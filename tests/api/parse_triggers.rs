@@ -155,12 +155,7 @@ async fn before_login_with_valid_instagram_answers_an_empty_object() {
 async fn before_login_with_an_expired_stored_token_passes() {
     let mut app = spawn_app().await;
     let me = app.mock_me("IGT-48", 400, EXPIRED_TOKEN_BODY).await;
-    let object = format!(
-        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-48"}}}},"objectId":"Abc123","className":"_User"}}"#
-    );
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
-        .await;
+    let answer = before_login(&app, "IGT-48").await;
     assert_pass(&answer);
     me.assert_async().await;
 }
@@ -174,12 +169,7 @@ async fn before_login_with_instagram_down_passes() {
         .mock_me("IGT-50", 503, "unavailable")
         .await
         .expect_at_least(1);
-    let object = format!(
-        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-50"}}}},"objectId":"Abc123","className":"_User"}}"#
-    );
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
-        .await;
+    let answer = before_login(&app, "IGT-50").await;
     assert_pass(&answer);
     me.assert_async().await;
 }
@@ -189,12 +179,7 @@ async fn before_login_with_instagram_down_passes() {
 async fn before_login_with_a_stored_token_of_another_user_is_an_error() {
     let mut app = spawn_app().await;
     let me = app.mock_me("IGT-49", 200, &me_body("42", "other")).await;
-    let object = format!(
-        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-49"}}}},"objectId":"Abc123","className":"_User"}}"#
-    );
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
-        .await;
+    let answer = before_login(&app, "IGT-49").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
 }

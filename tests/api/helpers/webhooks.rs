@@ -2,7 +2,7 @@
 //! checks of Parse's protocol in the answers: `{"success": ...}`, `{}` for a trigger's pass, or
 //! `{"error": "<message>"}` in our own words.
 
-use super::Answer;
+use super::{Answer, TestApp, BIG_ID};
 
 pub const INVALID: &str = "Instagram auth is invalid for this user.";
 
@@ -89,4 +89,14 @@ pub fn signup_object(instagram: &str) -> String {
     format!(
         r#"{{"nickname":"kestrel", "score": 123456789012345678901,"ratio":0.1000000000000000055511151231257827,"bio":"caf\u00e9 \"quoted\" 🦅","prefs":{{"theme":"dark","tags":["a",{{"deep":[1,2,{{"x":null}}]}}]}},"authData":{{"instagram":{instagram},"facebook":{{"id":"9","access_token":"FB"}}}},"className":"_User"}}"#
     )
+}
+
+/// The `beforeLogin` call Parse makes for a stored user of [`BIG_ID`] whose stored Instagram
+/// token is `token`.
+pub async fn before_login(app: &TestApp, token: &str) -> Answer {
+    let object = format!(
+        r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"{token}"}}}},"objectId":"Abc123","className":"_User"}}"#
+    );
+    app.webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
+        .await
 }
