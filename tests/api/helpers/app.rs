@@ -111,22 +111,20 @@ impl TestApp {
 
     /// POSTs JSON with the service API key; returns status, headers and parsed JSON body.
     pub async fn post_json(&self, path: &str, body: &str) -> Answer {
-        let req = self
-            .http
-            .post(self.url(path))
-            .insert_header(("Content-Type", "application/json"))
-            .insert_header(("Authorization", format!("Bearer {API_KEY}")));
-        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", BEARER),
+        ];
+        self.post_with(path, &headers, body).await
     }
 
     /// POSTs a form with the service API key.
     pub async fn post_form(&self, path: &str, body: &str) -> Answer {
-        let req = self
-            .http
-            .post(self.url(path))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .insert_header(("Authorization", format!("Bearer {API_KEY}")));
-        Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", BEARER),
+        ];
+        self.post_with(path, &headers, body).await
     }
 
     /// POSTs `body` with exactly `headers` (no API key, no Content-Type unless given).

@@ -1,8 +1,6 @@
 //! `POST /v1/exchange` and Instagram's side of it: the code exchange mocked for an exact form
 //! body, both grant shapes (flat as seen in practice, wrapped as documented), JSON and form calls.
 
-use mockito::Matcher;
-
 use super::*;
 
 pub const FLAT_USER_ID: &str = "27640875392278831";
@@ -15,21 +13,24 @@ pub async fn mock_exchange(
     status: usize,
     body: &str,
 ) -> mockito::Mock {
-    app.instagram
-        .mock("POST", "/oauth/access_token")
-        .match_header("content-type", "application/x-www-form-urlencoded")
-        .match_body(Matcher::AllOf(vec![
-            Matcher::UrlEncoded("client_id".into(), "1234567890".into()),
-            Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
-            Matcher::UrlEncoded("grant_type".into(), "authorization_code".into()),
-            Matcher::UrlEncoded("redirect_uri".into(), redirect_uri.into()),
-            Matcher::UrlEncoded("code".into(), code.into()),
-        ]))
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_body(body)
-        .create_async()
-        .await
+    let fields = [
+        ("client_id", "1234567890"),
+        ("client_secret", CLIENT_SECRET),
+        ("grant_type", "authorization_code"),
+        ("redirect_uri", redirect_uri),
+        ("code", code),
+    ];
+    instagram_call(
+        &mut app.instagram,
+        "POST",
+        "/oauth/access_token",
+        &fields,
+        status,
+        body,
+    )
+    .match_header("content-type", "application/x-www-form-urlencoded")
+    .create_async()
+    .await
 }
 
 pub fn flat_grant(token: &str) -> String {

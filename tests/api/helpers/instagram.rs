@@ -12,15 +12,8 @@ use super::{TestApp, BIG_ID};
 impl TestApp {
     /// Mocks `/me` for `token` answering `status` with `body`.
     pub async fn mock_me(&mut self, token: &str, status: usize, body: &str) -> mockito::Mock {
-        self.instagram
-            .mock("GET", "/me")
-            .match_query(mockito::Matcher::AllOf(vec![
-                mockito::Matcher::UrlEncoded("access_token".into(), token.into()),
-                mockito::Matcher::UrlEncoded("fields".into(), "id,user_id,username".into()),
-            ]))
-            .with_status(status)
-            .with_header("content-type", "application/json")
-            .with_body(body)
+        let fields = [("access_token", token), ("fields", "id,user_id,username")];
+        instagram_call(&mut self.instagram, "GET", "/me", &fields, status, body)
             .create_async()
             .await
     }
@@ -30,21 +23,12 @@ impl TestApp {
     /// else the newest match: create these after any specific mocks, so they only catch calls
     /// beyond those.
     pub async fn instagram_never_called(&mut self) -> [mockito::Mock; 2] {
-        let get = self
-            .instagram
-            .mock("GET", mockito::Matcher::Any)
-            .with_status(500)
-            .expect(0)
-            .create_async()
-            .await;
-        let post = self
-            .instagram
-            .mock("POST", mockito::Matcher::Any)
-            .with_status(500)
-            .expect(0)
-            .create_async()
-            .await;
-        [get, post]
+        let mut never = Vec::new();
+        for method in ["GET", "POST"] {
+            let mock = self.instagram.mock(method, Matcher::Any);
+            never.push(mock.with_status(500).expect(0).create_async().await);
+        }
+        never.try_into().expect("two mocks")
     }
 }
 
@@ -140,4 +124,31 @@ pub async fn refuse_codes(app: &mut TestApp) -> mockito::Mock {
         .expect_at_least(0)
         .create_async()
         .await
+}
+
+/// One Instagram call not yet created: `method path` whose query (GET) or form body (POST)
+/// holds every pair of `fields`, answered `status` with the JSON `body`.
+pub fn instagram_call(
+    ig: &mut ServerGuard,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    status: usize,
+    body: &str,
+) -> mockito::Mock {
+    let fields = Matcher::AllOf(
+        fields
+            .iter()
+            .map(|(name, value)| Matcher::UrlEncoded(name.to_string(), value.to_string()))
+            .collect(),
+    );
+    let mock = ig.mock(method, path);
+    let mock = if method == "GET" {
+        mock.match_query(fields)
+    } else {
+        mock.match_body(fields)
+    };
+    mock.with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(body)
 }

@@ -13,9 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 // The login harness's only imports from the library itself: keep them here, in one place.
 use igauth::domain::login_state::{StateKey, STATE_TTL};
 use igauth::domain::{ReturnTo, Secret};
-use mockito::Matcher;
 
-use super::{grant_body, spawn_app_with, Answer, TestApp, CLIENT_SECRET};
+use super::{grant_body, instagram_call, spawn_app_with, Answer, TestApp, CLIENT_SECRET};
 
 pub const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 pub const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -200,21 +199,24 @@ pub fn assert_error_page(answer: &Answer) {
 // --- Instagram's side ------------------------------------------------------------------------
 
 pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
-    app.instagram
-        .mock("POST", "/oauth/access_token")
-        .match_body(Matcher::AllOf(vec![
-            Matcher::UrlEncoded("client_id".into(), "1234567890".into()),
-            Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
-            Matcher::UrlEncoded("grant_type".into(), "authorization_code".into()),
-            Matcher::UrlEncoded("redirect_uri".into(), CALLBACK_URL.into()),
-            Matcher::UrlEncoded("code".into(), CODE.into()),
-        ]))
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_body(body)
-        .expect(1)
-        .create_async()
-        .await
+    let fields = [
+        ("client_id", "1234567890"),
+        ("client_secret", CLIENT_SECRET),
+        ("grant_type", "authorization_code"),
+        ("redirect_uri", CALLBACK_URL),
+        ("code", CODE),
+    ];
+    instagram_call(
+        &mut app.instagram,
+        "POST",
+        "/oauth/access_token",
+        &fields,
+        status,
+        body,
+    )
+    .expect(1)
+    .create_async()
+    .await
 }
 
 pub fn short_grant() -> String {
@@ -222,19 +224,22 @@ pub fn short_grant() -> String {
 }
 
 pub async fn mock_long_lived(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
-    app.instagram
-        .mock("GET", "/access_token")
-        .match_query(Matcher::AllOf(vec![
-            Matcher::UrlEncoded("grant_type".into(), "ig_exchange_token".into()),
-            Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
-            Matcher::UrlEncoded("access_token".into(), SHORT_TOKEN.into()),
-        ]))
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_body(body)
-        .expect(1)
-        .create_async()
-        .await
+    let fields = [
+        ("grant_type", "ig_exchange_token"),
+        ("client_secret", CLIENT_SECRET),
+        ("access_token", SHORT_TOKEN),
+    ];
+    instagram_call(
+        &mut app.instagram,
+        "GET",
+        "/access_token",
+        &fields,
+        status,
+        body,
+    )
+    .expect(1)
+    .create_async()
+    .await
 }
 
 pub fn long_grant(token: &str) -> String {
@@ -242,18 +247,21 @@ pub fn long_grant(token: &str) -> String {
 }
 
 pub async fn mock_refresh(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
-    app.instagram
-        .mock("GET", "/refresh_access_token")
-        .match_query(Matcher::AllOf(vec![
-            Matcher::UrlEncoded("grant_type".into(), "ig_refresh_token".into()),
-            Matcher::UrlEncoded("access_token".into(), LONG_TOKEN.into()),
-        ]))
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_body(body)
-        .expect(1)
-        .create_async()
-        .await
+    let fields = [
+        ("grant_type", "ig_refresh_token"),
+        ("access_token", LONG_TOKEN),
+    ];
+    instagram_call(
+        &mut app.instagram,
+        "GET",
+        "/refresh_access_token",
+        &fields,
+        status,
+        body,
+    )
+    .expect(1)
+    .create_async()
+    .await
 }
 
 pub async fn post_refresh(app: &TestApp, content_type: &str, body: &str) -> Answer {
