@@ -102,12 +102,7 @@ async fn bodies_over_the_limit_get_413() {
     assert_eq!(answer.error_code(), "payload_too_large");
 
     // Parse's webhooks keep Parse's protocol: 200 with an error message.
-    let req = app
-        .http
-        .post(app.url("/v1/parse/functions/validate"))
-        .insert_header(("Content-Type", "application/json"))
-        .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY));
-    let answer = Answer::read(req.send_body(json.clone()).await.unwrap()).await;
+    let answer = app.webhook("/v1/parse/functions/validate", &json).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(answer.json()["error"]
         .as_str()

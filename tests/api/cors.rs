@@ -15,12 +15,9 @@ const EVIL_ORIGIN: &str = "https://evil.example";
 
 async fn from_origin(app: &TestApp, origin: &str) -> Answer {
     let body = serde_json::json!({ "code": "AQB-cors", "redirect_uri": REDIRECT_URI });
-    let req = app
-        .http
-        .post(app.url("/v1/exchange"))
-        .insert_header(("Content-Type", "application/json"))
-        .insert_header(("Origin", origin));
-    Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
+    let headers = [("Content-Type", "application/json"), ("Origin", origin)];
+    app.post_with("/v1/exchange", &headers, &body.to_string())
+        .await
 }
 
 async fn preflight(app: &TestApp, origin: &str) -> Answer {

@@ -178,6 +178,19 @@ impl TestApp {
         .await
     }
 
+    /// Parse's `validate` Cloud Code function call for `id` and `token`.
+    pub async fn parse_validate(&self, id: &str, token: &str) -> Answer {
+        let body = serde_json::json!({ "params": { "id": id, "access_token": token } });
+        self.webhook("/v1/parse/functions/validate", &body.to_string())
+            .await
+    }
+
+    /// `POST /v1/introspect` of `token`, with the API key.
+    pub async fn introspect(&self, token: &str) -> Answer {
+        self.post_form("/v1/introspect", &format!("token={token}"))
+            .await
+    }
+
     pub async fn validate(&self, id: &str, token: &str) -> Answer {
         self.post_json(
             "/v1/validate",

@@ -61,19 +61,8 @@ pub async fn ask(app: &TestApp, route: Route, n: usize) -> (Route, Answer, Durat
     let started = Instant::now();
     let answer = match route {
         Route::Validate => app.validate(BIG_ID, &token).await,
-        Route::Introspect => {
-            app.post_form("/v1/introspect", &format!("token={token}"))
-                .await
-        }
-        Route::ParseValidate => {
-            let body = serde_json::json!({ "params": { "id": BIG_ID, "access_token": token } });
-            let req = app
-                .http
-                .post(app.url("/v1/parse/functions/validate"))
-                .insert_header(("Content-Type", "application/json"))
-                .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY));
-            Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
-        }
+        Route::Introspect => app.introspect(&token).await,
+        Route::ParseValidate => app.parse_validate(BIG_ID, &token).await,
         Route::Exchange => {
             let body =
                 serde_json::json!({ "code": format!("AQB-{n}"), "redirect_uri": REDIRECT_URI });
