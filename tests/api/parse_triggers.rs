@@ -11,10 +11,7 @@ use crate::helpers::*;
 async fn before_save_with_valid_instagram_answers_an_empty_object() {
     let mut app = spawn_app().await;
     let me = app.mock_me("IGT-41", 200, &me_body(BIG_ID, "jay")).await;
-    let object = signup_object(&validate_params(BIG_ID, "IGT-41"));
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
-        .await;
+    let answer = sign_up(&app, "IGT-41").await;
     assert_pass(&answer);
     me.assert_async().await;
 }
@@ -43,9 +40,7 @@ async fn before_save_without_instagram_authdata_passes_through_untouched() {
         r#"{"username":"fb","authData":{"facebook":{"id":"9","access_token":"FB"}},"className":"_User"}"#,
         r#"{"username":"empty","authData":{},"className":"_User"}"#,
     ] {
-        let answer = app
-            .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
-            .await;
+        let answer = before_save(&app, object).await;
         assert_pass(&answer);
     }
     assert_all(&never).await;
@@ -56,9 +51,7 @@ async fn before_save_with_instagram_null_passes_through_untouched() {
     let mut app = spawn_app().await;
     let never = app.instagram_never_called().await;
     let object = r#"{"nickname":"unlinking","authData":{"instagram":null},"className":"_User"}"#;
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
-        .await;
+    let answer = before_save(&app, object).await;
     assert_pass(&answer);
     assert_all(&never).await;
 }
@@ -69,10 +62,7 @@ async fn before_save_with_invalid_instagram_is_an_error() {
     let me = app
         .mock_me("IGT-43", 200, &me_body("17841405793187218", "other"))
         .await;
-    let object = signup_object(&validate_params(BIG_ID, "IGT-43"));
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
-        .await;
+    let answer = sign_up(&app, "IGT-43").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
 }
@@ -84,10 +74,7 @@ async fn before_save_with_instagram_down_is_an_error_that_is_not_invalid_auth() 
         .mock_me("IGT-44", 503, "unavailable")
         .await
         .expect_at_least(1);
-    let object = signup_object(&validate_params(BIG_ID, "IGT-44"));
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", &object))
-        .await;
+    let answer = sign_up(&app, "IGT-44").await;
     let message = error_message(&answer);
     assert_ne!(message, INVALID);
     assert_eq!(message, UNVERIFIABLE);
@@ -224,9 +211,7 @@ async fn user_trigger_refuses_wrapped_instagram_authdata() {
     let mut app = spawn_app().await;
     let never = app.instagram_never_called().await;
     let object = r#"{"authData":{"instagram":{"authData":{"id":"222","access_token":"IGT-attacker"}}},"className":"_User"}"#;
-    let answer = app
-        .webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
-        .await;
+    let answer = before_save(&app, object).await;
     assert!(
         error_message(&answer).contains("Invalid Instagram authData"),
         "{}",

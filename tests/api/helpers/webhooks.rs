@@ -100,3 +100,15 @@ pub async fn before_login(app: &TestApp, token: &str) -> Answer {
     app.webhook(USER_TRIGGER, &trigger_call("beforeLogin", &object))
         .await
 }
+
+/// The `beforeSave` call Parse makes on `_User` for `object`.
+pub async fn before_save(app: &TestApp, object: &str) -> Answer {
+    app.webhook(USER_TRIGGER, &trigger_call("beforeSave", object))
+        .await
+}
+
+/// The `beforeSave` of a sign-up ([`signup_object`]) with Instagram authData for [`BIG_ID`] and
+/// `token`.
+pub async fn sign_up(app: &TestApp, token: &str) -> Answer {
+    before_save(app, &signup_object(&validate_params(BIG_ID, token))).await
+}
