@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use mockito::Matcher;
 
+use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
-use crate::resilience::{raw_upstream, Conduct};
 
 /// A `/me` mock for one token that counts the calls it answers.
 struct CountedMe {
@@ -47,21 +47,6 @@ async fn me_counted(
         .create_async()
         .await;
     CountedMe { hits, _mock: mock }
-}
-
-async fn introspect(app: &TestApp, token: &str) -> Answer {
-    app.post_form("/v1/introspect", &format!("token={token}"))
-        .await
-}
-
-async fn parse_validate(app: &TestApp, id: &str, token: &str) -> Answer {
-    let body = serde_json::json!({ "params": { "id": id, "access_token": token } });
-    let req = app
-        .http
-        .post(app.url("/v1/parse/functions/validate"))
-        .insert_header(("Content-Type", "application/json"))
-        .insert_header(("X-Parse-Webhook-Key", WEBHOOK_KEY));
-    Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
 }
 
 fn assert_valid(answer: &Answer) {
@@ -115,16 +100,16 @@ async fn validate_introspect_and_the_parse_webhook_share_one_entry() {
 
     // validate fills the entry; introspect and the webhook read it.
     assert_valid(&app.validate(BIG_ID, "IGT-shared-1").await);
-    let answer = introspect(&app, "IGT-shared-1").await;
+    let answer = app.introspect("IGT-shared-1").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["active"], true, "{}", answer.text);
     assert_eq!(answer.json()["sub"], BIG_ID);
-    let answer = parse_validate(&app, BIG_ID, "IGT-shared-1").await;
+    let answer = app.parse_validate(BIG_ID, "IGT-shared-1").await;
     assert_eq!(answer.json()["success"]["valid"], true, "{}", answer.text);
     assert_eq!(first.hits(), 1);
 
     // And the other way round: introspect fills it, validate reads it.
-    let answer = introspect(&app, "IGT-shared-2").await;
+    let answer = app.introspect("IGT-shared-2").await;
     assert_eq!(answer.json()["active"], true, "{}", answer.text);
     assert_valid(&app.validate(BIG_ID, "IGT-shared-2").await);
     assert_eq!(second.hits(), 1);
@@ -245,7 +230,7 @@ async fn an_upstream_rate_limit_is_not_cached() {
         let answer = app.validate(BIG_ID, "IGT-throttled").await;
         assert_eq!(answer.status, 503, "{}", answer.text);
         assert_eq!(answer.error_code(), "upstream_rate_limited");
-        let answer = introspect(&app, "IGT-throttled").await;
+        let answer = app.introspect("IGT-throttled").await;
         assert_eq!(answer.status, 503, "{}", answer.text);
     }
     assert_eq!(me.hits(), 4, "every request asked Instagram again");
@@ -335,7 +320,7 @@ async fn ttl_zero_turns_the_cache_off() {
     .await;
     assert_valid(&app.validate(BIG_ID, "IGT-nocache").await);
     assert_valid(&app.validate(BIG_ID, "IGT-nocache").await);
-    let answer = introspect(&app, "IGT-nocache").await;
+    let answer = app.introspect("IGT-nocache").await;
     assert_eq!(answer.json()["active"], true, "{}", answer.text);
     assert_eq!(me.hits(), 3, "with TTL 0 every request asks Instagram");
 }

@@ -3,29 +3,12 @@
 //! travels with the record, so the "received" and final writes go straight to it (8 calls for a
 //! user with one session, where looking the row up before each write made 10).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use mockito::Matcher;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, CLIENT_SECRET};
+use crate::helpers::parse::*;
 
-const MASTER_KEY: &str = "master-key-of-the-round-trip-test-1";
 const IG_ID: &str = "17841405793187219";
-
-fn signed_form(user_id: &str) -> String {
-    let issued_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let payload =
-        format!(r#"{{"algorithm":"HMAC-SHA256","issued_at":{issued_at},"user_id":"{user_id}"}}"#);
-    let encoded = URL_SAFE_NO_PAD.encode(payload);
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
-    let sig = ring::hmac::sign(&key, encoded.as_bytes());
-    let signed = format!("{}.{encoded}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
-    serde_urlencoded::to_string([("signed_request", signed)]).unwrap()
-}
 
 /// One expected Parse call, answered with `body`, that must happen exactly once.
 async fn once(
@@ -49,15 +32,7 @@ async fn once(
 #[actix_web::test]
 async fn a_data_deletion_makes_eight_parse_calls() {
     let mut parse = mockito::Server::new_async().await;
-    let server_url = format!("{}/parse", parse.url());
-    let app = spawn_app_with(&[
-        ("IGAUTH_SERVER__PUBLIC_URL", "https://auth.example/igauth"),
-        ("IGAUTH_PARSE__SERVER_URL", server_url.as_str()),
-        ("IGAUTH_PARSE__APP_ID", "app-round-trips"),
-        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
-        ("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user"),
-    ])
-    .await;
+    let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user")]).await;
     let status = "/parse/classes/InstagramDataDeletion";
     // The retries' sweep looks for deletions to resume once at start (not part of the count).
     let sweep = parse
@@ -139,7 +114,7 @@ async fn a_data_deletion_makes_eight_parse_calls() {
         .post_with(
             "/v1/meta/data-deletion",
             &[("Content-Type", "application/x-www-form-urlencoded")],
-            &signed_form(IG_ID),
+            &signed_form(&signed(IG_ID)),
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);

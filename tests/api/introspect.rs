@@ -4,8 +4,6 @@
 
 use crate::helpers::*;
 
-const BEARER: &str = "Bearer test-api-key-0123456789abcdef-0123456789";
-
 async fn introspect(app: &TestApp, form: &str) -> Answer {
     app.post_form("/v1/introspect", form).await
 }

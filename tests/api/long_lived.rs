@@ -8,8 +8,13 @@ use std::time::{Duration, Instant};
 
 use mockito::Matcher;
 
+use crate::helpers::grants::*;
+use crate::helpers::login::{
+    long_grant, mock_code_exchange, mock_long_lived, short_grant, spawn_flow, CALLBACK_URL, CODE,
+    LONG_TOKEN, SHORT_TOKEN,
+};
+use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
-use crate::resilience::{raw_upstream, Conduct};
 
 const LONG: &str = "IGAA-long-lived-7f6e5d";
 /// How long each of the two concurrent calls takes.
@@ -119,4 +124,85 @@ async fn a_refused_long_lived_exchange_fails_even_when_me_answers() {
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains("IGAA-short"), "{}", answer.text);
+}
+
+#[actix_web::test]
+async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
+    let mut app = spawn_app().await;
+    let grant = mock_exchange(
+        &mut app,
+        "AQB-long",
+        REDIRECT_URI,
+        200,
+        &flat_grant("IGAA-short"),
+    )
+    .await;
+    let long = app
+        .instagram
+        .mock("GET", "/access_token")
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("grant_type".into(), "ig_exchange_token".into()),
+            Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
+            Matcher::UrlEncoded("access_token".into(), "IGAA-short".into()),
+        ]))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#)
+        .create_async()
+        .await;
+    // /me is asked about the short-lived token, at the same time as the long-lived exchange.
+    let me = app
+        .mock_me("IGAA-short", 200, &me_body(FLAT_USER_ID, "jay"))
+        .await;
+    let answer = exchange_json(&app, r#"{"code":"AQB-long","long_lived":true}"#).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["access_token"], "IGAA-long");
+    assert_eq!(body["expires_in"], 5183944);
+    assert_eq!(body["authData"]["instagram"]["access_token"], "IGAA-long");
+    assert_eq!(body["authData"]["instagram"]["id"], FLAT_USER_ID);
+    grant.assert_async().await;
+    long.assert_async().await;
+    me.assert_async().await;
+}
+
+// --- long_lived, with the login flow's callback URL as the only redirect_uri -----------------
+
+#[actix_web::test]
+async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
+    let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
+    let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
+    let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
+    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let answer = app
+        .post_json(
+            "/v1/exchange",
+            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["access_token"], LONG_TOKEN);
+    assert_eq!(body["expires_in"], 5183944);
+    assert_eq!(body["authData"]["instagram"]["access_token"], LONG_TOKEN);
+    assert_eq!(body["authData"]["instagram"]["id"], BIG_ID);
+    assert!(!answer.text.contains(SHORT_TOKEN));
+    assert_all(&[exchange, long, me]).await;
+}
+
+#[actix_web::test]
+async fn exchange_with_a_refused_long_lived_step_is_invalid_token() {
+    let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
+    let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
+    let long = mock_long_lived(&mut app, 400, INVALID_TOKEN_BODY).await;
+    let answer = app
+        .post_json(
+            "/v1/exchange",
+            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.error_code(), "invalid_token");
+    assert!(!answer.text.contains(SHORT_TOKEN));
+    assert_all(&[exchange, long]).await;
 }

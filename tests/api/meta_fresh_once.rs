@@ -1,14 +1,12 @@
 //! Meta's signed requests act only while fresh, and once, on one callback; status codes cost
 //! nothing to guess; the status page speaks to the person. mockito plays Parse, with a status
-//! class that remembers ([`crate::meta_store`]).
+//! class that remembers ([`crate::helpers::meta_store`]).
 
 use serde_json::json;
 
+use crate::helpers::meta_store::FakeStatusClass;
+use crate::helpers::parse::*;
 use crate::helpers::{spawn_app_with, CLIENT_SECRET};
-use crate::meta_callbacks::{
-    app_with_parse, forbidden, now_secs, parse_mock, post, sign_with, signed, signed_at,
-};
-use crate::meta_store::FakeStatusClass;
 
 const IG_ID: &str = "17841405793187219";
 const DAY: u64 = 86_400;

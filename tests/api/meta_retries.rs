@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::helpers::meta_store::FakeStatusClass;
+use crate::helpers::parse::*;
 use crate::helpers::{metric, Answer, ChildApp, CLIENT_SECRET};
-use crate::meta_callbacks::{app_with_parse, form, parse_mock, post, signed, APP_ID, MASTER_KEY};
-use crate::meta_store::FakeStatusClass;
 
 const IG_ID: &str = "17841405793187219";
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
@@ -144,7 +144,7 @@ async fn a_pending_deletion_survives_a_restart_and_the_next_process_finishes_it(
     let res = http
         .post(first.url("/v1/meta/data-deletion"))
         .insert_header(FORM)
-        .send_body(form(&signed(IG_ID)))
+        .send_body(signed_form(&signed(IG_ID)))
         .await
         .unwrap();
     let answer = Answer::read(res).await;

@@ -4,11 +4,11 @@
 //! (Instagram is asked) and counted. A rotated secret keeps the cache warm, and a TLS Redis
 //! (`rediss://` with a private CA) works.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::redis_fleet::*;
+use crate::helpers::redis_server::{Redis, TlsRedis};
 use crate::helpers::*;
-use crate::redis_fleet::*;
 
 const OTHER_ID: &str = "17841400000000666";
 
@@ -145,174 +145,6 @@ async fn a_rotated_secret_still_reads_what_the_previous_one_sealed() {
         2,
         "an old value under a new key was not believed"
     );
-}
-
-/// A TLS-only `redis-server` whose certificate a private CA signed (made with openssl here).
-struct TlsRedis {
-    port: u16,
-    ca_file: String,
-    _dir: TempDir,
-    child: Child,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for TlsRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(status.success(), "openssl {args:?}");
-}
-
-impl TlsRedis {
-    async fn start() -> TlsRedis {
-        let dir = std::env::temp_dir().join(format!(
-            "igauth-tls-redis-{}-{}",
-            std::process::id(),
-            Redis::free_port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ];
-        openssl(
-            &dir,
-            &[
-                &["req", "-x509"],
-                &ec[..],
-                &[
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=igauth test CA",
-                ],
-            ]
-            .concat(),
-        );
-        openssl(
-            &dir,
-            &[
-                &["req"],
-                &ec[..],
-                &[
-                    "-keyout",
-                    "redis.key",
-                    "-out",
-                    "redis.csr",
-                    "-subj",
-                    "/CN=localhost",
-                ],
-            ]
-            .concat(),
-        );
-        std::fs::write(
-            dir.join("san.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        )
-        .unwrap();
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "redis.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "redis.pem",
-                "-days",
-                "1",
-                "-extfile",
-                "san.ext",
-            ],
-        );
-        let port = Redis::free_port();
-        let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--tls-cert-file", &path("redis.pem")])
-            .args(["--tls-key-file", &path("redis.key")])
-            .args(["--tls-ca-cert-file", &path("ca.pem")])
-            .args(["--tls-auth-clients", "no"])
-            .args(["--save", "", "--appendonly", "no", "--dir", &path("")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server runs");
-        let redis = TlsRedis {
-            port,
-            ca_file: path("ca.pem"),
-            _dir: TempDir(dir),
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !redis.ping().await {
-            assert!(
-                Instant::now() < deadline,
-                "the TLS redis-server never answered"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("rediss://localhost:{}", self.port)
-    }
-
-    async fn ping(&self) -> bool {
-        let Ok(pem) = std::fs::read(&self.ca_file) else {
-            return false;
-        };
-        let certificates = redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(pem),
-        };
-        let attempt = async {
-            let client = redis::Client::build_with_tls(self.url(), certificates).ok()?;
-            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .ok()
-        };
-        actix_web::rt::time::timeout(Duration::from_secs(2), attempt)
-            .await
-            .ok()
-            .flatten()
-            .as_deref()
-            == Some("PONG")
-    }
 }
 
 #[actix_web::test]

@@ -1,8 +1,8 @@
 //! `GET /v1/authorize`: the redirect to Instagram with a signed state and a binding cookie, the
 //! `return_to` allow-list, and the 503 and 429 answers that come before any login starts.
 
-use super::*;
-use crate::helpers::assert_all;
+use crate::helpers::login::*;
+use crate::helpers::*;
 
 #[actix_web::test]
 async fn authorize_sends_the_browser_to_instagram_with_a_signed_state_and_a_binding_cookie() {

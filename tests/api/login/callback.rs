@@ -1,8 +1,8 @@
 //! `GET /v1/callback`: where a login ends. The code exchange and its outcomes, consent errors, and
 //! the state checks (tampering, expiry, replay, the binding cookie).
 
-use super::*;
-use crate::helpers::{assert_all, me_body, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY};
+use crate::helpers::login::*;
+use crate::helpers::*;
 
 #[actix_web::test]
 async fn a_login_ends_at_the_app_with_the_result_in_the_fragment() {

@@ -1,6 +1,7 @@
 //! `GET /v1/demo`: the built-in login page, off unless enabled, under its own strict policy.
 
-use super::*;
+use crate::helpers::login::*;
+use crate::helpers::*;
 
 #[actix_web::test]
 async fn the_demo_page_is_off_unless_enabled() {

@@ -1,8 +1,10 @@
 //! The real binary at `RUST_LOG=trace` through logins, errors and refreshes: it logs method, path
 //! and status, and never a code, token, state or secret.
 
-use super::*;
-use crate::helpers::{me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY};
+use mockito::Matcher;
+
+use crate::helpers::login::*;
+use crate::helpers::*;
 
 /// The binary at `RUST_LOG=trace`, through a whole login, a denial, a used code, a forged state
 /// and refreshes: no code, token, state or secret in its output, only method, path and status.

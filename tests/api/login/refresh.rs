@@ -1,7 +1,11 @@
 //! `POST /v1/refresh`: a long-lived token traded for a new one; bad requests never reach Instagram.
 
-use super::*;
-use crate::helpers::{assert_all, INVALID_TOKEN_BODY, RATE_LIMITED_BODY};
+use std::time::Duration;
+
+use mockito::Matcher;
+
+use crate::helpers::login::*;
+use crate::helpers::*;
 
 #[actix_web::test]
 async fn refresh_answers_a_new_long_lived_token() {

@@ -1,0 +1,65 @@
+//! `POST /v1/exchange` and Instagram's side of it: the code exchange mocked for an exact form
+//! body, both grant shapes (flat as seen in practice, wrapped as documented), JSON and form calls.
+
+use super::*;
+
+pub const FLAT_USER_ID: &str = "27640875392278831";
+
+/// Mocks the code exchange for exactly this form body; answers `status` with `body`.
+pub async fn mock_exchange(
+    app: &mut TestApp,
+    code: &str,
+    redirect_uri: &str,
+    status: usize,
+    body: &str,
+) -> mockito::Mock {
+    let fields = [
+        ("client_id", "1234567890"),
+        ("client_secret", CLIENT_SECRET),
+        ("grant_type", "authorization_code"),
+        ("redirect_uri", redirect_uri),
+        ("code", code),
+    ];
+    instagram_call(
+        &mut app.instagram,
+        "POST",
+        "/oauth/access_token",
+        &fields,
+        status,
+        body,
+    )
+    .match_header("content-type", "application/x-www-form-urlencoded")
+    .create_async()
+    .await
+}
+
+pub fn flat_grant(token: &str) -> String {
+    format!(
+        r#"{{"access_token":"{token}","user_id":{FLAT_USER_ID},"permissions":["instagram_business_basic"]}}"#
+    )
+}
+
+pub fn wrapped_grant(token: &str, user_id: &str) -> String {
+    format!(
+        r#"{{"data":[{{"access_token":"{token}","user_id":"{user_id}","permissions":"instagram_business_basic,instagram_business_content_publish"}}]}}"#
+    )
+}
+
+/// The public call: no API key, just the body.
+pub async fn exchange_json(app: &TestApp, body: &str) -> Answer {
+    app.post_with(
+        "/v1/exchange",
+        &[("Content-Type", "application/json")],
+        body,
+    )
+    .await
+}
+
+pub async fn exchange_form(app: &TestApp, body: &str) -> Answer {
+    app.post_with(
+        "/v1/exchange",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body,
+    )
+    .await
+}
