@@ -45,4 +45,5 @@ pub mod settings;
 mod shared_cache;
 pub mod startup;
 mod state;
+mod unread_body;
 mod validator;

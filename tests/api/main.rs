@@ -25,4 +25,5 @@ mod return_to;
 mod shared_cache;
 mod shutdown;
 mod slow_bodies;
+mod unread_bodies;
 mod validate;
