@@ -86,10 +86,6 @@ fn run(
 ) -> std::io::Result<(Server, Option<Server>)> {
     let grace = settings.server.shutdown_grace_secs;
     let max_connections = settings.server.max_connections;
-    let linger = settings
-        .limits
-        .body_timeout()
-        .min(std::time::Duration::from_secs(1));
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -172,9 +168,6 @@ fn run(
     })
     .workers(workers)
     .max_connections(max_connections)
-    // After an answer sent before its body was read, the connection lingers this long reading
-    // and discarding before it closes: never longer than a body may take to arrive.
-    .client_disconnect_timeout(linger)
     .shutdown_timeout(grace)
     .listen(listener)?
     .run();

@@ -7,8 +7,8 @@
 //! `IGAUTH_SERVER__MAX_CONNECTIONS`) for ever. actix closes instead when the reader is still
 //! alive as the answer is sent. So this layer hands the route a reader of its own over the
 //! request's payload and keeps the payload itself alive until the answer's body is dropped: an
-//! unread body then always ends the connection once the answer is written (after the short,
-//! bounded linger `startup` configures), whatever the status and whatever the framing. A body
+//! unread body then always ends the connection once the answer is written (after actix's linger of at
+//! most a second, reading and discarding), whatever the status and whatever the framing. A body
 //! read to its end changes nothing: keep-alive stays.
 
 use std::cell::{Cell, RefCell};
