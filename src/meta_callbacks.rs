@@ -16,6 +16,7 @@ use crate::deletion_status::{DeletionStatuses, StoreError};
 use crate::domain::{
     ConfirmationCode, DeletionRecord, DeletionStatus, Secret, SignedRequest, SignedRequestError,
 };
+use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseError};
 use crate::settings::{ParseAction, Settings};
@@ -69,6 +70,8 @@ pub(crate) struct MetaCallbacks {
     function: Option<String>,
     statuses: DeletionStatuses,
     metrics: Arc<Metrics>,
+    /// The WARN about refused signed requests, at most one a minute (anyone can post them).
+    refusals: LogThrottle,
 }
 
 impl MetaCallbacks {
@@ -104,6 +107,7 @@ impl MetaCallbacks {
                 .then(|| parse.deletion_function.clone()),
             statuses,
             metrics,
+            refusals: LogThrottle::new(),
         }
     }
 
@@ -130,7 +134,14 @@ impl MetaCallbacks {
     fn verify(&self, callback: Callback, raw: &str) -> Result<SignedRequest, MetaError> {
         SignedRequest::verify(raw, self.secret.expose().as_bytes()).map_err(|e| {
             self.metrics.meta_callback(callback.label(), "invalid");
-            log::warn!("Meta {} callback refused: {e}", callback.label());
+            if let Some(count) = self.refusals.tick() {
+                log::warn!(
+                    "Meta {} callback refused: {e} ({count} refused since the last such line; \
+                     counted in igauth_meta_callbacks_total{{outcome=\"invalid\"}}, logged at \
+                     most once a minute)",
+                    callback.label()
+                );
+            }
             MetaError::Invalid(e)
         })
     }

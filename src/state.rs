@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::instagram::Upstream;
+use crate::logging::LogThrottle;
 use crate::login_states::LoginStates;
 use crate::meta_callbacks::MetaCallbacks;
 use crate::metrics::Metrics;
@@ -27,6 +28,9 @@ pub(crate) struct AppState {
     pub(crate) parse: Option<Arc<ParseUpstream>>,
     /// Meta's deauthorize and data-deletion callbacks.
     pub(crate) meta: MetaCallbacks,
+    /// The WARN lines about wrong keys, at most one a minute each (callers could flood them).
+    pub(crate) api_key_refusals: LogThrottle,
+    pub(crate) webhook_refusals: LogThrottle,
 }
 
 impl AppState {
@@ -48,6 +52,8 @@ impl AppState {
             meta: MetaCallbacks::new(&settings, shared, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
+            api_key_refusals: LogThrottle::new(),
+            webhook_refusals: LogThrottle::new(),
             metrics,
             settings,
         }

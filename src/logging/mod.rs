@@ -6,7 +6,10 @@
 //! reach stderr in batches ([`sink`]), so the per-request access line stays cheap.
 
 mod sink;
+mod throttle;
 mod timestamp;
+
+pub(crate) use throttle::LogThrottle;
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -20,6 +20,7 @@ mod operations;
 mod parse_hooks;
 mod redis_fleet;
 mod redis_trust;
+mod refusal_logs;
 mod resilience;
 mod return_to;
 mod shared_cache;
