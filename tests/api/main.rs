@@ -27,4 +27,5 @@ mod shared_cache;
 mod shutdown;
 mod slow_bodies;
 mod unread_bodies;
+mod user_id_claims;
 mod validate;

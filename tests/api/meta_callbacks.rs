@@ -236,8 +236,7 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         json!({"objectId": "st1"}),
     )
     .await;
-    let or =
-        json!({"$or": [{"authData.instagram.id": IG_ID}, {"authData.instagram.user_id": IG_ID}]});
+    let or = json!({"authData.instagram.id": IG_ID});
     let users = parse
         .mock("GET", "/parse/classes/_User")
         .match_header("x-parse-master-key", MASTER_KEY)
