@@ -11,6 +11,7 @@
 
 mod breaker;
 mod grant;
+mod pause;
 mod wire;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use awc::error::SendRequestError;
 
 pub(crate) use breaker::{Breaker, BreakerState, Permit};
 pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
+pub(crate) use pause::{ThrottlePause, THROTTLE_PAUSE};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::metrics::Metrics;
@@ -98,6 +100,8 @@ pub(crate) struct Upstream {
     connect_timeout: Duration,
     max_connections: usize,
     pub(crate) breaker: Breaker,
+    /// Calls to `/me` paused while Instagram throttles the app.
+    pub(crate) pause: ThrottlePause,
     metrics: Arc<Metrics>,
 }
 
@@ -130,6 +134,7 @@ impl Upstream {
                 // One probe call, plus a little for the request around it.
                 settings.upstream_timeout() + Duration::from_secs(1),
             ),
+            pause: ThrottlePause::new(settings.upstream_timeout() + Duration::from_secs(1)),
             metrics,
         }
     }
@@ -164,6 +169,12 @@ impl InstagramClient {
     pub(crate) async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
         let url = query_after(&self.up.me_prefix, &[("access_token", token.expose())]);
         self.permit("me")?;
+        if !self.up.pause.permit() {
+            self.up
+                .metrics
+                .upstream_outcome("me", "throttle_paused", None);
+            return Err(UpstreamError::RateLimited);
+        }
         let deadline = Instant::now() + self.up.total_timeout;
         let mut retried = false;
         let outcome = loop {
@@ -185,6 +196,13 @@ impl InstagramClient {
             }
         };
         self.settle(&outcome);
+        match &outcome {
+            Err(UpstreamError::RateLimited) => self.up.pause.throttled(),
+            // A timeout or a dropped connection says nothing about throttling (a probe's lease
+            // runs out instead); any other answer says it is over.
+            Err(UpstreamError::Timeout | UpstreamError::Connect) => {}
+            _ => self.up.pause.answered(),
+        }
         outcome
     }
 

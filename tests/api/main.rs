@@ -26,6 +26,7 @@ mod return_to;
 mod shared_cache;
 mod shutdown;
 mod slow_bodies;
+mod throttle_pause;
 mod unread_bodies;
 mod user_id_claims;
 mod validate;
