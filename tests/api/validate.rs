@@ -345,8 +345,9 @@ async fn instagram_html_answer_is_502_upstream_error() {
 
 #[actix_web::test]
 async fn throttling_codes_are_503_upstream_rate_limited_with_retry_after() {
-    let mut app = spawn_app().await;
     for (code, status) in [(4, 400), (17, 400), (32, 403), (613, 400)] {
+        // An app each: after one throttled answer igauth pauses its calls to /me.
+        let mut app = spawn_app().await;
         let token = format!("IGT-throttled-{code}");
         let me = app
             .mock_me(
