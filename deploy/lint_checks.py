@@ -273,10 +273,15 @@ def check_k8s(k8s_dir, rendered=None):
     check(seccomp.get("type") == "RuntimeDefault", "seccomp RuntimeDefault")
     ann = spec["template"]["metadata"].get("annotations", {})
     check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/path") == "/metrics"
-          and ann.get("prometheus.io/port") == "8080", "Prometheus scrape annotations for /metrics on 8080")
+          and ann.get("prometheus.io/port") == "9090", "Prometheus scrape annotations for /metrics on 9090")
+    container_ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    check(container_ports == {"http": 8080, "metrics": 9090}, "container ports http 8080 and metrics 9090",
+          str(container_ports))
 
     cm = objs["ConfigMap"][0]
     cm_data = cm.get("data", {})
+    check(cm_data.get("IGAUTH_SERVER__METRICS_BIND", "").endswith(":9090"),
+          "/metrics has its own listener on 9090 (IGAUTH_SERVER__METRICS_BIND), not the public port")
     grace = int(cm_data.get("IGAUTH_SERVER__SHUTDOWN_GRACE_SECS", "10"))
     pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
     tgp = pod.get("terminationGracePeriodSeconds", 30)
@@ -335,6 +340,8 @@ def check_k8s(k8s_dir, rendered=None):
     sp_ = svc["ports"][0]
     target = ports.get(sp_.get("targetPort"), sp_.get("targetPort"))
     check(sp_.get("port") == 8080 and target == 8080, "Service 8080 -> container 8080")
+    exposed = {ports.get(p.get("targetPort"), p.get("targetPort")) for p in svc["ports"]} | {p.get("port") for p in svc["ports"]}
+    check(9090 not in exposed and "metrics" not in exposed, "the Service does not expose the metrics port", str(exposed))
 
     hpa = objs["HorizontalPodAutoscaler"][0]
     check(hpa["apiVersion"] == "autoscaling/v2", "HPA autoscaling/v2")
@@ -351,13 +358,14 @@ def check_k8s(k8s_dir, rendered=None):
     check(selects(np_["podSelector"].get("matchLabels"), pod_labels), "NetworkPolicy selects the igauth pods")
     check(set(np_.get("policyTypes", [])) == {"Ingress", "Egress"}, "NetworkPolicy restricts ingress and egress")
     ingress_ports = {(p.get("protocol", "TCP"), p["port"]) for r in np_.get("ingress", []) for p in r.get("ports", [])}
-    check(ingress_ports == {("TCP", 8080)} and all(r.get("ports") for r in np_.get("ingress", [])),
-          "ingress only to TCP 8080", str(ingress_ports))
+    check(ingress_ports == {("TCP", 8080), ("TCP", 9090)} and all(r.get("ports") for r in np_.get("ingress", [])),
+          "ingress only to TCP 8080 and the metrics port 9090", str(ingress_ports))
     egress = np_.get("egress", [])
     check(all(r.get("ports") for r in egress), "every egress rule is limited to ports")
     egress_ports = {(p.get("protocol", "TCP"), p["port"]) for r in egress for p in r.get("ports", [])}
-    want = {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6379)}
-    check(egress_ports == want, "egress only DNS 53 UDP/TCP, TCP 443, Redis 6379", str(sorted(egress_ports)))
+    want = {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6379), ("TCP", 1337)}
+    check(egress_ports == want, "egress only DNS 53 UDP/TCP, TCP 443, Redis 6379, Parse 1337",
+          str(sorted(egress_ports)))
 
     # Every egress rule names its destinations with selectors, except HTTPS to Instagram: a
     # NetworkPolicy cannot name hosts, so that one stays open to public addresses.

@@ -27,17 +27,17 @@ ALLOWED = {
     # The command line (serve, check-config, setup, doctor, meta-test): above everything, as
     # main.rs is; doctor probes Redis through the adapter that owns the seal.
     "commands": {"startup", "settings", "logging", "domain", "parse_api", "shared_cache"},
-    "startup": {"routes", "state", "error", "settings", "logging", "metrics"},
+    "startup": {"routes", "state", "error", "settings", "logging", "metrics", "unread_body"},
     # The faces: requests in, answers out; they reach adapters only through the facade.
     "routes": {"state", "error", "domain", "settings", "logging", "metrics"} | USE_CASES,
     # The one error envelope maps every use case's and adapter's error to a status.
     "error": {"domain", "logging"} | USE_CASES | {"instagram"},
     # The per-worker facade: builds the use cases and this worker's clients.
-    "state": {"domain", "settings", "metrics"} | USE_CASES | ADAPTERS,
+    "state": {"domain", "settings", "logging", "metrics"} | USE_CASES | ADAPTERS,
     "validator": {"domain", "settings", "metrics", "clock", "instagram", "shared_cache"},
     "exchange": {"domain", "settings", "logging", "instagram", "validator"},
     "login_states": {"domain", "shared_cache"},
-    "meta_callbacks": {"domain", "settings", "metrics", "clock", "parse_api", "shared_cache"},
+    "meta_callbacks": {"domain", "settings", "logging", "metrics", "clock", "parse_api", "shared_cache"},
     "instagram": {"domain", "settings", "logging", "metrics", "clock", "transport"},
     "parse_api": {"domain", "settings", "logging", "metrics", "transport"},
     "shared_cache": {"domain", "settings", "metrics", "clock"},
@@ -47,6 +47,7 @@ ALLOWED = {
     "metrics": set(),
     "clock": set(),
     "transport": set(),
+    "unread_body": set(),
     "domain": set(),
 }
 PATH = re.compile(r"\b(crate|super|self)((?:::\w+)+|::\{)")

@@ -19,8 +19,8 @@ use crate::instagram::{Refusal, UpstreamError};
 use crate::logging;
 use crate::meta_callbacks::MetaError;
 
-/// How long a throttled caller should wait when Instagram gives no hint.
-const RATE_LIMIT_RETRY_SECS: u64 = 30;
+/// How long a throttled caller should wait: as long as igauth itself pauses its calls.
+const RATE_LIMIT_RETRY_SECS: u64 = crate::instagram::THROTTLE_PAUSE.as_secs();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ApiError {

@@ -47,4 +47,5 @@ mod shared_cache;
 pub mod startup;
 mod state;
 mod transport;
+mod unread_body;
 mod validator;

@@ -22,6 +22,8 @@ pub(crate) struct Metrics {
     pub(crate) shared_cache_errors: IntCounterVec,
     pub(crate) shared_cache_rejected: IntCounter,
     pub(crate) rate_limited: IntCounterVec,
+    /// Calls refused for a wrong or missing key, by key (`api_key`, `webhook_key`).
+    pub(crate) wrong_key: IntCounterVec,
     pub(crate) breaker_state: IntGauge,
     meta_callbacks: IntCounterVec,
     meta_deletions_pending: IntGauge,
@@ -102,6 +104,14 @@ impl Metrics {
                 &["route"],
             )
             .expect("valid metric"),
+            wrong_key: IntCounterVec::new(
+                Opts::new(
+                    "wrong_key_total",
+                    "Calls refused for a wrong or missing key (api_key, webhook_key)",
+                ),
+                &["key"],
+            )
+            .expect("valid metric"),
             breaker_state: IntGauge::new(
                 "upstream_breaker_state",
                 "Circuit breaker: 0 closed, 1 open, 2 half-open",
@@ -153,6 +163,7 @@ impl Metrics {
             Box::new(m.shared_cache_errors.clone()),
             Box::new(m.shared_cache_rejected.clone()),
             Box::new(m.rate_limited.clone()),
+            Box::new(m.wrong_key.clone()),
             Box::new(m.breaker_state.clone()),
             Box::new(m.meta_callbacks.clone()),
             Box::new(m.meta_deletions_pending.clone()),

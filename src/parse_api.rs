@@ -10,7 +10,7 @@
 //! call is counted in `igauth_parse_actions_total{kind,result}`.
 //!
 //! Facts this relies on (parse-server 9.10 on PostgreSQL, see the reference notes): users are
-//! found by `$or` of plain equalities on `authData.instagram.id` / `.user_id` (`$in`, `$exists`
+//! found by a plain equality on `authData.instagram.id` (`$in`, `$exists`
 //! and `keys=authData` silently find nothing there); deleting a user leaves its `_Session` rows,
 //! so sessions are listed by user pointer and deleted one by one; an authData write answers 500
 //! under the default `directAccess: true` (a Parse bug), reported as [`ParseError::UnlinkBug`].
@@ -128,12 +128,12 @@ impl ParseClient {
         ParseClient { http, up }
     }
 
-    /// The objectIds of users whose `authData.instagram.id` or `.user_id` is `id`.
+    /// The objectIds of users whose `authData.instagram.id` is `id`. Only `id`: it is what
+    /// Parse's adapter (or igauth's trigger) checked against the token at signup, while a
+    /// `user_id` beside it may be whatever the client stored, and a destructive action must not
+    /// reach an account on an unverified claim.
     pub(crate) async fn find_users(&self, id: &IgId) -> Result<Vec<String>, ParseError> {
-        let filter = json!({"$or": [
-            {"authData.instagram.id": id.as_str()},
-            {"authData.instagram.user_id": id.as_str()},
-        ]});
+        let filter = json!({"authData.instagram.id": id.as_str()});
         let found = self
             .query("find_users", "/classes/_User", &filter.to_string())
             .await?;

@@ -18,6 +18,7 @@ use crate::logging;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::{AppState, Worker};
+use crate::unread_body;
 
 pub struct Application {
     port: u16,
@@ -160,6 +161,8 @@ fn run(
                     })
                 }
             })
+            // Outermost, so every answer (the router's 404/405 too) is covered.
+            .wrap_fn(unread_body::hold_payload)
     })
     .workers(workers)
     .max_connections(max_connections)

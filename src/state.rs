@@ -12,6 +12,7 @@ use crate::domain::login_state::{IssuedState, OpenedState, StateError};
 use crate::domain::{AccessToken, AuthCode, AuthData, DeletionRecord, Lookup, ReturnTo, Verdict};
 use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
 use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
+use crate::logging::LogThrottle;
 use crate::login_states::LoginStates;
 use crate::meta_callbacks::{Callback, Deauthorized, MetaCallbacks, MetaError};
 use crate::metrics::Metrics;
@@ -33,6 +34,9 @@ pub(crate) struct AppState {
     parse: Option<Arc<ParseUpstream>>,
     /// Meta's deauthorize and data-deletion callbacks.
     meta: MetaCallbacks,
+    /// The WARN lines about wrong keys, at most one a minute each (callers could flood them).
+    pub(crate) api_key_refusals: LogThrottle,
+    pub(crate) webhook_refusals: LogThrottle,
 }
 
 impl AppState {
@@ -54,6 +58,8 @@ impl AppState {
             meta: MetaCallbacks::new(&settings, shared, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
+            api_key_refusals: LogThrottle::new(),
+            webhook_refusals: LogThrottle::new(),
             metrics,
             settings,
         }

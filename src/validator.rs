@@ -99,7 +99,7 @@ impl Validator {
         }
     }
 
-    /// Does `auth.access_token` belong to `auth.id`?
+    /// Does `auth.access_token` belong to `auth.id` (and to `auth.user_id`, when one is claimed)?
     pub(crate) async fn validate(
         &self,
         client: &InstagramClient,
@@ -108,7 +108,7 @@ impl Validator {
         Ok(self
             .lookup(client, &auth.access_token)
             .await?
-            .verdict_for(&auth.id))
+            .verdict_for_ids(&auth.id, auth.user_id.as_ref()))
     }
 
     /// What Instagram says about this token, from a cache or from `/me`.

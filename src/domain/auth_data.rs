@@ -14,6 +14,10 @@ use super::{AccessToken, IgId};
 pub(crate) struct AuthData {
     pub(crate) id: IgId,
     pub(crate) access_token: AccessToken,
+    /// The professional-account id the client stored beside `id`, if any. It must be the one
+    /// `/me` gives for the token: an unverified `user_id` could otherwise pull the account into
+    /// whatever acts on that id.
+    pub(crate) user_id: Option<IgId>,
 }
 
 /// Why a body is not an authData object; the message names the field and says what to send.
@@ -33,6 +37,7 @@ impl fmt::Display for AuthDataError {
 struct Raw {
     id: Option<IgId>,
     access_token: Option<RawToken>,
+    user_id: Option<IgId>,
     #[serde(rename = "authData")]
     auth_data: Option<Box<Raw>>,
     instagram: Option<Box<Raw>>,
@@ -115,7 +120,7 @@ impl AuthData {
     /// told "yes" for somebody else's id.
     fn from_raw(raw: Raw, level: Level) -> Result<AuthData, AuthDataError> {
         let path = level.path();
-        let loose = raw.id.is_some() || raw.access_token.is_some();
+        let loose = raw.id.is_some() || raw.access_token.is_some() || raw.user_id.is_some();
         let wrapper = match level {
             Level::Body => raw
                 .auth_data
@@ -143,7 +148,11 @@ impl AuthData {
             .ok_or_else(|| AuthDataError(format!("{path}access_token is required")))?;
         let access_token = AccessToken::parse(&token.0)
             .map_err(|e| AuthDataError(format!("{path}access_token {e}")))?;
-        Ok(AuthData { id, access_token })
+        Ok(AuthData {
+            id,
+            access_token,
+            user_id: raw.user_id,
+        })
     }
 }
 

@@ -115,9 +115,21 @@ pub(crate) enum Lookup {
 
 impl Lookup {
     /// The answer to "does this token belong to `claimed`?". Ids compare as exact strings.
+    #[cfg(test)]
     pub(crate) fn verdict_for(&self, claimed: &IgId) -> Verdict {
+        self.verdict_for_ids(claimed, None)
+    }
+
+    /// Does this token belong to `claimed` (ids compare as exact strings)? And a claimed `user_id` must be the one `/me` gave (one `/me`
+    /// did not give is not verified, so it is refused too).
+    pub(crate) fn verdict_for_ids(&self, claimed: &IgId, user_id: Option<&IgId>) -> Verdict {
+        let user_id_holds = |owner: &TokenOwner| {
+            user_id.is_none_or(|claimed| owner.user_id() == Some(claimed.as_str()))
+        };
         match self {
-            Lookup::Owner(owner) if owner.is(claimed) => Verdict::Valid(owner.clone()),
+            Lookup::Owner(owner) if owner.is(claimed) && user_id_holds(owner) => {
+                Verdict::Valid(owner.clone())
+            }
             Lookup::Owner(_) => Verdict::Rejected(RejectReason::IdMismatch),
             Lookup::Rejected(reason) => Verdict::Rejected(*reason),
         }

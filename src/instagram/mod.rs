@@ -11,6 +11,7 @@
 
 mod breaker;
 mod grant;
+mod pause;
 mod wire;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use awc::SendClientRequest;
 
 pub(crate) use breaker::{Breaker, BreakerState, Permit};
 pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
+pub(crate) use pause::{ThrottlePause, THROTTLE_PAUSE};
 
 use crate::domain::{AccessToken, AuthCode, Lookup, Secret};
 use crate::logging::LogThrottle;
@@ -99,6 +101,8 @@ pub(crate) struct Upstream {
     connect_timeout: Duration,
     max_connections: usize,
     pub(crate) breaker: Breaker,
+    /// Calls to `/me` paused while Instagram throttles the app.
+    pub(crate) pause: ThrottlePause,
     metrics: Arc<Metrics>,
     /// "Instagram is unreachable" lines: one a minute, with the count.
     unreachable: LogThrottle,
@@ -133,6 +137,7 @@ impl Upstream {
                 // One probe call, plus a little for the request around it.
                 settings.upstream_timeout() + Duration::from_secs(1),
             ),
+            pause: ThrottlePause::new(settings.upstream_timeout() + Duration::from_secs(1)),
             metrics,
             unreachable: LogThrottle::new(),
         }
@@ -168,6 +173,12 @@ impl InstagramClient {
     pub(crate) async fn me(&self, token: &AccessToken) -> Result<Lookup, UpstreamError> {
         let url = query_after(&self.up.me_prefix, &[("access_token", token.expose())]);
         self.permit("me")?;
+        if !self.up.pause.permit() {
+            self.up
+                .metrics
+                .upstream_outcome("me", "throttle_paused", None);
+            return Err(UpstreamError::RateLimited);
+        }
         let deadline = Instant::now() + self.up.total_timeout;
         let mut retried = false;
         let outcome = loop {
@@ -189,6 +200,13 @@ impl InstagramClient {
             }
         };
         self.settle(&outcome);
+        match &outcome {
+            Err(UpstreamError::RateLimited) => self.up.pause.throttled(),
+            // A timeout or a dropped connection says nothing about throttling (a probe's lease
+            // runs out instead); any other answer says it is over.
+            Err(UpstreamError::Timeout | UpstreamError::Connect) => {}
+            _ => self.up.pause.answered(),
+        }
         outcome
     }
 

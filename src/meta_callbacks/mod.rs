@@ -24,6 +24,7 @@ use crate::domain::{
     ConfirmationCode, DeletionRecord, Pending, RequestKind, Secret, SignedRequest,
     SignedRequestError, MAX_SKEW_SECS,
 };
+use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseError};
 use crate::settings::{ParseAction, Settings};
@@ -78,6 +79,8 @@ pub(crate) struct MetaCallbacks {
     metrics: Arc<Metrics>,
     /// How old a signed request may be, in seconds.
     max_age_secs: u64,
+    /// The WARN about refused signed requests, at most one a minute (anyone can post them).
+    refusals: LogThrottle,
     /// When the next sweep for deletions to resume is due (ms since the epoch).
     wake_at: AtomicU64,
 }
@@ -115,6 +118,7 @@ impl MetaCallbacks {
             statuses,
             metrics,
             max_age_secs: settings.meta.signed_request_max_age_secs,
+            refusals: LogThrottle::new(),
             // A restart may have left deletions to resume: the first sweep looks at once.
             wake_at: AtomicU64::new(0),
         }
@@ -162,7 +166,14 @@ impl MetaCallbacks {
 
     fn refused(&self, callback: Callback, e: SignedRequestError) -> MetaError {
         self.metrics.meta_callback(callback.label(), "invalid");
-        log::warn!("Meta {} callback refused: {e}", callback.label());
+        if let Some(count) = self.refusals.tick() {
+            log::warn!(
+                "Meta {} callback refused: {e} ({count} refused since the last such line; \
+                 counted in igauth_meta_callbacks_total{{outcome=\"invalid\"}}, logged at most \
+                 once a minute)",
+                callback.label()
+            );
+        }
         MetaError::Invalid(e)
     }
 

@@ -64,8 +64,8 @@ struct AuthDataOut<'a> {
 }
 
 /// `authData.instagram`. Parse stores it as sent, so `user_id` (the professional-account id,
-/// when `/me` gave one) is kept beside `id`, and Meta's compliance callbacks can find the user
-/// by either id later.
+/// when `/me` gave one) is kept beside `id`; igauth's checks refuse a `user_id` that is not
+/// `/me`'s, and Meta's compliance callbacks match on `id` alone.
 #[derive(Serialize)]
 pub(crate) struct InstagramAuthData<'a> {
     id: &'a str,

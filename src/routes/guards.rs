@@ -63,10 +63,23 @@ fn check_api_key(req: &HttpRequest) -> Result<ServiceCaller, ApiError> {
         .map(str::trim)
         .unwrap_or("");
     if keys_match(given.as_bytes(), expected.expose().as_bytes()) {
-        Ok(ServiceCaller)
-    } else {
-        Err(ApiError::Unauthorized)
+        return Ok(ServiceCaller);
     }
+    state
+        .metrics
+        .wrong_key
+        .with_label_values(&["api_key"])
+        .inc();
+    if let Some(count) = state.api_key_refusals.tick() {
+        log::warn!(
+            "API call refused: the Authorization: Bearer key is {} ({count} refused since the \
+             last such line; counted in igauth_wrong_key_total, logged at most once a minute). \
+             Parse's auth.instagram.authorizationHeader must be \"Bearer \" followed by \
+             IGAUTH_SERVER__API_KEY",
+            if given.is_empty() { "missing" } else { "wrong" }
+        );
+    }
+    Err(ApiError::Unauthorized)
 }
 
 /// Whether a route without its key may answer this caller: protected mode is off, or the TCP

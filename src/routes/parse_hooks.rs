@@ -147,18 +147,24 @@ fn key_refusal(req: &HttpRequest, state: &AppState) -> Option<ApiError> {
         // The API key protects /v1/validate; open webhooks beside it would be a way around it
         // (and a public, unthrottled code exchange). Parse cannot send our API key, so it must
         // send its webhook key.
-        log::warn!(
-            "Parse webhook refused: webhooks are disabled because this server has an API key \
-             but no webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
-        );
+        if let Some(count) = state.webhook_refusals.tick() {
+            log::warn!(
+                "Parse webhook refused ({count} since the last such line, logged at most once a \
+                 minute): webhooks are disabled because this server has an API key but no \
+                 webhook key; set IGAUTH_PARSE__WEBHOOK_KEY to Parse's webhookKey"
+            );
+        }
         return Some(ApiError::Unauthorized);
     }
     if !expected.is_set() && !unprotected(req, state) {
-        log::warn!(
-            "Parse webhook refused: this server has no webhook key, so webhooks answer only \
-             callers on this machine (protected mode); set IGAUTH_PARSE__WEBHOOK_KEY to Parse's \
-             webhookKey, or IGAUTH_SERVER__PROTECTED_MODE=false on a private network"
-        );
+        if let Some(count) = state.webhook_refusals.tick() {
+            log::warn!(
+                "Parse webhook refused ({count} since the last such line, logged at most once a \
+                 minute): this server has no webhook key, so webhooks answer only callers on \
+                 this machine (protected mode); set IGAUTH_PARSE__WEBHOOK_KEY to Parse's \
+                 webhookKey, or IGAUTH_SERVER__PROTECTED_MODE=false on a private network"
+            );
+        }
         return Some(ApiError::Unauthorized);
     }
     if expected.is_set() {
@@ -168,11 +174,19 @@ fn key_refusal(req: &HttpRequest, state: &AppState) -> Option<ApiError> {
             .map(|v| v.as_bytes())
             .unwrap_or(b"");
         if !keys_match(given, expected.expose().as_bytes()) {
-            log::warn!(
-                "Parse webhook refused: the X-Parse-Webhook-Key is {} (Parse's webhookKey must \
-                 equal IGAUTH_PARSE__WEBHOOK_KEY)",
-                if given.is_empty() { "missing" } else { "wrong" }
-            );
+            state
+                .metrics
+                .wrong_key
+                .with_label_values(&["webhook_key"])
+                .inc();
+            if let Some(count) = state.webhook_refusals.tick() {
+                log::warn!(
+                    "Parse webhook refused: the X-Parse-Webhook-Key is {} ({count} refused since \
+                     the last such line; counted in igauth_wrong_key_total, logged at most once \
+                     a minute). Parse's webhookKey must equal IGAUTH_PARSE__WEBHOOK_KEY",
+                    if given.is_empty() { "missing" } else { "wrong" }
+                );
+            }
             return Some(ApiError::Unauthorized);
         }
     }

@@ -9,6 +9,19 @@ pub(crate) const STATUS_PATH: &str = "/v1/meta/data-deletion/";
 impl Settings {
     /// Rules on the callback and Parse settings; each message names the variable to fix.
     pub(super) fn check_meta(&self) -> Result<(), String> {
+        // First, and without echoing the value: a password in a URL must reach no message (and
+        // the public URL would be sent to Meta inside every status link).
+        for (name, url) in [
+            ("IGAUTH_SERVER__PUBLIC_URL", &self.server.public_url),
+            ("IGAUTH_PARSE__SERVER_URL", &self.parse.server_url),
+        ] {
+            if has_userinfo(url) {
+                return Err(format!(
+                    "{name} must not carry a user name or password (user:pass@): remove them \
+                     from the URL (Parse is reached with IGAUTH_PARSE__MASTER_KEY)"
+                ));
+            }
+        }
         let public = &self.server.public_url;
         if !public.is_empty() && !is_base_url(public) {
             return Err(format!(
@@ -137,6 +150,15 @@ fn is_contact_url(url: &str) -> bool {
     plain && shaped
 }
 
+/// Whether a URL's authority (what comes before the first `/`, `?` or `#` after `scheme://`)
+/// holds `user[:pass]@`.
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
+}
+
 /// `scheme://host[:port]` of an http(s) URL.
 fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -180,6 +202,25 @@ mod tests {
             "https://a b",
         ] {
             assert!(!is_base_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn userinfo_is_found_in_the_authority_only() {
+        for with in [
+            "https://admin:pass@parse.example/parse",
+            "http://user@parse:1337/parse",
+            "https://:pw@a",
+        ] {
+            assert!(has_userinfo(with), "{with}");
+        }
+        for without in [
+            "https://parse.example/parse",
+            "https://a/p@th",
+            "https://a?x=@",
+            "",
+        ] {
+            assert!(!has_userinfo(without), "{without}");
         }
     }
 }

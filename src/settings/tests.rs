@@ -436,3 +436,12 @@ fn meta_callback_settings_are_checked_and_named() {
     );
     assert_eq!(with_env(&[]).unwrap().status_url_base(), None);
 }
+
+#[test]
+fn urls_with_a_password_are_refused_naming_the_variable_not_the_password() {
+    for var in ["IGAUTH_PARSE__SERVER_URL", "IGAUTH_SERVER__PUBLIC_URL"] {
+        let err = with_env(&[(var, "https://admin:hunter2@host.example/parse")]).unwrap_err();
+        assert!(err.contains(var), "{err}");
+        assert!(!err.contains("hunter2") && !err.contains("admin"), "{err}");
+    }
+}

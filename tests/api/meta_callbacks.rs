@@ -153,8 +153,7 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         json!({"updatedAt": "2026-01-01T00:00:00.000Z"}),
     )
     .await;
-    let or =
-        json!({"$or": [{"authData.instagram.id": IG_ID}, {"authData.instagram.user_id": IG_ID}]});
+    let or = json!({"authData.instagram.id": IG_ID});
     let users = parse
         .mock("GET", "/parse/classes/_User")
         .match_header("x-parse-master-key", MASTER_KEY)

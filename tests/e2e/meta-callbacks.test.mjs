@@ -154,13 +154,20 @@ test('a data-deletion request deletes the user, revokes both sessions, calls the
   assert.doesNotMatch(igauth.proc.output + parse.proc.output, new RegExp(parse.masterKey), 'the master key is never logged');
 });
 
-test('a user stored with authData.instagram.user_id is found by that id; an unknown id is no_data', async () => {
+test('only authData.instagram.id decides whom a request reaches: a stored user_id is not matched; an unknown id is no_data', async () => {
+  // Parse's introspection adapter checks id and token only, so a client can store any user_id
+  // beside them: a request naming that user_id must not reach this account.
   const carol = await logIn(parse, CAROL, { user_id: CAROL_PRO });
   const stored = await parse.rest('GET', `/users/${carol.objectId}`, undefined, { master: true });
   assert.equal(stored.json.authData.instagram.user_id, CAROL_PRO, 'Parse keeps user_id as sent');
-  const res = await callback(igauth, 'data-deletion', request(CAROL_PRO));
+  const byUserId = await callback(igauth, 'data-deletion', request(CAROL_PRO));
+  assert.equal(byUserId.status, 200, byUserId.text);
+  assert.equal(await userExists(parse, carol.objectId), true, 'not matched by the stored user_id');
+  assert.equal((await statusOf(igauth, byUserId.json.confirmation_code)).json.status, 'no_data');
+
+  const res = await callback(igauth, 'data-deletion', request(CAROL));
   assert.equal(res.status, 200, res.text);
-  assert.equal(await userExists(parse, carol.objectId), false, 'found by the professional-account id');
+  assert.equal(await userExists(parse, carol.objectId), false, 'found by the verified id');
   assert.equal((await statusOf(igauth, res.json.confirmation_code)).json.status, 'completed');
 
   const unknown = await callback(igauth, 'data-deletion', request('12345678901234567'));

@@ -9,7 +9,7 @@ const CLIENT_SECRET: &str = "cc-client-secret-abcdef";
 const MASTER_KEY: &str = "cc-master-key-0123456789";
 
 #[test]
-fn settings_print_as_igauth_variables_with_secrets_and_url_passwords_redacted() {
+fn settings_print_as_igauth_variables_with_secrets_redacted() {
     let run = igauth(
         &["check-config"],
         &[
@@ -20,10 +20,7 @@ fn settings_print_as_igauth_variables_with_secrets_and_url_passwords_redacted() 
                 "IGAUTH_INSTAGRAM__REDIRECT_URIS",
                 "https://a.example/cb,https://b.example/cb",
             ),
-            (
-                "IGAUTH_PARSE__SERVER_URL",
-                "https://admin:parse-pw-1@parse.example/parse",
-            ),
+            ("IGAUTH_PARSE__SERVER_URL", "https://parse.example/parse"),
             ("IGAUTH_PARSE__APP_ID", "cc-app"),
             ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
         ],
@@ -39,13 +36,13 @@ fn settings_print_as_igauth_variables_with_secrets_and_url_passwords_redacted() 
         "IGAUTH_SERVER__API_KEY=<redacted>\n",
         "IGAUTH_INSTAGRAM__CLIENT_SECRET=<redacted>\n",
         "IGAUTH_PARSE__MASTER_KEY=<redacted>\n",
-        "IGAUTH_PARSE__SERVER_URL=https://admin:<redacted>@parse.example/parse\n",
+        "IGAUTH_PARSE__SERVER_URL=https://parse.example/parse\n",
         "IGAUTH_PARSE__WEBHOOK_KEY=\n",
         "configuration OK",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
-    for secret in [API_KEY, CLIENT_SECRET, MASTER_KEY, "parse-pw-1"] {
+    for secret in [API_KEY, CLIENT_SECRET, MASTER_KEY] {
         assert!(!run.all().contains(secret), "{secret} leaked:\n{out}");
     }
     let settings = out.lines().filter(|l| l.starts_with("IGAUTH_")).count();
@@ -53,6 +50,23 @@ fn settings_print_as_igauth_variables_with_secrets_and_url_passwords_redacted() 
         settings >= 50,
         "every setting is printed ({settings}):\n{out}"
     );
+}
+
+#[test]
+fn a_password_in_a_url_stops_startup_without_being_printed() {
+    for name in ["IGAUTH_PARSE__SERVER_URL", "IGAUTH_SERVER__PUBLIC_URL"] {
+        let run = igauth(
+            &["check-config"],
+            &[(name, "https://admin:parse-pw-1@parse.example/parse")],
+        );
+        assert_eq!(run.code, Some(2), "{name}: {}", run.all());
+        assert!(
+            run.stderr.contains(name) && run.stderr.contains("user:pass@"),
+            "{}",
+            run.all()
+        );
+        assert!(!run.all().contains("parse-pw-1"), "leaked:\n{}", run.all());
+    }
 }
 
 #[test]
