@@ -1,5 +1,6 @@
 //! Meta's compliance callbacks, the use case: verify the signed request, find the Parse users
-//! under its Instagram id (either of the two ids), run the operator's Cloud function, apply the
+//! under its Instagram id (either of the two ids, in `authData` and, when igauth signs people in
+//! itself, in the link class), run the operator's Cloud function, apply the
 //! configured action, and keep the deletion request's status.
 //!
 //! Both callbacks are idempotent because Meta retries: the confirmation code is derived from the
@@ -14,7 +15,8 @@ use serde_json::json;
 
 use crate::deletion_status::{DeletionStatuses, StoreError};
 use crate::domain::{
-    ConfirmationCode, DeletionRecord, DeletionStatus, Secret, SignedRequest, SignedRequestError,
+    ConfirmationCode, DeletionRecord, DeletionStatus, IgId, Secret, SignedRequest,
+    SignedRequestError,
 };
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseError};
@@ -69,6 +71,19 @@ pub(crate) struct MetaCallbacks {
     function: Option<String>,
     statuses: DeletionStatuses,
     metrics: Arc<Metrics>,
+    /// igauth links accounts itself (`IGAUTH_PARSE__SESSIONS`): look in the link class too.
+    links: bool,
+}
+
+/// The Parse users an Instagram id names, and how.
+#[derive(Debug, Default)]
+struct Matched {
+    /// Every user, once.
+    users: Vec<String>,
+    /// Those with `authData.instagram` (what an unlink must clear).
+    by_auth_data: Vec<String>,
+    /// Link rows (objectIds) naming the id.
+    links: Vec<String>,
 }
 
 impl MetaCallbacks {
@@ -104,7 +119,27 @@ impl MetaCallbacks {
                 .then(|| parse.deletion_function.clone()),
             statuses,
             metrics,
+            links: settings.features.parse_sessions,
         }
+    }
+
+    /// The users `id` names: through `authData`, and through the link class when igauth links.
+    async fn matched(&self, parse: &ParseClient, id: &IgId) -> Result<Matched, ParseError> {
+        let by_auth_data = parse.find_users(id).await?;
+        let mut matched = Matched {
+            users: by_auth_data.clone(),
+            by_auth_data,
+            links: Vec::new(),
+        };
+        if self.links {
+            for link in parse.find_links(id, true).await? {
+                if !matched.users.contains(&link.user) {
+                    matched.users.push(link.user);
+                }
+                matched.links.push(link.object_id);
+            }
+        }
+        Ok(matched)
     }
 
     /// Whether `callback` can work at all; checked before the body is read.
@@ -155,9 +190,9 @@ impl MetaCallbacks {
             return Ok(Deauthorized { users: 0 });
         }
         let outcome = async {
-            let users = parse.find_users(&request.user_id).await?;
-            act(parse, action, &users).await?;
-            Ok::<_, ParseError>(users.len())
+            let matched = self.matched(parse, &request.user_id).await?;
+            act(parse, action, &matched).await?;
+            Ok::<_, ParseError>(matched.users.len())
         }
         .await;
         match outcome {
@@ -232,8 +267,8 @@ impl MetaCallbacks {
                  not connected to an app database, so there was nothing to delete.",
             );
         };
-        let users = match parse.find_users(&request.user_id).await {
-            Ok(users) => users,
+        let matched = match self.matched(parse, &request.user_id).await {
+            Ok(matched) => matched,
             Err(e) => {
                 log::error!("data deletion {code}: finding the users failed: {e}");
                 return settle(
@@ -243,11 +278,11 @@ impl MetaCallbacks {
                 );
             }
         };
-        record.users = users.len();
+        record.users = matched.users.len();
         if let Some(function) = &self.function {
             let params = json!({
                 "instagram_id": request.user_id.as_str(),
-                "users": users,
+                "users": matched.users,
                 "confirmation_code": code.as_str(),
             });
             if let Err(e) = parse.call_function(function, &params).await {
@@ -264,14 +299,14 @@ impl MetaCallbacks {
             }
             record.function_called = true;
         }
-        if users.is_empty() {
+        if matched.users.is_empty() {
             return settle(
                 record,
                 DeletionStatus::NoData,
                 "No account in this app is linked to this Instagram account.",
             );
         }
-        match act(parse, self.on_deletion, &users).await {
+        match act(parse, self.on_deletion, &matched).await {
             Ok(()) => {
                 let done = match self.on_deletion {
                     ParseAction::DeleteUser => {
@@ -312,16 +347,29 @@ impl MetaCallbacks {
     }
 }
 
-/// Applies `action` to each user; sessions are revoked for every action but `none`.
-async fn act(parse: &ParseClient, action: ParseAction, users: &[String]) -> Result<(), ParseError> {
-    for user in users {
+/// Applies `action` to the matched users; sessions are revoked for every action but `none`.
+/// Unlinking clears `authData.instagram` where it is and removes the link rows; deleting removes
+/// users, their sessions and the link rows.
+async fn act(
+    parse: &ParseClient,
+    action: ParseAction,
+    matched: &Matched,
+) -> Result<(), ParseError> {
+    if matches!(action, ParseAction::Unlink | ParseAction::DeleteUser) {
+        for link in &matched.links {
+            parse.delete_link(link).await?;
+        }
+    }
+    for user in &matched.users {
         match action {
             ParseAction::None => {}
             ParseAction::RevokeSessions => {
                 parse.revoke_sessions(user).await?;
             }
             ParseAction::Unlink => {
-                parse.unlink(user).await?;
+                if matched.by_auth_data.contains(user) {
+                    parse.unlink(user).await?;
+                }
                 parse.revoke_sessions(user).await?;
             }
             ParseAction::DeleteUser => {

@@ -5,12 +5,16 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use crate::handoff::Handoffs;
 use crate::instagram::Upstream;
 use crate::login_states::LoginStates;
 use crate::meta_callbacks::MetaCallbacks;
 use crate::metrics::Metrics;
 use crate::parse_api::ParseUpstream;
 use crate::rate_limit::ClientLimiter;
+use crate::sessions::ParseSessions;
 use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
@@ -27,6 +31,10 @@ pub(crate) struct AppState {
     pub(crate) parse: Option<Arc<ParseUpstream>>,
     /// Meta's deauthorize and data-deletion callbacks.
     pub(crate) meta: MetaCallbacks,
+    /// The login's one-time handoff codes (fleet-wide with Redis).
+    pub(crate) handoffs: Handoffs,
+    /// Signing people into Parse, with `IGAUTH_PARSE__SESSIONS`.
+    pub(crate) sessions: Option<ParseSessions>,
 }
 
 impl AppState {
@@ -45,6 +53,11 @@ impl AppState {
             validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
             login_states: LoginStates::new(&settings.server.state_secret, shared.clone()),
             parse: ParseUpstream::new(&settings, metrics.clone()).map(Arc::new),
+            handoffs: Handoffs::new(
+                Duration::from_secs(settings.server.handoff_ttl_secs),
+                shared.clone(),
+            ),
+            sessions: ParseSessions::new(&settings, shared.clone()),
             meta: MetaCallbacks::new(&settings, shared, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),

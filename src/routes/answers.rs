@@ -2,9 +2,12 @@
 //! validate webhook say it, and an exchange as `/v1/exchange` and the Parse exchange webhook say
 //! it (authData ready for `Parse.User.logInWith("instagram", authData)`).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use serde::Serialize;
 
-use crate::domain::Verdict;
+use super::parse_session::SessionOut;
+use crate::domain::{iso8601, Handoff, Verdict};
 use crate::exchange::Exchanged;
 
 #[derive(Serialize)]
@@ -56,6 +59,9 @@ pub(crate) struct ExchangeAnswer<'a> {
     expires_in: Option<u64>,
     #[serde(rename = "authData")]
     auth_data: AuthDataOut<'a>,
+    /// With `IGAUTH_PARSE__SESSIONS`: `sessionToken`, `objectId`, `isNew`.
+    #[serde(flatten)]
+    session: Option<SessionOut>,
 }
 
 #[derive(Serialize)]
@@ -72,10 +78,62 @@ pub(crate) struct InstagramAuthData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     user_id: Option<&'a str>,
     access_token: &'a str,
+    /// When a long-lived token expires (ISO 8601): stored with the user, it tells the app when
+    /// to refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_date: Option<String>,
+}
+
+/// ISO 8601 of `secs` from now.
+fn expiry(secs: Option<u64>) -> Option<String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    secs.map(|s| iso8601(now.saturating_add(s.saturating_mul(1000))))
+}
+
+/// `/v1/token`'s answer: what the login's callback used to put in the URL, and the session.
+#[derive(Serialize)]
+pub(crate) struct TokenAnswer<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    access_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    #[serde(rename = "authData")]
+    auth_data: AuthDataOut<'a>,
+    #[serde(flatten)]
+    session: Option<SessionOut>,
+}
+
+impl<'a> TokenAnswer<'a> {
+    pub(crate) fn new(handoff: &'a Handoff, session: Option<SessionOut>) -> TokenAnswer<'a> {
+        let (id, user_id) = (handoff.owner.id(), handoff.owner.user_id());
+        let access_token = handoff.access_token.expose();
+        TokenAnswer {
+            id,
+            user_id,
+            username: handoff.owner.username(),
+            access_token,
+            expires_in: handoff.expires_in,
+            auth_data: AuthDataOut {
+                instagram: InstagramAuthData {
+                    id,
+                    user_id,
+                    access_token,
+                    expiration_date: expiry(handoff.expires_in),
+                },
+            },
+            session,
+        }
+    }
 }
 
 impl<'a> ExchangeAnswer<'a> {
-    pub(crate) fn new(exchanged: &'a Exchanged) -> ExchangeAnswer<'a> {
+    pub(crate) fn new(exchanged: &'a Exchanged, session: Option<SessionOut>) -> ExchangeAnswer<'a> {
         let access_token = exchanged.access_token.expose();
         let id = exchanged.owner.id();
         ExchangeAnswer {
@@ -90,8 +148,10 @@ impl<'a> ExchangeAnswer<'a> {
                     id,
                     user_id: exchanged.owner.user_id(),
                     access_token,
+                    expiration_date: expiry(exchanged.expires_in),
                 },
             },
+            session,
         }
     }
 }

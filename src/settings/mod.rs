@@ -59,6 +59,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// HMAC key for the login flow's `state` parameter.
     pub state_secret: Secret,
+    /// How long a login's handoff code can be redeemed at `/v1/token`: 60 s, or shorter.
+    pub handoff_ttl_secs: u64,
     /// Serve the `/v1/demo` page.
     pub demo: bool,
     /// igauth's public base URL (`https://auth.example`, maybe with a path prefix), for the
@@ -137,6 +139,11 @@ pub struct ParseSettings {
     pub on_deauthorize: ParseAction,
     /// A Cloud function called (master key) before the built-in action; empty for none.
     pub deletion_function: String,
+    /// igauth signs people into Parse itself: finds or creates the user linked to the Instagram
+    /// account (master key) and answers a session token beside the authData.
+    pub sessions: bool,
+    /// How long those sessions last (Parse's own default is a year).
+    pub session_length_secs: u64,
 }
 
 /// What igauth does to the Parse users a Meta callback names.
@@ -232,6 +239,7 @@ shutdown_grace_secs = 10
 workers = 0
 max_connections = 1024
 state_secret = ""
+handoff_ttl_secs = 60
 demo = false
 public_url = ""
 
@@ -273,6 +281,8 @@ timeout_ms = 10000
 on_data_deletion = "delete_user"
 on_deauthorize = "none"
 deletion_function = ""
+sessions = false
+session_length_secs = 31536000
 
 [limits]
 exchange_per_minute = 30

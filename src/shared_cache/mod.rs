@@ -31,6 +31,7 @@
 //!   answers (each failed attempt counts as `op="connect"`), so the service starts and serves
 //!   without Redis; once connected, redis' `ConnectionManager` reconnects by itself.
 
+mod handoffs;
 mod health;
 mod records;
 mod seal;

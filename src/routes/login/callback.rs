@@ -1,19 +1,21 @@
 //! `GET /v1/callback`: where Instagram sends the browser back. Ends at the app's `return_to` with
-//! the result (or an error) in the URL fragment, or at an error page when the state cannot be
-//! trusted. The state is checked before anything else in the query is looked at, and the browser
+//! a one-time handoff code (`#code=...`, redeemed at `/v1/token` with the PKCE verifier) or an
+//! error in the URL fragment, or at an error page when the state cannot be trusted. No token,
+//! id, user name or session is ever put in a URL. The state is checked before anything else in the query is looked at, and the browser
 //! binding before the state is spent.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
 
 use super::page::{error_page, untrusted_state};
 use super::{cookie, first, query_pairs};
+use crate::domain::login_state::OpenedState;
 use crate::domain::login_state::{StateError, STATE_TTL};
 use crate::domain::ReturnTo;
 use crate::error::ApiError;
 use crate::exchange::{self, ExchangeRequest, RedirectUri};
+use crate::handoff::LoginResult;
 use crate::instagram::InstagramClient;
 use crate::routes::guards::WithinRateLimit;
 use crate::settings::Settings;
@@ -74,20 +76,6 @@ fn consent_error(error: &str) -> (&'static str, &'static str) {
             "Instagram ended the login with an error; try again.",
         ),
     }
-}
-
-#[derive(Serialize)]
-struct LoginResult<'a> {
-    id: &'a str,
-    /// The professional-account id, when `/me` gave one: an app puts it into authData beside
-    /// `id` so that Meta's deletion callbacks find the user by either.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    access_token: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<&'a str>,
 }
 
 /// The person is in a browser here, so even the rate limit answers with a page, not JSON.
@@ -162,7 +150,7 @@ pub(crate) async fn callback(
     }
     let clear_cookie = cookie::binding(settings, &opened.nonce, 0);
     let mut answer = match state.login_states.spend(&opened).await {
-        Ok(_) => finish(&state, &client, &target, &pairs).await,
+        Ok(_) => finish(&state, &client, &target, &opened, &pairs).await,
         // Lost a race with a concurrent use of the same state, here or on another replica.
         Err(_) => to_app_with_error(
             settings,
@@ -182,6 +170,7 @@ async fn finish(
     state: &AppState,
     client: &InstagramClient,
     target: &ReturnTo,
+    opened: &OpenedState,
     pairs: &[(String, String)],
 ) -> HttpResponse {
     let settings = &state.settings;
@@ -205,15 +194,21 @@ async fn finish(
     let callback_url = RedirectUri::Fixed(&settings.instagram.callback_url);
     match exchange::perform(settings, &state.validator, client, request, callback_url).await {
         Ok(exchanged) => {
-            let params = serde_urlencoded::to_string(LoginResult {
-                id: exchanged.owner.id(),
-                user_id: exchanged.owner.user_id(),
-                access_token: exchanged.access_token.expose(),
+            let result = LoginResult {
+                owner: exchanged.owner,
+                access_token: exchanged.access_token,
                 expires_in: exchanged.expires_in,
-                username: exchanged.owner.username(),
-            })
-            .unwrap_or_default();
-            redirect(&target.with_fragment(&params))
+            };
+            match state.handoffs.issue(result, opened.challenge).await {
+                // 43 base64url characters: nothing to escape.
+                Some(code) => redirect(&target.with_fragment(&format!("code={}", code.expose()))),
+                None => to_app_with_error(
+                    settings,
+                    target.as_str(),
+                    "server_error",
+                    "The login could not be completed; start it again.",
+                ),
+            }
         }
         Err(e) => to_app_with_error(settings, target.as_str(), e.code(), &e.message()),
     }
