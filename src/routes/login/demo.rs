@@ -25,13 +25,13 @@ pub(crate) async fn demo(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The demo's own policy: its one inline script and one inline style, by hash, and nothing else
-/// (no network access from the page; navigation is what the login needs).
+/// (network access only to igauth itself, for `/v1/token`; navigation is what the login needs).
 fn demo_csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
     CSP.get_or_init(|| {
         format!(
-            "default-src 'none'; script-src {}; style-src {}; img-src data:; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'",
+            "default-src 'none'; script-src {}; style-src {}; img-src data:; connect-src 'self'; \
+             base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
             inline_hash(DEMO_HTML, "<script>", "</script>"),
             inline_hash(DEMO_HTML, "<style>", "</style>"),
         )
