@@ -307,7 +307,9 @@ async fn mock_login(
 /// Starts a login on `app`: `(callback path with `code` and the state, binding cookie)`.
 async fn start_login(app: &TestApp, code: &str) -> (String, String) {
     let answer = browser()
-        .get(app.url(&format!("/v1/authorize?return_to=myapp%3A%2F%2Fauth&{PKCE}")))
+        .get(app.url(&format!(
+            "/v1/authorize?return_to=myapp%3A%2F%2Fauth&{PKCE}"
+        )))
         .send()
         .await
         .expect("app answers");

@@ -380,7 +380,9 @@ impl Browser {
         let mut res = browser()
             .post(format!("{}/v1/token", self.base))
             .insert_header(("Content-Type", "application/json"))
-            .send_body(format!(r#"{{"code":"{code}","code_verifier":"{VERIFIER}"}}"#))
+            .send_body(format!(
+                r#"{{"code":"{code}","code_verifier":"{VERIFIER}"}}"#
+            ))
             .await
             .expect("igauth answers");
         let _ = res.body().await;
