@@ -36,7 +36,7 @@ async fn chunked_body_over_the_limit_without_content_length_is_413() {
 #[actix_web::test]
 async fn chunked_body_under_the_limit_is_read() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-chunk", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-chunk").await;
     let body = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-chunk"}}"#);
     let (a, b) = body.split_at(10);
     let answer = app

@@ -231,7 +231,7 @@ async fn unexplained_4xx_answers_do_not_open_the_breaker() {
         assert_eq!(answer.status, 502, "{}", answer.text);
         assert_eq!(answer.error_code(), "upstream_error");
     }
-    let good = app.mock_me("IGT-good", 200, &me_body(BIG_ID, "jay")).await;
+    let good = app.me_ok("IGT-good").await;
     let answer = app.validate(BIG_ID, "IGT-good").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["valid"], true);

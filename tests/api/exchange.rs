@@ -62,9 +62,7 @@ async fn wrapped_grant_reads_a_string_user_id_and_comma_permissions() {
         &wrapped_grant("IGAA-wrapped", BIG_ID),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-wrapped", 200, &me_body(BIG_ID, "jay"))
-        .await;
+    let me = app.me_ok("IGAA-wrapped").await;
     let answer = exchange_json(&app, r#"{"code":"AQB-wrapped"}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
@@ -93,9 +91,7 @@ async fn form_encoded_request_is_accepted() {
         &flat_grant("IGAA-form"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-form", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-form", FLAT_USER_ID).await;
     let body = format!(
         "code=AQB-form&redirect_uri={}",
         "https%3A%2F%2Fapp.example%2Fauth%2Finstagram"
@@ -120,9 +116,7 @@ async fn json_code_with_fragment_marker_and_whitespace_is_sent_clean() {
         &flat_grant("IGAA-c"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-c", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-c", FLAT_USER_ID).await;
     let answer = exchange_json(&app, r#"{"code":"  AQB-clean#_\n"}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     grant.assert_async().await;
@@ -140,9 +134,7 @@ async fn form_code_with_fragment_marker_and_whitespace_is_sent_clean() {
         &flat_grant("IGAA-c2"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-c2", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-c2", FLAT_USER_ID).await;
     let answer = exchange_form(&app, "code=%20AQB-clean2%23_%0A").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     grant.assert_async().await;
@@ -160,7 +152,7 @@ async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
         &wrapped_grant("IGAA-d", "1020304050607080"),
     )
     .await;
-    let me = app.mock_me("IGAA-d", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGAA-d").await;
     let answer = exchange_json(&app, r#"{"code":"AQB-disagree"}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let body = answer.json();
@@ -278,9 +270,7 @@ async fn omitted_redirect_uri_uses_the_only_configured_one() {
         &flat_grant("IGAA-n"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-n", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-n", FLAT_USER_ID).await;
     let answer = exchange_form(&app, "code=AQB-noredir").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     grant.assert_async().await;
@@ -362,9 +352,7 @@ async fn answer_is_not_cacheable() {
         &flat_grant("IGAA-ns"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-ns", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-ns", FLAT_USER_ID).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-nostore"}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.header("cache-control"), Some("no-store"));
@@ -383,9 +371,7 @@ async fn exchange_needs_no_api_key_even_when_one_is_configured() {
         &flat_grant("IGAA-p"),
     )
     .await;
-    let me = app
-        .mock_me("IGAA-p", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-p", FLAT_USER_ID).await;
     // exchange_json sends no Authorization header.
     let answer = exchange_json(&app, r#"{"code":"AQB-public"}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);

@@ -11,7 +11,7 @@ async fn introspect(app: &TestApp, form: &str) -> Answer {
 #[actix_web::test]
 async fn live_token_is_active_with_sub_username_and_token_type() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-live", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-live").await;
     let answer = introspect(&app, "token=IGT-live").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(
@@ -69,10 +69,7 @@ async fn token_instagram_rejects_is_exactly_inactive() {
 #[actix_web::test]
 async fn token_type_hint_is_ignored() {
     let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-hint", 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect_at_least(1);
+    let me = app.me_ok("IGT-hint").await.expect_at_least(1);
     for form in [
         "token=IGT-hint&token_type_hint=access_token",
         "token_type_hint=refresh_token&token=IGT-hint",

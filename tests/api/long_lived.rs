@@ -117,9 +117,7 @@ async fn a_refused_long_lived_exchange_fails_even_when_me_answers() {
     let mut app = spawn_app().await;
     let _code = mock_code(&mut app).await;
     let _long = mock_long(&mut app, 400, INVALID_TOKEN_BODY).await;
-    let _me = app
-        .mock_me("IGAA-short-9z8y", 200, &me_body(BIG_ID, "jay"))
-        .await;
+    let _me = app.me_ok("IGAA-short-9z8y").await;
     let answer = app.post_json("/v1/exchange", &long_exchange_body()).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
@@ -151,9 +149,7 @@ async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
         .create_async()
         .await;
     // /me is asked about the short-lived token, at the same time as the long-lived exchange.
-    let me = app
-        .mock_me("IGAA-short", 200, &me_body(FLAT_USER_ID, "jay"))
-        .await;
+    let me = app.me_is("IGAA-short", FLAT_USER_ID).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-long","long_lived":true}"#).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let body = answer.json();
@@ -173,7 +169,7 @@ async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
-    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(SHORT_TOKEN).await;
     let answer = app
         .post_json(
             "/v1/exchange",

@@ -5,15 +5,14 @@ use mockito::Matcher;
 use serde_json::json;
 
 use crate::helpers::parse::*;
-use crate::helpers::{metric, spawn_app_with, Answer, CLIENT_SECRET};
+use crate::helpers::{assert_all, metric, spawn_app_with, ChildApp, CLIENT_SECRET};
 
-const IG_ID: &str = "17841405793187219";
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 #[actix_web::test]
 async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set() {
     let app = spawn_app_with(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "")]).await;
-    for path in ["/v1/meta/deauthorize", "/v1/meta/data-deletion"] {
+    for path in [DEAUTHORIZE, DATA_DELETION] {
         let answer = post(&app, path, &signed(IG_ID)).await;
         assert_eq!(answer.status, 503, "{path}: {}", answer.text);
         assert_eq!(answer.error_code(), "meta_callbacks_not_configured");
@@ -25,14 +24,14 @@ async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set()
     }
     // The secret, but nowhere to point the status link: only the deletion route is off.
     let app = spawn_app_with(&[]).await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
     assert!(
         answer.text.contains("IGAUTH_SERVER__PUBLIC_URL"),
         "{}",
         answer.text
     );
-    let answer = post(&app, "/v1/meta/deauthorize", &signed(IG_ID)).await;
+    let answer = post(&app, DEAUTHORIZE, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     // The callback URL's origin is the default public URL.
     let app = spawn_app_with(&[(
@@ -40,7 +39,7 @@ async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set()
         "https://login.example:8443/v1/callback",
     )])
     .await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let url = answer.json()["url"].as_str().unwrap().to_string();
     assert!(
@@ -79,7 +78,7 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
         ("huge", format!("{sig}.{}", "A".repeat(6000))),
         ("signed non-JSON", sign_with(CLIENT_SECRET, "not json")),
     ];
-    for path in ["/v1/meta/deauthorize", "/v1/meta/data-deletion"] {
+    for path in [DEAUTHORIZE, DATA_DELETION] {
         for (what, raw) in &cases {
             let answer = post(&app, path, raw).await;
             assert_eq!(answer.status, 400, "{path} {what}: {}", answer.text);
@@ -99,9 +98,7 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
             .await;
         assert_eq!(json.status, 415, "Meta posts a form: {}", json.text);
     }
-    for mock in never {
-        mock.assert_async().await;
-    }
+    assert_all(&never).await;
     let scrape = app.scrape().await;
     assert!(
         metric(
@@ -131,28 +128,13 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         .expect_at_least(1)
         .create_async()
         .await;
-    let no_status = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/InstagramDataDeletion",
-        json!({"results": []}),
-    )
-    .await;
-    let write_status = parse_mock(
-        &mut parse,
-        "POST",
-        "/parse/classes/InstagramDataDeletion",
-        json!({"objectId": "st1"}),
-    )
-    .await;
+    let no_status = finds(&mut parse, STATUS_CLASS, &[]).await;
+    let write_status = parse_mock(&mut parse, "POST", STATUS_CLASS, json!({"objectId": "st1"}));
+    let write_status = write_status.await;
     // The row the first write created is where the outcome goes.
-    let update_status = parse_mock(
-        &mut parse,
-        "PUT",
-        "/parse/classes/InstagramDataDeletion/st1",
-        json!({"updatedAt": "2026-01-01T00:00:00.000Z"}),
-    )
-    .await;
+    let updated = json!({"updatedAt": "2026-01-01T00:00:00.000Z"});
+    let row = format!("{STATUS_CLASS}/st1");
+    let update_status = parse_mock(&mut parse, "PUT", &row, updated).await;
     let or = json!({"authData.instagram.id": IG_ID});
     let users = parse
         .mock("GET", "/parse/classes/_User")
@@ -180,32 +162,15 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         .expect(1)
         .create_async()
         .await;
-    let revoke = parse
-        .mock(
-            "DELETE",
-            Matcher::Regex("^/parse/classes/_Session/s[12]$".into()),
-        )
-        .match_header("x-parse-master-key", MASTER_KEY)
-        .with_body("{}")
-        .expect(2)
-        .create_async()
-        .await;
-    let delete = parse
-        .mock("DELETE", "/parse/users/u1")
-        .match_header("x-parse-master-key", MASTER_KEY)
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let one_of_two = Matcher::Regex("^/parse/classes/_Session/s[12]$".into());
+    let revoke = called(&mut parse, "DELETE", one_of_two, 2).await;
+    let delete = called(&mut parse, "DELETE", "/parse/users/u1", 1).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let body = answer.json();
-    let code = body["confirmation_code"].as_str().unwrap();
+    let code = confirmation_code(&answer);
     assert_eq!(code.len(), 40);
-    assert_eq!(
-        body["url"].as_str().unwrap(),
-        format!("{PUBLIC_URL}/v1/meta/data-deletion/{code}")
-    );
+    let url = answer.json()["url"].as_str().map(str::to_string);
+    assert_eq!(url, Some(format!("{PUBLIC_URL}{DATA_DELETION}/{code}")));
     drop((no_status, write_status, update_status));
     for mock in [schema_body, users, function_any, sessions, revoke, delete] {
         mock.assert_async().await;
@@ -232,41 +197,16 @@ async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
         &[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")],
     )
     .await;
-    let _kept1 = parse_mock(
-        &mut parse,
-        "POST",
-        "/parse/schemas/InstagramDataDeletion",
-        json!({}),
-    )
-    .await;
-    let _kept2 = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/InstagramDataDeletion",
-        json!({"results": []}),
-    )
-    .await;
-    let writes = parse
-        .mock("POST", "/parse/classes/InstagramDataDeletion")
-        .match_body(Matcher::Regex(r#"\\"attempts\\":0"#.into()))
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let last_write = parse
-        .mock("POST", "/parse/classes/InstagramDataDeletion")
-        .match_body(Matcher::Regex(r#"\\"attempts\\":1"#.into()))
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let _kept3 = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": [{"objectId": "u1"}]}),
-    )
-    .await;
+    let _schema = parse_mock(&mut parse, "POST", STATUS_SCHEMA, json!({})).await;
+    let _no_status = finds(&mut parse, STATUS_CLASS, &[]).await;
+    // First "received", then still in progress with one failed run: igauth retries it.
+    let mut writes = Vec::new();
+    for attempts in [0, 1] {
+        let attempts = Matcher::Regex(format!(r#"\\"attempts\\":{attempts}"#));
+        let write = parse.mock("POST", STATUS_CLASS).match_body(attempts);
+        writes.push(write.with_body("{}").expect(1).create_async().await);
+    }
+    let _users = finds(&mut parse, USERS, &["u1"]).await;
     let function = parse
         .mock("POST", "/parse/functions/purgeInstagram")
         .with_status(400)
@@ -276,19 +216,15 @@ async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
         .await;
     // No deletion, no unlink (and, below, no session listing).
     let never = forbidden(&mut parse, &[("DELETE", ".*"), ("PUT", ".*")]).await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(
         answer.status, 200,
         "Meta still gets its code: {}",
         answer.text
     );
     function.assert_async().await;
-    // First "received", then still in progress with one failed run: igauth retries it.
-    writes.assert_async().await;
-    last_write.assert_async().await;
-    for mock in never {
-        mock.assert_async().await;
-    }
+    assert_all(&writes).await;
+    assert_all(&never).await;
     let scrape = app.scrape().await;
     assert!(
         metric(
@@ -304,24 +240,21 @@ async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
 async fn without_parse_a_deletion_is_no_data_replays_get_the_same_code_and_the_status_shows() {
     let app = spawn_app_with(&[("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL)]).await;
     let raw = signed(IG_ID);
-    let first = post(&app, "/v1/meta/data-deletion", &raw).await;
+    let first = post(&app, DATA_DELETION, &raw).await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let again = post(&app, "/v1/meta/data-deletion", &raw).await;
+    let again = post(&app, DATA_DELETION, &raw).await;
     assert_eq!(again.status, 200, "{}", again.text);
-    let code = first.json()["confirmation_code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = confirmation_code(&first);
     assert_eq!(
         again.json()["confirmation_code"],
         code.as_str(),
         "a replay gets the same code"
     );
-    let other = post(&app, "/v1/meta/data-deletion", &signed("5")).await;
+    let other = post(&app, DATA_DELETION, &signed("5")).await;
     assert_ne!(other.json()["confirmation_code"], code.as_str());
 
-    let path = format!("/v1/meta/data-deletion/{code}");
-    let json = app.get_with(&path, &[("Accept", "application/json")]).await;
+    let path = format!("{DATA_DELETION}/{code}");
+    let json = app.deletion_status(&code).await;
     assert_eq!(json.status, 200, "{}", json.text);
     let status = json.json();
     assert_eq!(status["confirmation_code"], code.as_str());
@@ -359,11 +292,12 @@ async fn without_parse_a_deletion_is_no_data_replays_get_the_same_code_and_the_s
         "nope",
         "%3Cscript%3E",
     ] {
-        let path = format!("/v1/meta/data-deletion/{unknown}");
-        let json = app.get_with(&path, &[("Accept", "application/json")]).await;
+        let json = app.deletion_status(unknown).await;
         assert_eq!(json.status, 404, "{unknown}: {}", json.text);
         assert_eq!(json.error_code(), "not_found");
-        let html = app.get_with(&path, &[]).await;
+        let html = app
+            .get_with(&format!("{DATA_DELETION}/{unknown}"), &[])
+            .await;
         assert_eq!(html.status, 404);
         assert!(!html.text.contains("<script"), "{}", html.text);
     }
@@ -377,31 +311,14 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
         &[("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions")],
     )
     .await;
-    let _kept4 = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": [{"objectId": "u1"}]}),
-    )
-    .await;
-    let _kept5 = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_Session",
-        json!({"results": [{"objectId": "s1"}]}),
-    )
-    .await;
+    let _users = finds(&mut parse, USERS, &["u1"]).await;
+    let _sessions = finds(&mut parse, SESSIONS, &["s1"]).await;
     let store = crate::helpers::meta_store::FakeStatusClass::install(&mut parse).await;
-    let revoke = parse
-        .mock("DELETE", "/parse/classes/_Session/s1")
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
+    let revoke = called(&mut parse, "DELETE", "/parse/classes/_Session/s1", 1).await;
     let never = forbidden(&mut parse, &[("DELETE", "/parse/users/.*")]).await;
     let raw = signed(IG_ID);
     for users in [1, 0] {
-        let answer = post(&app, "/v1/meta/deauthorize", &raw).await;
+        let answer = post(&app, DEAUTHORIZE, &raw).await;
         assert_eq!(
             answer.status, 200,
             "a replay is answered again, without acting: {}",
@@ -410,9 +327,7 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
         assert_eq!(answer.json()["users"], users);
     }
     revoke.assert_async().await;
-    for mock in never {
-        mock.assert_async().await;
-    }
+    assert_all(&never).await;
     assert_eq!(
         store.records().len(),
         1,
@@ -427,7 +342,7 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
         ("IGAUTH_PARSE__TIMEOUT_MS", "2000"),
     ])
     .await;
-    let answer = post(&down, "/v1/meta/deauthorize", &signed(IG_ID)).await;
+    let answer = post(&down, DEAUTHORIZE, &signed(IG_ID)).await;
     assert_eq!(answer.status, 502, "{}", answer.text);
     assert_eq!(answer.error_code(), "parse_unavailable");
     assert!(
@@ -453,37 +368,23 @@ async fn the_master_key_and_the_signed_request_never_reach_the_log() {
                 .await,
         );
     }
-    let server_url = format!("{}/parse", parse.url());
-    let child = crate::helpers::ChildApp::spawn(&[
+    let server_url = server_url(&parse);
+    let mut env = parse_env(&server_url);
+    env.extend([
         ("RUST_LOG", "trace"),
-        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
-        ("IGAUTH_SERVER__PUBLIC_URL", PUBLIC_URL),
-        ("IGAUTH_PARSE__SERVER_URL", &server_url),
-        ("IGAUTH_PARSE__APP_ID", APP_ID),
-        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
         ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions"),
-    ])
-    .await;
-    let http = awc::Client::default();
+    ]);
+    let child = ChildApp::spawn(&env).await;
     let mut code = String::new();
     for (route, raw) in [
-        ("data-deletion", signed(IG_ID)),
+        (DATA_DELETION, signed(IG_ID)),
         // Another request: one signed request acts on one callback only.
-        ("deauthorize", signed_at(IG_ID, now_secs() - 1)),
+        (DEAUTHORIZE, signed_at(IG_ID, now_secs() - 1)),
     ] {
-        let res = http
-            .post(child.url(&format!("/v1/meta/{route}")))
-            .insert_header(FORM)
-            .send_body(signed_form(&raw))
-            .await
-            .unwrap();
-        let answer = Answer::read(res).await;
+        let answer = post_to(&child, route, &raw).await;
         assert_eq!(answer.status, 200, "{route}: {}", answer.text);
-        if route == "data-deletion" {
-            code = answer.json()["confirmation_code"]
-                .as_str()
-                .unwrap()
-                .to_string();
+        if route == DATA_DELETION {
+            code = confirmation_code(&answer);
         }
     }
     let exited = child.terminate().await;

@@ -2,13 +2,10 @@
 //! nothing to guess; the status page speaks to the person. mockito plays Parse, with a status
 //! class that remembers ([`crate::helpers::meta_store`]).
 
-use serde_json::json;
-
 use crate::helpers::meta_store::FakeStatusClass;
 use crate::helpers::parse::*;
 use crate::helpers::{spawn_app_with, CLIENT_SECRET};
 
-const IG_ID: &str = "17841405793187219";
 const DAY: u64 = 86_400;
 
 #[actix_web::test]
@@ -49,26 +46,18 @@ async fn stale_future_and_non_numeric_issued_at_act_on_nobody() {
         ),
     ];
     for raw in &refused {
-        for route in ["/v1/meta/deauthorize", "/v1/meta/data-deletion"] {
+        for route in [DEAUTHORIZE, DATA_DELETION] {
             let answer = post(&app, route, raw).await;
             assert_eq!(answer.status, 400, "{route}: {}", answer.text);
             assert_eq!(answer.error_code(), "invalid_signed_request", "{route}");
         }
     }
     assert!(store.records().is_empty(), "{:?}", store.records());
-    for mock in never {
-        mock.assert_async().await;
-    }
+    crate::helpers::assert_all(&never).await;
     // Within the window (an hour old, or a minute ahead of our clock) it acts.
-    let users = parse
-        .mock("GET", "/parse/classes/_User")
-        .match_query(mockito::Matcher::Any)
-        .with_body(r#"{"results":[]}"#)
-        .expect(2)
-        .create_async()
-        .await;
+    let users = finds(&mut parse, USERS, &[]).await.expect(2);
     for raw in [signed_at(IG_ID, now - 3600), signed_at(IG_ID, now + 60)] {
-        let answer = post(&app, "/v1/meta/deauthorize", &raw).await;
+        let answer = post(&app, DEAUTHORIZE, &raw).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
     users.assert_async().await;
@@ -86,53 +75,31 @@ async fn a_replayed_request_acts_once_and_never_on_the_other_callback() {
     )
     .await;
     let store = FakeStatusClass::install(&mut parse).await;
-    let _users = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": [{"objectId": "u1"}]}),
-    )
-    .await;
-    let _sessions = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_Session",
-        json!({"results": [{"objectId": "s1"}]}),
-    )
-    .await;
-    let revoke = parse
-        .mock("DELETE", "/parse/classes/_Session/s1")
-        .with_body("{}")
-        .expect(2)
-        .create_async()
-        .await;
-    let delete = parse
-        .mock("DELETE", "/parse/users/u1")
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
+    let _users = finds(&mut parse, USERS, &["u1"]).await;
+    let _sessions = finds(&mut parse, SESSIONS, &["s1"]).await;
+    let revoke = called(&mut parse, "DELETE", "/parse/classes/_Session/s1", 2).await;
+    let delete = called(&mut parse, "DELETE", "/parse/users/u1", 1).await;
     let now = now_secs();
     // A deauthorization, replayed three times, then posted as a deletion request.
     let deauthorize = signed_at(IG_ID, now - 10);
     for users in [1, 0, 0, 0] {
-        let answer = post(&app, "/v1/meta/deauthorize", &deauthorize).await;
+        let answer = post(&app, DEAUTHORIZE, &deauthorize).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert_eq!(answer.json()["users"], users, "a replay acts on nobody");
     }
-    let crossed = post(&app, "/v1/meta/data-deletion", &deauthorize).await;
+    let crossed = post(&app, DATA_DELETION, &deauthorize).await;
     assert_eq!(crossed.status, 400, "{}", crossed.text);
     assert_eq!(crossed.error_code(), "invalid_signed_request");
     // A deletion request, replayed, then posted as a deauthorization.
     let deletion = signed_at(IG_ID, now - 5);
-    let first = post(&app, "/v1/meta/data-deletion", &deletion).await;
+    let first = post(&app, DATA_DELETION, &deletion).await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let again = post(&app, "/v1/meta/data-deletion", &deletion).await;
+    let again = post(&app, DATA_DELETION, &deletion).await;
     assert_eq!(
         again.json()["confirmation_code"],
         first.json()["confirmation_code"]
     );
-    let crossed = post(&app, "/v1/meta/deauthorize", &deletion).await;
+    let crossed = post(&app, DEAUTHORIZE, &deletion).await;
     assert_eq!(crossed.status, 400, "{}", crossed.text);
     // One revocation each for the deauthorization and the deletion; one deletion.
     revoke.assert_async().await;
@@ -161,18 +128,9 @@ async fn guessed_status_codes_cost_no_lookup_and_the_route_is_rate_limited() {
     )
     .await;
     let store = FakeStatusClass::install(&mut parse).await;
-    let _users = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": []}),
-    )
-    .await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
-    let code = answer.json()["confirmation_code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let _users = finds(&mut parse, USERS, &[]).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
+    let code = confirmation_code(&answer);
     let before = store.lookups();
     // The right id with a wrong MAC, and random codes of the right shape.
     let mut guesses = vec![format!("{}{}", &code[..24], "0".repeat(16))];
@@ -183,13 +141,12 @@ async fn guessed_status_codes_cost_no_lookup_and_the_route_is_rate_limited() {
         ));
     }
     for guess in &guesses {
-        let path = format!("/v1/meta/data-deletion/{guess}");
-        let answer = app.get_with(&path, &[("Accept", "application/json")]).await;
+        let answer = app.deletion_status(guess).await;
         assert_eq!(answer.status, 404, "{guess}: {}", answer.text);
     }
     assert_eq!(store.lookups(), before, "no guess reached Parse");
-    let real = format!("/v1/meta/data-deletion/{code}");
-    let found = app.get_with(&real, &[("Accept", "application/json")]).await;
+    let real = format!("{DATA_DELETION}/{code}");
+    let found = app.deletion_status(&code).await;
     assert_eq!(found.status, 200, "{}", found.text);
     assert_eq!(store.lookups(), before + 1);
     // The burst spent, the route answers 429 like the other public routes.
@@ -216,12 +173,9 @@ async fn the_status_page_names_the_app_links_its_team_and_names_no_setting() {
         ),
     ])
     .await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let code = answer.json()["confirmation_code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = confirmation_code(&answer);
     for path in [
         format!("/v1/meta/data-deletion/{code}"),
         "/v1/meta/data-deletion/0123456789abcdef012345670123456789abcdef".to_string(),

@@ -5,31 +5,25 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::helpers::meta_store::FakeStatusClass;
 use crate::helpers::parse::*;
-use crate::helpers::{metric, Answer, ChildApp, CLIENT_SECRET};
+use crate::helpers::{metric, Answer, ChildApp};
 
-const IG_ID: &str = "17841405793187219";
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-
-/// Parse finds user u1, who has no sessions; deleting u1 answers `status` (500: Parse fails).
-async fn parse_users(parse: &mut mockito::ServerGuard, delete_status: usize) -> Vec<mockito::Mock> {
+/// Parse finds user u1 (`found`), who has no sessions; deleting u1 answers `delete_status`
+/// (500: Parse fails).
+async fn parse_users(
+    parse: &mut mockito::ServerGuard,
+    found: &[&str],
+    delete_status: usize,
+) -> Vec<mockito::Mock> {
+    let failure = r#"{"code":1,"error":"Internal server error (directAccess)"}"#;
+    let delete = parse
+        .mock("DELETE", "/parse/users/u1")
+        .with_status(delete_status);
     vec![
-        parse_mock(
-            parse,
-            "GET",
-            "/parse/classes/_Session",
-            json!({"results": []}),
-        )
-        .await,
-        parse
-            .mock("DELETE", "/parse/users/u1")
-            .with_status(delete_status)
-            .with_body(r#"{"code":1,"error":"Internal server error (directAccess)"}"#)
-            .create_async()
-            .await,
+        finds(parse, USERS, found).await,
+        finds(parse, SESSIONS, &[]).await,
+        delete.with_body(failure).create_async().await,
     ]
 }
 
@@ -56,25 +50,12 @@ async fn a_deletion_acknowledged_while_parse_failed_completes_once_parse_recover
     let mut parse = mockito::Server::new_async().await;
     let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user")]).await;
     let store = FakeStatusClass::install(&mut parse).await;
-    let found = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": [{"objectId": "u1"}]}),
-    )
-    .await;
-    let failing = parse_users(&mut parse, 500).await;
-    let answer = post(&app, "/v1/meta/data-deletion", &signed(IG_ID)).await;
+    let failing = parse_users(&mut parse, &["u1"], 500).await;
+    let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "Meta gets its code: {}", answer.text);
-    let code = answer.json()["confirmation_code"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let path = format!("/v1/meta/data-deletion/{code}");
-    let status = app
-        .get_with(&path, &[("Accept", "application/json")])
-        .await
-        .json();
+    let code = confirmation_code(&answer);
+    let path = format!("{DATA_DELETION}/{code}");
+    let status = app.deletion_status(&code).await.json();
     assert_eq!(status["status"], "received", "{status}");
     let page = app.get_with(&path, &[]).await.text;
     assert!(page.contains("In progress"), "{page}");
@@ -87,18 +68,11 @@ async fn a_deletion_acknowledged_while_parse_failed_completes_once_parse_recover
         "the pending gauge is exported"
     );
     // Parse recovers, and the user was in fact deleted by the failed run: found no more.
-    drop((found, failing));
-    let _gone = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": []}),
-    )
-    .await;
-    let _ok = parse_users(&mut parse, 200).await;
+    drop(failing);
+    let _ok = parse_users(&mut parse, &[], 200).await;
     let started = Instant::now();
     let done = wait_for_status(
-        || app.get_with(&path, &[("Accept", "application/json")]),
+        || app.deletion_status(&code),
         "completed",
         Duration::from_secs(20),
     )
@@ -123,63 +97,25 @@ async fn a_deletion_acknowledged_while_parse_failed_completes_once_parse_recover
 async fn a_pending_deletion_survives_a_restart_and_the_next_process_finishes_it() {
     let mut parse = mockito::Server::new_async().await;
     let _store = FakeStatusClass::install(&mut parse).await;
-    let found = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": [{"objectId": "u1"}]}),
-    )
-    .await;
-    let failing = parse_users(&mut parse, 500).await;
-    let server_url = format!("{}/parse", parse.url());
-    let env = [
-        ("IGAUTH_INSTAGRAM__CLIENT_SECRET", CLIENT_SECRET),
-        ("IGAUTH_SERVER__PUBLIC_URL", "https://auth.example"),
-        ("IGAUTH_PARSE__SERVER_URL", server_url.as_str()),
-        ("IGAUTH_PARSE__APP_ID", APP_ID),
-        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
-    ];
+    let failing = parse_users(&mut parse, &["u1"], 500).await;
+    let server_url = server_url(&parse);
+    let env = parse_env(&server_url);
     let first = ChildApp::spawn(&env).await;
-    let http = awc::Client::default();
-    let res = http
-        .post(first.url("/v1/meta/data-deletion"))
-        .insert_header(FORM)
-        .send_body(signed_form(&signed(IG_ID)))
-        .await
-        .unwrap();
-    let answer = Answer::read(res).await;
+    let answer = post_to(&first, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let code = answer.json()["confirmation_code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = confirmation_code(&answer);
     let exited = first.terminate().await;
     let log = format!("{}{}", exited.stdout, exited.stderr);
     assert!(
         log.contains(&format!("data deletion {code}: run 1 did not finish")),
         "{log}"
     );
-    drop((found, failing));
-    let _gone = parse_mock(
-        &mut parse,
-        "GET",
-        "/parse/classes/_User",
-        json!({"results": []}),
-    )
-    .await;
-    let _ok = parse_users(&mut parse, 200).await;
+    drop(failing);
+    let _ok = parse_users(&mut parse, &[], 200).await;
     let second = ChildApp::spawn(&env).await;
-    let url = second.url(&format!("/v1/meta/data-deletion/{code}"));
+    let path = format!("{DATA_DELETION}/{code}");
     let done = wait_for_status(
-        || async {
-            let res = http
-                .get(url.as_str())
-                .insert_header(("Accept", "application/json"))
-                .send()
-                .await
-                .unwrap();
-            Answer::read(res).await
-        },
+        || second.get_with(&path, &[("Accept", "application/json")]),
         "completed",
         Duration::from_secs(20),
     )

@@ -34,18 +34,12 @@ fn assert_series(text: &str, series: &str, wanted: f64) {
 #[actix_web::test]
 async fn metrics_move_exactly_by_the_traffic_sent() {
     let mut app = spawn_app().await;
-    let valid = app
-        .mock_me(VALID, 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect(1);
+    let valid = app.me_ok(VALID).await.expect(1);
     let invalid = app
         .mock_me(INVALID, 400, INVALID_TOKEN_BODY)
         .await
         .expect(1);
-    let issued = app
-        .mock_me(ISSUED, 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect(1);
+    let issued = app.me_ok(ISSUED).await.expect(1);
     let grant = mock_exchange(&mut app).await;
 
     let before = app.scrape().await;
@@ -173,10 +167,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
     let mut app = spawn_app_with(&[("IGAUTH_SERVER__METRICS_BIND", "127.0.0.1:0")]).await;
     let metrics = app.metrics_address.clone().expect("a metrics listener");
     assert_ne!(metrics, app.address);
-    let valid = app
-        .mock_me(VALID, 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect(1);
+    let valid = app.me_ok(VALID).await.expect(1);
     assert_eq!(app.validate(BIG_ID, VALID).await.json()["valid"], true);
 
     let text = app.scrape().await;

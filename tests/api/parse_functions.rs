@@ -12,7 +12,7 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn validate_function_success_carries_the_verdict() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-31", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-31").await;
     let answer = app
         .webhook(
             VALIDATE_FN,
@@ -30,10 +30,7 @@ async fn validate_function_success_carries_the_verdict() {
 #[actix_web::test]
 async fn validate_function_accepts_the_wrapped_authdata_forms() {
     let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-32", 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect_at_least(1);
+    let me = app.me_ok("IGT-32").await.expect_at_least(1);
     for params in [
         format!(r#"{{"authData":{{"id":{BIG_ID},"access_token":"IGT-32"}}}}"#),
         format!(r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-32"}}}}}}"#),
@@ -147,7 +144,7 @@ async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram(
 #[actix_web::test]
 async fn validate_function_reads_a_chunked_body_without_content_length() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-38", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-38").await;
     let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-38"));
     let chunks = body.as_bytes().chunks(37).map(<[u8]>::to_vec).collect();
     let answer = app
@@ -182,7 +179,7 @@ async fn exchange_function_success_is_the_exchange_answer() {
         .with_body(grant_body("IGAA-fn"))
         .create_async()
         .await;
-    let me = app.mock_me("IGAA-fn", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGAA-fn").await;
     let params = format!(r#"{{"code":"AQB-fn#_","redirect_uri":"{REDIRECT_URI}"}}"#);
     let answer = app
         .webhook(EXCHANGE_FN, &function_call("igExchange", &params))

@@ -10,7 +10,7 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn before_save_with_valid_instagram_answers_an_empty_object() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-41", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-41").await;
     let answer = sign_up(&app, "IGT-41").await;
     assert_pass(&answer);
     me.assert_async().await;
@@ -19,7 +19,7 @@ async fn before_save_with_valid_instagram_answers_an_empty_object() {
 #[actix_web::test]
 async fn before_save_with_original_and_user_fields_answers_an_empty_object() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-42", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-42").await;
     let object = format!(
         r#"{{"nickname":"kestrel2","authData":{{"instagram":{{"id":{BIG_ID},"access_token":"IGT-42"}}}},"objectId":"Abc123","className":"_User"}}"#
     );
@@ -103,7 +103,7 @@ async fn before_save_with_a_wrong_webhook_key_is_refused_before_instagram() {
 #[actix_web::test]
 async fn before_save_reads_a_chunked_body() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-46", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-46").await;
     let object = signup_object(&validate_params(BIG_ID, "IGT-46"));
     let body = trigger_call("beforeSave", &object);
     // 64-byte chunks: boundaries fall anywhere, including inside the multi-byte eagle.
@@ -125,7 +125,7 @@ async fn before_save_reads_a_chunked_body() {
 #[actix_web::test]
 async fn before_login_with_valid_instagram_answers_an_empty_object() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-47", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-47").await;
     let object = format!(
         r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-47"}}}},"nickname":"kestrel","createdAt":"2026-01-02T03:04:05.678Z","updatedAt":"2026-01-02T03:04:05.678Z","objectId":"Abc123","__type":"Object","className":"_User"}}"#
     );

@@ -85,7 +85,7 @@ async fn validate_introspect_and_webhooks_are_never_rate_limited() {
         ("IGAUTH_LIMITS__EXCHANGE_BURST", "1"),
     ])
     .await;
-    let _me = app.mock_me("IGT-busy", 200, &me_body(BIG_ID, "jay")).await;
+    let _me = app.me_ok("IGT-busy").await;
     let _codes = refuse_codes(&mut app).await;
     let validate_params =
         serde_json::json!({ "params": { "id": BIG_ID, "access_token": "IGT-busy" } });

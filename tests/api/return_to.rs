@@ -9,7 +9,7 @@ use igauth::settings::{Settings, Sources};
 use mockito::Matcher;
 
 use crate::helpers::login::{redeem, PKCE, VERIFIER};
-use crate::helpers::{base_env, grant_body, me_body, spawn_app_with, Answer, TestApp, BIG_ID};
+use crate::helpers::{base_env, grant_body, spawn_app_with, Answer, TestApp, BIG_ID};
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -215,7 +215,7 @@ async fn a_login_ends_at_the_target_and_its_query_with_only_a_code_as_the_fragme
         .expect(1)
         .create_async()
         .await;
-    let me = app.mock_me(TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(TOKEN).await;
     let return_to = "https://app.example/done?app_state=abc";
     let started = authorize(&app, return_to).await;
     assert_eq!(started.status, 302, "{}", started.text);

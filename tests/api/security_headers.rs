@@ -7,7 +7,7 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn every_answer_carries_the_security_headers() {
     let mut app = spawn_app_with(&TIGHT).await;
-    let _me = app.mock_me("IGT-ok", 200, &me_body(BIG_ID, "jay")).await;
+    let _me = app.me_ok("IGT-ok").await;
     let _bad = app.mock_me("IGT-bad", 400, INVALID_TOKEN_BODY).await;
     let _broken = app.mock_me("IGT-broken", 500, "{}").await;
     let _codes = refuse_codes(&mut app).await;
@@ -58,9 +58,7 @@ async fn token_bearing_answers_are_not_stored() {
         .with_body(grant_body("IGAA-fresh"))
         .create_async()
         .await;
-    let _me = app
-        .mock_me("IGAA-fresh", 200, &me_body(BIG_ID, "jay"))
-        .await;
+    let _me = app.me_ok("IGAA-fresh").await;
 
     let body = serde_json::json!({ "code": "AQB-good#_", "redirect_uri": REDIRECT_URI });
     let answer = app.post_json("/v1/exchange", &body.to_string()).await;

@@ -106,7 +106,7 @@ async fn with_150_stalled_connections_health_and_validation_answer_at_once() {
     for _ in 0..150 {
         stalled.push(start_post(&app, "/v1/validate", "", 1000, b"{").await);
     }
-    let me = app.mock_me("IGT-busy", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-busy").await;
     let started = Instant::now();
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);

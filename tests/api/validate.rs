@@ -21,7 +21,7 @@ fn assert_refused(answer: &Answer, reason: &str) {
 #[actix_web::test]
 async fn valid_token_for_the_same_id_is_valid() {
     let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-good", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-good").await;
     let answer = app.validate(BIG_ID, "IGT-good").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let body = answer.json();
@@ -64,7 +64,7 @@ async fn graph_error_190_with_subcode_463_is_expired_token() {
 async fn integer_id_above_2_pow_53_is_kept_exact_and_answered_as_a_string() {
     let mut app = spawn_app().await;
     // 17841405793187219 as an f64 is ...220: only an exact comparison matches /me's string.
-    let me = app.mock_me("IGT-int", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-int").await;
     let answer = app
         .post_json(
             "/v1/validate",
@@ -84,10 +84,7 @@ async fn integer_id_above_2_pow_53_is_kept_exact_and_answered_as_a_string() {
 #[actix_web::test]
 async fn every_wrapper_form_is_read_and_unknown_fields_are_ignored() {
     let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-wrap", 200, &me_body(BIG_ID, "jay"))
-        .await
-        .expect_at_least(1);
+    let me = app.me_ok("IGT-wrap").await.expect_at_least(1);
     for body in [
         format!(
             r#"{{"id":"{BIG_ID}","access_token":"IGT-wrap","provider":"instagram","x":[1,{{"y":null}}]}}"#
@@ -310,7 +307,7 @@ async fn token_is_url_encoded_in_the_me_query() {
     let mut app = spawn_app().await;
     // mock_me matches the decoded value: it only matches if the service encoded it correctly.
     let token = "IGT+a/b=c&d%e";
-    let me = app.mock_me(token, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(token).await;
     let answer = app
         .post_json(
             "/v1/validate",
@@ -368,7 +365,7 @@ async fn wrong_api_key_is_401_with_www_authenticate() {
 #[actix_web::test]
 async fn without_a_configured_api_key_validate_is_open() {
     let mut app = spawn_app_with(&[("IGAUTH_SERVER__API_KEY", "")]).await;
-    let me = app.mock_me("IGT-open", 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok("IGT-open").await;
     let answer = app
         .post_with(
             "/v1/validate",

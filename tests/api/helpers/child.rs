@@ -6,6 +6,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::Answer;
+
 /// The `igauth` binary as a child process on 127.0.0.1, port 0, configured only by the
 /// environment it is given, stdout and stderr captured. Killed on drop if still running.
 pub struct ChildApp {
@@ -74,6 +76,29 @@ impl ChildApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// POSTs `body` to `path` with exactly `headers`.
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut req = awc::Client::default().post(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(
+            req.send_body(body.to_string())
+                .await
+                .expect("igauth answers"),
+        )
+        .await
+    }
+
+    /// GETs `path` with exactly `headers`.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = awc::Client::default().get(self.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        Answer::read(req.send().await.expect("igauth answers")).await
     }
 
     /// Sends SIGTERM (`kill -TERM`), as an orchestrator stopping the container would.

@@ -18,6 +18,16 @@ impl TestApp {
             .await
     }
 
+    /// Mocks `/me` for `token` answering 200: the user `id`, named jay.
+    pub async fn me_is(&mut self, token: &str, id: &str) -> mockito::Mock {
+        self.mock_me(token, 200, &me_body(id, "jay")).await
+    }
+
+    /// Mocks `/me` for `token` answering 200: the user [`BIG_ID`], named jay.
+    pub async fn me_ok(&mut self, token: &str) -> mockito::Mock {
+        self.me_is(token, BIG_ID).await
+    }
+
     /// Catch-all mocks expecting no call at all on either Instagram host; check them with
     /// [`assert_all`]. mockito serves a matching mock still short of its expected hits first,
     /// else the newest match: create these after any specific mocks, so they only catch calls

@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn a_login_ends_at_the_app_with_the_result_in_the_fragment() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
-    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(SHORT_TOKEN).await;
     let started = start(&app, APP_RETURN).await;
 
     // Instagram appends `#_`; a client that forwards it along must not break the exchange.
@@ -34,7 +34,7 @@ async fn a_login_ends_at_the_app_with_the_result_in_the_fragment() {
 async fn a_web_return_target_keeps_its_query() {
     let mut app = spawn_flow(&[]).await;
     let _exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
-    let _me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let _me = app.me_ok(SHORT_TOKEN).await;
     let return_to = "https://app.example/done?next=%2Fhome";
     let answer = log_in_with_code(&app, return_to).await;
     assert_clean(&answer);
@@ -50,7 +50,7 @@ async fn with_long_lived_on_the_callback_returns_a_60_day_token() {
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
     // /me is asked about the short-lived token, at the same time as the long-lived exchange.
-    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(SHORT_TOKEN).await;
     let answer = log_in_with_code(&app, WEB_RETURN).await;
     assert_clean(&answer);
     let (target, result) = landed(&app, &answer).await;
@@ -213,7 +213,7 @@ async fn an_expired_state_ends_at_the_app_with_expired_state() {
 async fn a_replayed_state_is_refused_and_the_code_is_not_exchanged_twice() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
-    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(SHORT_TOKEN).await;
     let started = start(&app, APP_RETURN).await;
     let query = format!("code={CODE}&state={}", started.state);
     let first = callback(&app, &query, Some(&started.cookie)).await;
@@ -235,7 +235,7 @@ async fn a_replayed_state_is_refused_and_the_code_is_not_exchanged_twice() {
 async fn concurrent_uses_of_one_state_exchange_the_code_once() {
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
-    let _me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let _me = app.me_ok(SHORT_TOKEN).await;
     let started = start(&app, APP_RETURN).await;
     let query = format!("code={CODE}&state={}", started.state);
     let answers = futures_util::future::join_all(
@@ -257,7 +257,7 @@ async fn a_callback_from_a_browser_that_did_not_start_the_login_is_refused() {
     // and the attempt does not use up the state either.
     let mut app = spawn_flow(&[]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
-    let me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let me = app.me_ok(SHORT_TOKEN).await;
     let idle = app.instagram_never_called().await;
     let started = start(&app, APP_RETURN).await;
     let query = format!("code={CODE}&state={}", started.state);

@@ -4,12 +4,12 @@
 use crate::helpers::login::*;
 use std::time::Duration;
 
-use crate::helpers::{assert_all, me_body, TestApp, BIG_ID};
+use crate::helpers::{assert_all, TestApp, BIG_ID};
 
 /// A login that ended at the app: its handoff code.
 async fn handoff_code(app: &mut TestApp) -> String {
     let _exchange = mock_code_exchange(app, 200, &short_grant()).await;
-    let _me = app.mock_me(SHORT_TOKEN, 200, &me_body(BIG_ID, "jay")).await;
+    let _me = app.me_ok(SHORT_TOKEN).await;
     let answer = log_in_with_code(app, APP_RETURN).await;
     let (_, fragment) = landing(&answer);
     fragment["code"].clone()
