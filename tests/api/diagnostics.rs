@@ -3,7 +3,7 @@
 
 use mockito::Matcher;
 
-use crate::helpers::{me_body, spawn_app, REDIRECT_URI};
+use crate::helpers::{assert_all, me_body, spawn_app, REDIRECT_URI};
 
 #[actix_web::test]
 async fn a_code_ending_in_an_encoded_fragment_marker_is_sent_clean() {
@@ -29,8 +29,7 @@ async fn a_code_ending_in_an_encoded_fragment_marker_is_sent_clean() {
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    grant.assert_async().await;
-    me.assert_async().await;
+    assert_all(&[grant, me]).await;
 }
 
 #[actix_web::test]

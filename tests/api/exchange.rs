@@ -15,22 +15,55 @@ fn assert_envelope(answer: &Answer, status: u16, code: &str) {
     );
 }
 
+/// An exchange as the caller sends it: no API key, the body as JSON or as a form.
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Json(&'a str),
+    Form(&'a str),
+}
+use Call::{Form, Json};
+
+impl Call<'_> {
+    async fn send(self, app: &TestApp) -> Answer {
+        match self {
+            Json(body) => exchange_json(app, body).await,
+            Form(body) => exchange_form(app, body).await,
+        }
+    }
+}
+
+/// Instagram trades exactly `code` (with the configured redirect URI) for `grant`, whose token
+/// `/me` knows as `me_id`; `call` is sent. Asserts the 200 and both of Instagram's calls.
+async fn exchanged(code: &str, grant: &str, token: &str, me_id: &str, call: Call<'_>) -> Answer {
+    let mut app = spawn_app().await;
+    let grant = mock_exchange(&mut app, code, REDIRECT_URI, 200, grant).await;
+    let me = app.mock_me(token, 200, &me_body(me_id, "jayposiris")).await;
+    let answer = call.send(&app).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_all(&[grant, me]).await;
+    answer
+}
+
+/// [`exchanged`] with a flat grant of `token` for [`FLAT_USER_ID`].
+async fn exchanged_flat(code: &str, token: &str, call: Call<'_>) -> Answer {
+    exchanged(code, &flat_grant(token), token, FLAT_USER_ID, call).await
+}
+
+/// `calls` sent to an app with `overrides` whose Instagram must see no call at all.
+async fn refused(overrides: &[(&str, &str)], calls: &[Call<'_>]) -> Vec<Answer> {
+    let mut app = spawn_app_with(overrides).await;
+    let never = app.instagram_never_called().await;
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.send(&app).await);
+    }
+    assert_all(&never).await;
+    answers
+}
+
 #[actix_web::test]
 async fn flat_grant_keeps_a_numeric_user_id_above_2_pow_53_exact() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-flat",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-flat"),
-    )
-    .await;
-    let me = app
-        .mock_me("IGAA-flat", 200, &me_body(FLAT_USER_ID, "jayposiris"))
-        .await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-flat"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = exchanged_flat("AQB-flat", "IGAA-flat", Json(r#"{"code":"AQB-flat"}"#)).await;
     assert!(
         answer.text.contains(r#""user_id":"27640875392278831""#),
         "user_id as the exact string: {}",
@@ -47,115 +80,52 @@ async fn flat_grant_keeps_a_numeric_user_id_above_2_pow_53_exact() {
             "authData": {"instagram": {"id": FLAT_USER_ID, "access_token": "IGAA-flat"}},
         })
     );
-    grant.assert_async().await;
-    me.assert_async().await;
 }
 
 #[actix_web::test]
 async fn wrapped_grant_reads_a_string_user_id_and_comma_permissions() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-wrapped",
-        REDIRECT_URI,
-        200,
-        &wrapped_grant("IGAA-wrapped", BIG_ID),
-    )
-    .await;
-    let me = app.me_ok("IGAA-wrapped").await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-wrapped"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let grant = wrapped_grant("IGAA-wrapped", BIG_ID);
+    let call = Json(r#"{"code":"AQB-wrapped"}"#);
+    let answer = exchanged("AQB-wrapped", &grant, "IGAA-wrapped", BIG_ID, call).await;
     assert_eq!(
         answer.json(),
         serde_json::json!({
             "access_token": "IGAA-wrapped",
             "user_id": BIG_ID,
             "id": BIG_ID,
-            "username": "jay",
+            "username": "jayposiris",
             "permissions": ["instagram_business_basic", "instagram_business_content_publish"],
             "authData": {"instagram": {"id": BIG_ID, "access_token": "IGAA-wrapped"}},
         })
     );
-    grant.assert_async().await;
-    me.assert_async().await;
 }
 
 #[actix_web::test]
 async fn form_encoded_request_is_accepted() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-form",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-form"),
-    )
-    .await;
-    let me = app.me_is("IGAA-form", FLAT_USER_ID).await;
-    let body = format!(
-        "code=AQB-form&redirect_uri={}",
-        "https%3A%2F%2Fapp.example%2Fauth%2Finstagram"
-    );
-    let answer = exchange_form(&app, &body).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = "code=AQB-form&redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Finstagram";
+    let answer = exchanged_flat("AQB-form", "IGAA-form", Form(body)).await;
     assert_eq!(answer.json()["authData"]["instagram"]["id"], FLAT_USER_ID);
     assert_eq!(answer.json()["access_token"], "IGAA-form");
-    grant.assert_async().await;
-    me.assert_async().await;
 }
 
+/// The mocks only match the clean code: a sent "AQB-clean#_" would miss them.
 #[actix_web::test]
 async fn json_code_with_fragment_marker_and_whitespace_is_sent_clean() {
-    let mut app = spawn_app().await;
-    // The mock only matches the clean code: a sent "AQB-clean#_" would miss it.
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-clean",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-c"),
-    )
-    .await;
-    let me = app.me_is("IGAA-c", FLAT_USER_ID).await;
-    let answer = exchange_json(&app, r#"{"code":"  AQB-clean#_\n"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    grant.assert_async().await;
-    me.assert_async().await;
+    exchanged_flat("AQB-clean", "IGAA-c", Json(r#"{"code":"  AQB-clean#_\n"}"#)).await;
 }
 
 #[actix_web::test]
 async fn form_code_with_fragment_marker_and_whitespace_is_sent_clean() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-clean2",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-c2"),
-    )
-    .await;
-    let me = app.me_is("IGAA-c2", FLAT_USER_ID).await;
-    let answer = exchange_form(&app, "code=%20AQB-clean2%23_%0A").await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    grant.assert_async().await;
-    me.assert_async().await;
+    exchanged_flat("AQB-clean2", "IGAA-c2", Form("code=%20AQB-clean2%23_%0A")).await;
 }
 
 #[actix_web::test]
 async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-disagree",
-        REDIRECT_URI,
-        200,
-        &wrapped_grant("IGAA-d", "1020304050607080"),
-    )
-    .await;
-    let me = app.me_ok("IGAA-d").await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-disagree"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let body = answer.json();
+    let grant = wrapped_grant("IGAA-d", "1020304050607080");
+    let call = Json(r#"{"code":"AQB-disagree"}"#);
+    let body = exchanged("AQB-disagree", &grant, "IGAA-d", BIG_ID, call)
+        .await
+        .json();
     assert_eq!(
         body["user_id"], "1020304050607080",
         "user_id is what the exchange said"
@@ -165,8 +135,6 @@ async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
         body["authData"]["instagram"]["id"], BIG_ID,
         "authData uses /me's id"
     );
-    grant.assert_async().await;
-    me.assert_async().await;
 }
 
 #[actix_web::test]
@@ -240,94 +208,62 @@ async fn invalid_platform_app_is_502_upstream_error_without_leaking_our_secret()
 
 #[actix_web::test]
 async fn foreign_redirect_uri_is_refused_without_calling_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    for foreign in [
+    let bodies = [
         "https://evil.example/auth/instagram",
         "https://app.example/auth/instagram/",
         "https://app.example/auth/instagram?next=evil",
         "http://app.example/auth/instagram",
-    ] {
-        let answer = exchange_json(
-            &app,
-            &serde_json::json!({"code": "AQB-foreign", "redirect_uri": foreign}).to_string(),
-        )
-        .await;
+    ]
+    .map(|foreign| serde_json::json!({"code": "AQB-foreign", "redirect_uri": foreign}).to_string());
+    for answer in refused(&[], &bodies.each_ref().map(|b| Json(b))).await {
         assert_envelope(&answer, 400, "redirect_uri_not_allowed");
     }
-    assert_all(&never).await;
 }
 
+/// The mock requires redirect_uri=REDIRECT_URI in the form Instagram receives.
 #[actix_web::test]
 async fn omitted_redirect_uri_uses_the_only_configured_one() {
-    let mut app = spawn_app().await;
-    // The mock requires redirect_uri=REDIRECT_URI in the form Instagram receives.
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-noredir",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-n"),
-    )
-    .await;
-    let me = app.me_is("IGAA-n", FLAT_USER_ID).await;
-    let answer = exchange_form(&app, "code=AQB-noredir").await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    grant.assert_async().await;
-    me.assert_async().await;
+    exchanged_flat("AQB-noredir", "IGAA-n", Form("code=AQB-noredir")).await;
 }
 
 #[actix_web::test]
 async fn omitted_redirect_uri_with_several_configured_is_400() {
-    let mut app = spawn_app_with(&[(
+    let several = (
         "IGAUTH_INSTAGRAM__REDIRECT_URIS",
         "https://app.example/a,https://app.example/b",
-    )])
-    .await;
-    let never = app.instagram_never_called().await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-which"}"#).await;
-    assert_envelope(&answer, 400, "invalid_request");
-    assert!(answer.text.contains("redirect_uri"), "{}", answer.text);
-    assert_all(&never).await;
+    );
+    let answers = refused(&[several], &[Json(r#"{"code":"AQB-which"}"#)]).await;
+    assert_envelope(&answers[0], 400, "invalid_request");
+    assert!(
+        answers[0].text.contains("redirect_uri"),
+        "{}",
+        answers[0].text
+    );
 }
 
 #[actix_web::test]
 async fn unconfigured_exchange_is_503_exchange_not_configured() {
-    let mut app = spawn_app_with(&[
+    let unset = [
         ("IGAUTH_INSTAGRAM__CLIENT_ID", ""),
         ("IGAUTH_INSTAGRAM__CLIENT_SECRET", ""),
-    ])
-    .await;
-    let never = app.instagram_never_called().await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-unconfigured"}"#).await;
-    assert_envelope(&answer, 503, "exchange_not_configured");
-    assert_all(&never).await;
+    ];
+    let answers = refused(&unset, &[Json(r#"{"code":"AQB-unconfigured"}"#)]).await;
+    assert_envelope(&answers[0], 503, "exchange_not_configured");
 }
 
 #[actix_web::test]
 async fn missing_code_is_400_invalid_request() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    for (answer, what) in [
-        (
-            exchange_json(
-                &app,
-                r#"{"redirect_uri":"https://app.example/auth/instagram"}"#,
-            )
-            .await,
-            "json",
-        ),
-        (exchange_json(&app, r#"{"code":""}"#).await, "empty json"),
-        (
-            exchange_json(&app, r##"{"code":"#_"}"##).await,
-            "only the marker",
-        ),
-        (exchange_form(&app, "state=xyz").await, "form"),
-    ] {
-        assert_envelope(&answer, 400, "invalid_request");
+    let calls = [
+        Json(r#"{"redirect_uri":"https://app.example/auth/instagram"}"#),
+        Json(r#"{"code":""}"#),
+        Json(r##"{"code":"#_"}"##),
+        Form("state=xyz"),
+    ];
+    let whats = ["json", "empty json", "only the marker", "form"];
+    for (answer, what) in refused(&[], &calls).await.iter().zip(whats) {
+        assert_envelope(answer, 400, "invalid_request");
         assert!(answer.text.contains("code"), "{what}: {}", answer.text);
     }
-    assert_all(&never).await;
 }
 
 #[actix_web::test]
@@ -343,39 +279,13 @@ async fn exchange_is_not_retried_when_instagram_answers_500() {
 
 #[actix_web::test]
 async fn answer_is_not_cacheable() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-nostore",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-ns"),
-    )
-    .await;
-    let me = app.me_is("IGAA-ns", FLAT_USER_ID).await;
-    let answer = exchange_json(&app, r#"{"code":"AQB-nostore"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = exchanged_flat("AQB-nostore", "IGAA-ns", Json(r#"{"code":"AQB-nostore"}"#)).await;
     assert_eq!(answer.header("cache-control"), Some("no-store"));
-    grant.assert_async().await;
-    me.assert_async().await;
 }
 
+/// `exchanged` sends no Authorization header, and an API key is configured.
 #[actix_web::test]
 async fn exchange_needs_no_api_key_even_when_one_is_configured() {
-    let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-public",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-p"),
-    )
-    .await;
-    let me = app.me_is("IGAA-p", FLAT_USER_ID).await;
-    // exchange_json sends no Authorization header.
-    let answer = exchange_json(&app, r#"{"code":"AQB-public"}"#).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = exchanged_flat("AQB-public", "IGAA-p", Json(r#"{"code":"AQB-public"}"#)).await;
     assert_eq!(answer.json()["access_token"], "IGAA-p");
-    grant.assert_async().await;
-    me.assert_async().await;
 }

@@ -157,9 +157,7 @@ async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
     assert_eq!(body["expires_in"], 5183944);
     assert_eq!(body["authData"]["instagram"]["access_token"], "IGAA-long");
     assert_eq!(body["authData"]["instagram"]["id"], FLAT_USER_ID);
-    grant.assert_async().await;
-    long.assert_async().await;
-    me.assert_async().await;
+    assert_all(&[grant, long, me]).await;
 }
 
 // --- long_lived, with the login flow's callback URL as the only redirect_uri -----------------

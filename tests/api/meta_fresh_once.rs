@@ -4,7 +4,7 @@
 
 use crate::helpers::meta_store::FakeStatusClass;
 use crate::helpers::parse::*;
-use crate::helpers::{spawn_app_with, CLIENT_SECRET};
+use crate::helpers::{assert_all, spawn_app_with, CLIENT_SECRET};
 
 const DAY: u64 = 86_400;
 
@@ -53,7 +53,7 @@ async fn stale_future_and_non_numeric_issued_at_act_on_nobody() {
         }
     }
     assert!(store.records().is_empty(), "{:?}", store.records());
-    crate::helpers::assert_all(&never).await;
+    assert_all(&never).await;
     // Within the window (an hour old, or a minute ahead of our clock) it acts.
     let users = finds(&mut parse, USERS, &[]).await.expect(2);
     for raw in [signed_at(IG_ID, now - 3600), signed_at(IG_ID, now + 60)] {
@@ -102,8 +102,7 @@ async fn a_replayed_request_acts_once_and_never_on_the_other_callback() {
     let crossed = post(&app, DEAUTHORIZE, &deletion).await;
     assert_eq!(crossed.status, 400, "{}", crossed.text);
     // One revocation each for the deauthorization and the deletion; one deletion.
-    revoke.assert_async().await;
-    delete.assert_async().await;
+    assert_all(&[revoke, delete]).await;
     let kinds: Vec<String> = store
         .records()
         .iter()

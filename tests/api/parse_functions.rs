@@ -196,8 +196,7 @@ async fn exchange_function_success_is_the_exchange_answer() {
             "authData": {"instagram": {"id": BIG_ID, "access_token": "IGAA-fn"}},
         }})
     );
-    grant.assert_async().await;
-    me.assert_async().await;
+    assert_all(&[grant, me]).await;
 }
 
 #[actix_web::test]

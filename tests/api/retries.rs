@@ -62,8 +62,7 @@ async fn a_500_then_a_good_answer_is_valid() {
     let answer = app.validate(BIG_ID, "IGT-retry-ok").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["valid"], true);
-    failing.assert_async().await;
-    healthy.assert_async().await;
+    assert_all(&[failing, healthy]).await;
 }
 
 #[actix_web::test]

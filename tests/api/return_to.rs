@@ -9,7 +9,7 @@ use igauth::settings::{Settings, Sources};
 use mockito::Matcher;
 
 use crate::helpers::login::{redeem, PKCE, VERIFIER};
-use crate::helpers::{base_env, grant_body, spawn_app_with, Answer, TestApp, BIG_ID};
+use crate::helpers::{assert_all, base_env, grant_body, spawn_app_with, Answer, TestApp, BIG_ID};
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -251,8 +251,7 @@ async fn a_login_ends_at_the_target_and_its_query_with_only_a_code_as_the_fragme
     assert_eq!(result.json()["id"], BIG_ID, "{}", result.text);
     assert_eq!(result.json()["access_token"], TOKEN);
     assert_eq!(result.json()["username"], "jay");
-    exchange.assert_async().await;
-    me.assert_async().await;
+    assert_all(&[exchange, me]).await;
 }
 
 fn settings_with_return_urls(value: &str) -> Result<Settings, String> {

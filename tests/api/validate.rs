@@ -298,8 +298,7 @@ async fn graph_version_is_put_in_the_me_path() {
     let answer = app.validate(BIG_ID, "IGT-v25").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["valid"], true);
-    versioned.assert_async().await;
-    unversioned.assert_async().await;
+    assert_all(&[versioned, unversioned]).await;
 }
 
 #[actix_web::test]
