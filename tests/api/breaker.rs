@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use mockito::Matcher;
 
 use crate::helpers::faults::*;
 use crate::helpers::*;
@@ -24,9 +23,7 @@ async fn broken_me(app: &mut TestApp) -> (mockito::Mock, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let mock = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(200)
         .with_header("content-type", "text/html")
         .with_body_from_request(move |_| {
@@ -98,9 +95,7 @@ async fn the_breaker_opens_fails_fast_lets_one_probe_through_and_recovers() {
     let healthy_hits = Arc::new(AtomicUsize::new(0));
     let counter = healthy_hits.clone();
     let _healthy = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(200)
         .with_header("content-type", "application/json")
         .with_chunked_body(move |w| {
@@ -137,9 +132,7 @@ async fn a_retried_validation_is_one_failure_for_the_breaker() {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let _down = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(500)
         .with_body_from_request(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
@@ -189,9 +182,7 @@ async fn a_failed_probe_opens_the_breaker_again() {
 async fn refusals_are_answers_and_keep_the_breaker_closed() {
     let mut app = breaker_app().await;
     let invalid = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(400)
         .with_header("content-type", "application/json")
         .with_body(INVALID_TOKEN_BODY)

@@ -13,12 +13,7 @@ use crate::helpers::*;
 async fn validate_function_success_carries_the_verdict() {
     let mut app = spawn_app().await;
     let me = app.me_ok("IGT-31").await;
-    let answer = app
-        .webhook(
-            VALIDATE_FN,
-            &function_call("igValidate", &validate_params(BIG_ID, "IGT-31")),
-        )
-        .await;
+    let answer = validate_fn(&app, BIG_ID, "IGT-31").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
         answer.json(),
@@ -56,12 +51,7 @@ async fn validate_function_mismatch_is_parses_invalid_auth_error() {
     let me = app
         .mock_me("IGT-33", 200, &me_body("17841405793187218", "other"))
         .await;
-    let answer = app
-        .webhook(
-            VALIDATE_FN,
-            &function_call("igValidate", &validate_params(BIG_ID, "IGT-33")),
-        )
-        .await;
+    let answer = validate_fn(&app, BIG_ID, "IGT-33").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text, format!(r#"{{"error":"{INVALID}"}}"#));
     me.assert_async().await;
@@ -71,12 +61,7 @@ async fn validate_function_mismatch_is_parses_invalid_auth_error() {
 async fn validate_function_rejected_token_is_parses_invalid_auth_error() {
     let mut app = spawn_app().await;
     let me = app.mock_me("IGT-34", 400, INVALID_TOKEN_BODY).await;
-    let answer = app
-        .webhook(
-            VALIDATE_FN,
-            &function_call("igValidate", &validate_params(BIG_ID, "IGT-34")),
-        )
-        .await;
+    let answer = validate_fn(&app, BIG_ID, "IGT-34").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
 }
@@ -88,12 +73,7 @@ async fn validate_function_upstream_down_is_an_error_that_is_not_invalid_auth() 
         .mock_me("IGT-35", 500, "<html>down</html>")
         .await
         .expect_at_least(1);
-    let answer = app
-        .webhook(
-            VALIDATE_FN,
-            &function_call("igValidate", &validate_params(BIG_ID, "IGT-35")),
-        )
-        .await;
+    let answer = validate_fn(&app, BIG_ID, "IGT-35").await;
     let message = error_message(&answer);
     assert_ne!(message, INVALID, "Instagram down is not an invalid login");
     assert_eq!(message, UNVERIFIABLE);
@@ -181,9 +161,7 @@ async fn exchange_function_success_is_the_exchange_answer() {
         .await;
     let me = app.me_ok("IGAA-fn").await;
     let params = format!(r#"{{"code":"AQB-fn#_","redirect_uri":"{REDIRECT_URI}"}}"#);
-    let answer = app
-        .webhook(EXCHANGE_FN, &function_call("igExchange", &params))
-        .await;
+    let answer = exchange_fn(&app, &params).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
         answer.json(),
@@ -202,19 +180,8 @@ async fn exchange_function_success_is_the_exchange_answer() {
 #[actix_web::test]
 async fn exchange_function_used_code_is_an_error() {
     let mut app = spawn_app().await;
-    let grant = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
-        .with_status(400)
-        .with_body(r#"{"error_type":"OAuthException","code":400,"error_message":"This authorization code has been used"}"#)
-        .create_async()
-        .await;
-    let answer = app
-        .webhook(
-            EXCHANGE_FN,
-            &function_call("igExchange", r#"{"code":"AQB-used"}"#),
-        )
-        .await;
+    let grant = app.code_exchange_answers(400, USED_CODE_BODY).await;
+    let answer = exchange_fn(&app, r#"{"code":"AQB-used"}"#).await;
     let message = error_message(&answer);
     assert!(message.contains("already used"), "{message}");
     grant.assert_async().await;
@@ -224,15 +191,11 @@ async fn exchange_function_used_code_is_an_error() {
 async fn exchange_function_foreign_redirect_uri_is_refused_before_instagram() {
     let mut app = spawn_app().await;
     let never = app.instagram_never_called().await;
-    let answer = app
-        .webhook(
-            EXCHANGE_FN,
-            &function_call(
-                "igExchange",
-                r#"{"code":"AQB-x","redirect_uri":"https://evil.example/cb"}"#,
-            ),
-        )
-        .await;
+    let answer = exchange_fn(
+        &app,
+        r#"{"code":"AQB-x","redirect_uri":"https://evil.example/cb"}"#,
+    )
+    .await;
     let message = error_message(&answer);
     assert!(message.contains("redirect_uri"), "{message}");
     assert_all(&never).await;
@@ -241,20 +204,9 @@ async fn exchange_function_foreign_redirect_uri_is_refused_before_instagram() {
 #[actix_web::test]
 async fn exchange_function_with_instagram_down_names_no_service_or_setting() {
     let mut app = spawn_app().await;
-    let grant = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
-        .with_status(500)
-        .with_body("<html>down</html>")
-        .expect_at_least(1)
-        .create_async()
-        .await;
-    let answer = app
-        .webhook(
-            EXCHANGE_FN,
-            &function_call("igExchange", r#"{"code":"AQB-down"}"#),
-        )
-        .await;
+    let grant = app.code_exchange_answers(500, "<html>down</html>").await;
+    let grant = grant.expect_at_least(1);
+    let answer = exchange_fn(&app, r#"{"code":"AQB-down"}"#).await;
     assert_eq!(error_message(&answer), UNVERIFIABLE);
     grant.assert_async().await;
 }
@@ -263,12 +215,7 @@ async fn exchange_function_with_instagram_down_names_no_service_or_setting() {
 async fn exchange_function_not_configured_names_no_setting() {
     let mut app = spawn_app_with(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "")]).await;
     let never = app.instagram_never_called().await;
-    let answer = app
-        .webhook(
-            EXCHANGE_FN,
-            &function_call("igExchange", r#"{"code":"AQB-x"}"#),
-        )
-        .await;
+    let answer = exchange_fn(&app, r#"{"code":"AQB-x"}"#).await;
     assert_eq!(error_message(&answer), UNVERIFIABLE);
     assert_all(&never).await;
 }

@@ -31,9 +31,7 @@ async fn instagram_500_is_502_upstream_error() {
 async fn instagram_html_answer_is_502_upstream_error() {
     let mut app = spawn_app().await;
     let me = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(mockito::Matcher::Any)
+        .any_me()
         .with_status(200)
         .with_header("content-type", "text/html")
         .with_body("<html><body>Sorry, something went wrong.</body></html>")

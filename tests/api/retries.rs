@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use mockito::Matcher;
-
 use crate::helpers::faults::*;
 use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
@@ -23,9 +21,7 @@ async fn retry_app(upstream: Option<&str>) -> TestApp {
 async fn me_is_retried_once_on_500_and_no_more() {
     let mut app = retry_app(None).await;
     let me = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(500)
         .with_body("{}")
         .expect(2)
@@ -41,18 +37,14 @@ async fn me_is_retried_once_on_500_and_no_more() {
 async fn a_500_then_a_good_answer_is_valid() {
     let mut app = retry_app(None).await;
     let failing = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(500)
         .with_body("{}")
         .expect(1)
         .create_async()
         .await;
     let healthy = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::Any)
+        .any_me()
         .with_status(200)
         .with_header("content-type", "application/json")
         .with_body(me_body(BIG_ID, "jay"))

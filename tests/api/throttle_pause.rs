@@ -8,9 +8,7 @@ use crate::helpers::*;
 async fn three_hundred_validations_during_a_throttle_make_a_handful_of_me_calls() {
     let mut app = spawn_app().await;
     let me = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(mockito::Matcher::Any)
+        .any_me()
         .with_status(400)
         .with_header("content-type", "application/json")
         .with_body(RATE_LIMITED_BODY)

@@ -28,6 +28,20 @@ impl TestApp {
         self.me_is(token, BIG_ID).await
     }
 
+    /// `GET /me` with any query, not yet created: a test adds the answer.
+    pub fn any_me(&mut self) -> mockito::Mock {
+        self.instagram.mock("GET", "/me").match_query(Matcher::Any)
+    }
+
+    /// Instagram's code exchange for any code, answering `status` with `body`.
+    pub async fn code_exchange_answers(&mut self, status: usize, body: &str) -> mockito::Mock {
+        let mock = self.instagram.mock("POST", "/oauth/access_token");
+        mock.with_status(status)
+            .with_body(body)
+            .create_async()
+            .await
+    }
+
     /// Catch-all mocks expecting no call at all on either Instagram host; check them with
     /// [`assert_all`]. mockito serves a matching mock still short of its expected hits first,
     /// else the newest match: create these after any specific mocks, so they only catch calls

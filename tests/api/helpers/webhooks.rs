@@ -33,6 +33,18 @@ pub fn validate_params(id: &str, token: &str) -> String {
     format!(r#"{{"id":"{id}","access_token":"{token}"}}"#)
 }
 
+/// Parse's call of the `validate` function (`igValidate`) for `id` and `token`.
+pub async fn validate_fn(app: &TestApp, id: &str, token: &str) -> Answer {
+    let call = function_call("igValidate", &validate_params(id, token));
+    app.webhook(VALIDATE_FN, &call).await
+}
+
+/// Parse's call of the `exchange` function (`igExchange`) with `params` (raw JSON text).
+pub async fn exchange_fn(app: &TestApp, params: &str) -> Answer {
+    app.webhook(EXCHANGE_FN, &function_call("igExchange", params))
+        .await
+}
+
 /// A trigger's pass: HTTP 200, a JSON body that is exactly `{}` (no `success` key: its object
 /// would replace the write and come back to the client in full).
 pub fn assert_pass(answer: &Answer) {
