@@ -35,6 +35,7 @@ mod resilience;
 mod retries;
 mod return_to;
 mod security_headers;
+mod sessions;
 mod shared_cache;
 mod shared_login_states;
 mod shutdown;
