@@ -37,6 +37,7 @@ mod return_to;
 mod security_headers;
 mod shared_cache;
 mod shared_login_states;
+mod shared_throttle_pause;
 mod shutdown;
 mod slow_bodies;
 mod throttle_pause;
