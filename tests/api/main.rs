@@ -38,6 +38,7 @@ mod security_headers;
 mod sessions;
 mod shared_cache;
 mod shared_login_states;
+mod shared_throttle_pause;
 mod shutdown;
 mod slow_bodies;
 mod throttle_pause;
