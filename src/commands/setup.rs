@@ -22,9 +22,10 @@ fn guide(settings: &Settings) -> String {
     let ig = &settings.instagram;
     let base_var = "IGAUTH_SERVER__PUBLIC_URL";
     let base = settings.public_base();
+    // The path stays visible when the base is missing: the reader sees what goes where.
     let at = |path: &str| match &base {
         Some(base) => format!("{base}{path}"),
-        None => missing(base_var),
+        None => format!("{}{path}", missing(base_var)),
     };
     let callback = if ig.callback_url.is_empty() {
         missing("IGAUTH_INSTAGRAM__CALLBACK_URL")
