@@ -45,7 +45,10 @@ async fn redis_values_open_with_the_secret_or_the_secret_is_named() {
 
     let line = redis_line(&env(&redis, REDIS_SECRET)).await;
     assert!(line.starts_with("ok "), "{line}");
-    assert!(line.contains("open with IGAUTH_CACHE__REDIS_SECRET"), "{line}");
+    assert!(
+        line.contains("open with IGAUTH_CACHE__REDIS_SECRET"),
+        "{line}"
+    );
     assert!(!line.contains(" 0 of "), "some value opened: {line}");
 
     let other = "another-redis-secret-0123456789abcdef";
@@ -55,7 +58,10 @@ async fn redis_values_open_with_the_secret_or_the_secret_is_named() {
         line.contains("IGAUTH_CACHE__REDIS_SECRET") && line.contains("same one"),
         "{line}"
     );
-    assert!(!line.contains(other) && !line.contains(REDIS_SECRET), "{line}");
+    assert!(
+        !line.contains(other) && !line.contains(REDIS_SECRET),
+        "{line}"
+    );
 
     redis.stop();
     let line = redis_line(&env(&redis, REDIS_SECRET)).await;
