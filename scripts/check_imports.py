@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 # logging, metrics, clock, transport) below the use cases. A room missing here fails the check
 # until it is placed.
 FACES = {"routes", "error"}
-USE_CASES = {"validator", "exchange", "login_states", "meta_callbacks"}
+USE_CASES = {"validator", "exchange", "login_states", "meta_callbacks", "handoff", "sessions"}
 ADAPTERS = {"instagram", "parse_api", "shared_cache", "rate_limit"}
 BASE = {"settings", "logging", "metrics", "clock", "transport"}
 ALLOWED = {
@@ -29,14 +29,16 @@ ALLOWED = {
     "commands": {"startup", "settings", "logging", "domain", "parse_api", "shared_cache"},
     "startup": {"routes", "state", "error", "settings", "logging", "metrics", "unread_body"},
     # The faces: requests in, answers out; they reach adapters only through the facade.
-    "routes": {"state", "error", "domain", "settings", "logging", "metrics"} | USE_CASES,
+    "routes": {"state", "error", "domain", "settings", "logging", "metrics", "clock"} | USE_CASES,
     # The one error envelope maps every use case's and adapter's error to a status.
-    "error": {"domain", "logging"} | USE_CASES | {"instagram"},
+    "error": {"domain", "logging"} | USE_CASES | {"instagram", "parse_api"},
     # The per-worker facade: builds the use cases and this worker's clients.
     "state": {"domain", "settings", "logging", "metrics"} | USE_CASES | ADAPTERS,
     "validator": {"domain", "settings", "metrics", "clock", "instagram", "shared_cache"},
     "exchange": {"domain", "settings", "logging", "instagram", "validator"},
     "login_states": {"domain", "shared_cache"},
+    "handoff": {"domain", "clock", "shared_cache"},
+    "sessions": {"domain", "settings", "clock", "exchange", "parse_api", "shared_cache"},
     "meta_callbacks": {"domain", "settings", "logging", "metrics", "clock", "parse_api", "shared_cache"},
     "instagram": {"domain", "settings", "logging", "metrics", "clock", "transport"},
     "parse_api": {"domain", "settings", "logging", "metrics", "transport"},

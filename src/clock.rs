@@ -12,6 +12,11 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// A monotonic start: [`Epoch::now_ms`] counts milliseconds from it. Cheaper than `SystemTime`
 /// and never goes back, so it suits deadlines kept in atomics and cache entries.
 #[derive(Debug, Clone, Copy)]

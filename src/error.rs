@@ -18,6 +18,8 @@ use crate::exchange::{ExchangeError, RefreshError};
 use crate::instagram::{Refusal, UpstreamError};
 use crate::logging;
 use crate::meta_callbacks::MetaError;
+use crate::parse_api::ParseError;
+use crate::sessions::{SessionError, SignInError};
 
 /// How long a throttled caller should wait: as long as igauth itself pauses its calls.
 const RATE_LIMIT_RETRY_SECS: u64 = crate::instagram::THROTTLE_PAUSE.as_secs();
@@ -68,6 +70,39 @@ pub(crate) enum ApiError {
     ParseUnavailable,
     /// 502/503/504: Instagram did not give a usable answer.
     Upstream(UpstreamError),
+    /// 400: a handoff code that is unknown, used, expired, or not bound to this verifier. One
+    /// variant for all of them, so nothing tells them apart.
+    InvalidGrant,
+    /// 409: the Instagram account is linked to another Parse user.
+    AlreadyLinked,
+    /// 401: the `X-Parse-Session-Token` sent to link with is not a live Parse session.
+    InvalidSessionToken,
+    /// 502/503/504: Parse did not sign the person in; nothing half-made was left behind.
+    Parse(ParseError),
+}
+
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Exchange(e) => e.into(),
+            SignInError::InvalidGrant => ApiError::InvalidGrant,
+            SignInError::Session(e) => e.into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::AlreadyLinked => ApiError::AlreadyLinked,
+            SessionError::InvalidSessionToken => ApiError::InvalidSessionToken,
+            SessionError::Parse(e) => {
+                log::error!("Parse sign-in failed: {e}");
+                ApiError::Parse(e)
+            }
+            SessionError::NoRandomness => ApiError::LoginFlowNotConfigured,
+        }
+    }
 }
 
 impl From<UpstreamError> for ApiError {
@@ -136,6 +171,14 @@ impl ApiError {
             ApiError::UnknownConfirmationCode => "not_found",
             ApiError::MetaCallbacksNotConfigured(_) => "meta_callbacks_not_configured",
             ApiError::ParseUnavailable => "parse_unavailable",
+            ApiError::InvalidGrant => "invalid_grant",
+            ApiError::AlreadyLinked => "already_linked",
+            ApiError::InvalidSessionToken => "invalid_session_token",
+            ApiError::Parse(e) => match e {
+                ParseError::Unreachable => "parse_timeout",
+                ParseError::Refused(status, _) if is_busy(*status) => "parse_unavailable",
+                _ => "parse_error",
+            },
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => "upstream_timeout",
                 UpstreamError::RateLimited => "upstream_rate_limited",
@@ -242,6 +285,31 @@ impl ApiError {
             ApiError::ParseUnavailable => "The app's Parse Server did not complete the \
                  request; nothing is lost, retry later."
                 .into(),
+            ApiError::InvalidGrant => "The code is not valid: it is unknown, was already \
+                 used, has expired (codes live 60 seconds), or the code_verifier is not the one \
+                 the login was started with. Start the login again."
+                .into(),
+            ApiError::AlreadyLinked => "This Instagram account is already linked to another \
+                 user of this app; log in with Instagram alone to use that account."
+                .into(),
+            ApiError::InvalidSessionToken => "X-Parse-Session-Token is not a live session of \
+                 this app; log the user in again, or send the request without it."
+                .into(),
+            ApiError::Parse(e) => match e {
+                ParseError::Unreachable => "The app's Parse Server did not answer in time; \
+                     nothing was created. Start the login again."
+                    .into(),
+                ParseError::Refused(403, _) => "The app's Parse Server refused igauth's master \
+                     key: the operator must check IGAUTH_PARSE__MASTER_KEY and Parse's \
+                     masterKeyIps. Nothing was created."
+                    .into(),
+                ParseError::Refused(status, _) if is_busy(*status) => "The app's Parse Server \
+                     is unavailable; nothing was created. Retry later."
+                    .into(),
+                _ => "The app's Parse Server could not sign the user in; nothing was created. \
+                     Start the login again."
+                    .into(),
+            },
             ApiError::Upstream(e) => match e {
                 UpstreamError::Timeout => {
                     "Instagram did not answer in time; nothing was decided. Retry later.".into()
@@ -276,6 +344,11 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// Parse (or what is in front of it) says it is overloaded or down for now.
+fn is_busy(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
 }
 
 impl ApiError {
@@ -313,7 +386,17 @@ impl ResponseError for ApiError {
             | ApiError::RedirectUriNotAllowed
             | ApiError::ReturnToNotAllowed
             | ApiError::CorsNotAllowed(_)
-            | ApiError::InvalidSignedRequest(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidSignedRequest(_)
+            | ApiError::InvalidGrant => StatusCode::BAD_REQUEST,
+            ApiError::AlreadyLinked => StatusCode::CONFLICT,
+            ApiError::InvalidSessionToken => StatusCode::UNAUTHORIZED,
+            ApiError::Parse(e) => match e {
+                ParseError::Unreachable => StatusCode::GATEWAY_TIMEOUT,
+                ParseError::Refused(status, _) if is_busy(*status) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            },
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ProtectedMode => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::UnknownConfirmationCode => StatusCode::NOT_FOUND,

@@ -16,6 +16,7 @@ use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use crate::domain::login_state::{
     IssuedState, Nonce, OpenedState, StateError, StateKey, STATE_TTL,
 };
+use crate::domain::pkce::CodeChallenge;
 use crate::domain::{ReturnTo, Secret};
 use crate::shared_cache::SharedCache;
 
@@ -55,18 +56,23 @@ impl LoginStates {
         }
     }
 
-    pub(crate) fn issue(&self, return_to: &ReturnTo) -> Result<IssuedState, StateError> {
-        self.issue_at(return_to, now_secs())
+    pub(crate) fn issue(
+        &self,
+        return_to: &ReturnTo,
+        challenge: &CodeChallenge,
+    ) -> Result<IssuedState, StateError> {
+        self.issue_at(return_to, challenge, now_secs())
     }
 
     /// Issues a state as if the clock read `now` (seconds since the epoch); for tests of expiry.
     pub(crate) fn issue_at(
         &self,
         return_to: &ReturnTo,
+        challenge: &CodeChallenge,
         now: u64,
     ) -> Result<IssuedState, StateError> {
         let key = self.key.as_ref().ok_or(StateError::NotConfigured)?;
-        key.issue_at(return_to, now, self.ttl)
+        key.issue_at(return_to, challenge, now, self.ttl)
     }
 
     /// Signature, expiry, and whether this process saw the state used, without using it. Lets the caller make its own checks (the browser binding) before
@@ -151,6 +157,10 @@ mod tests {
         ReturnTo::parse(url, &[url.to_string()]).unwrap()
     }
 
+    fn challenge() -> CodeChallenge {
+        CodeChallenge::of_verifier(&"v".repeat(43))
+    }
+
     impl LoginStates {
         /// Opens and spends, as the callback does; the return target on success.
         async fn verify_at(&self, state: &str, now: u64) -> Result<String, StateError> {
@@ -162,7 +172,9 @@ mod tests {
     #[actix_web::test]
     async fn a_state_verifies_once_and_carries_its_return_target() {
         let states = states();
-        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let issued = states
+            .issue_at(&target("myapp://auth"), &challenge(), NOW)
+            .unwrap();
         let verified = states.verify_at(&issued.value, NOW + 1).await.unwrap();
         assert_eq!(verified, "myapp://auth");
         assert_eq!(
@@ -176,7 +188,9 @@ mod tests {
     #[actix_web::test]
     async fn opening_does_not_spend_and_spending_is_once() {
         let states = states();
-        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let issued = states
+            .issue_at(&target("myapp://auth"), &challenge(), NOW)
+            .unwrap();
         let first = states.open_at(&issued.value, NOW).unwrap();
         let second = states.open_at(&issued.value, NOW).unwrap();
         assert!(states.spend(&first).await.is_ok());
@@ -195,7 +209,9 @@ mod tests {
         // Workers are threads: a check-then-insert would let two of them spend one state.
         let states = std::sync::Arc::new(states());
         for _ in 0..100 {
-            let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+            let issued = states
+                .issue_at(&target("myapp://auth"), &challenge(), NOW)
+                .unwrap();
             let start = std::sync::Arc::new(std::sync::Barrier::new(8));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
@@ -222,7 +238,9 @@ mod tests {
     #[actix_web::test]
     async fn refusing_an_expired_state_does_not_spend_it() {
         let states = states();
-        let issued = states.issue_at(&target("myapp://auth"), NOW).unwrap();
+        let issued = states
+            .issue_at(&target("myapp://auth"), &challenge(), NOW)
+            .unwrap();
         let at_expiry = NOW + STATE_TTL.as_secs();
         assert!(matches!(
             states.verify_at(&issued.value, at_expiry).await,
@@ -236,7 +254,7 @@ mod tests {
     async fn forged_attempts_spend_nothing() {
         let states = states();
         let issued = states
-            .issue_at(&target("https://a.example/x"), NOW)
+            .issue_at(&target("https://a.example/x"), &challenge(), NOW)
             .unwrap();
         let mut tampered = issued.value.clone().into_bytes();
         tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
@@ -253,7 +271,9 @@ mod tests {
         for secret in ["", "short-secret"] {
             let states = LoginStates::new(&Secret::new(secret), None);
             assert_eq!(
-                states.issue_at(&target("myapp://auth"), NOW).unwrap_err(),
+                states
+                    .issue_at(&target("myapp://auth"), &challenge(), NOW)
+                    .unwrap_err(),
                 StateError::NotConfigured
             );
             assert_eq!(

@@ -29,6 +29,10 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::transport::{self, operator_text, TransportError};
 
+mod accounts;
+
+pub(crate) use accounts::NewUser;
+
 /// Largest answer read from Parse: a page of users or sessions.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Users or sessions handled per request; a person has a handful.
@@ -37,6 +41,10 @@ const PAGE: &str = "1000";
 const OBJECT_NOT_FOUND: i64 = 101;
 /// Parse's error code for "class already exists" (the status class on a second start).
 const INVALID_CLASS_NAME: i64 = 103;
+/// Parse's error code for "username taken" (a sign-in's user name in use).
+const USERNAME_TAKEN: i64 = 202;
+/// Parse's error code for a session token it does not know (or that expired).
+const INVALID_SESSION_TOKEN: i64 = 209;
 
 /// Why a Parse call did not do what it should. Carries no URL, key or Parse text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,8 +293,20 @@ impl ParseClient {
         path: &str,
         filter: &str,
     ) -> Result<Vec<Value>, ParseError> {
-        let query = serde_urlencoded::to_string([("where", filter), ("limit", PAGE)])
-            .map_err(|_| ParseError::Unusable)?;
+        self.query_ordered(kind, path, filter, "objectId").await
+    }
+
+    /// The same, in `order` (Parse's `order` parameter: `createdAt,objectId`).
+    async fn query_ordered(
+        &self,
+        kind: &'static str,
+        path: &str,
+        filter: &str,
+        order: &str,
+    ) -> Result<Vec<Value>, ParseError> {
+        let query =
+            serde_urlencoded::to_string([("where", filter), ("limit", PAGE), ("order", order)])
+                .map_err(|_| ParseError::Unusable)?;
         let body = self
             .call(kind, Method::GET, &format!("{path}?{query}"), None)
             .await?;
@@ -303,7 +323,19 @@ impl ParseClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Bytes, ParseError> {
-        let outcome = self.send(method, path, body).await;
+        self.call_as(kind, method, path, body, None).await
+    }
+
+    /// [`ParseClient::call`], or with a user's session token instead of the master key.
+    async fn call_as(
+        &self,
+        kind: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        session: Option<&str>,
+    ) -> Result<Bytes, ParseError> {
+        let outcome = self.send(method, path, body, session).await;
         let result = match &outcome {
             Ok(_) => "ok",
             Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => "not_found",
@@ -319,6 +351,7 @@ impl ParseClient {
         method: Method,
         path: &str,
         body: Option<&Value>,
+        session: Option<&str>,
     ) -> Result<Bytes, ParseError> {
         let url = format!("{}{path}", self.up.base);
         let deadline = Instant::now() + self.up.timeout;
@@ -327,8 +360,12 @@ impl ParseClient {
             let request = self
                 .http
                 .request(method.clone(), &url)
-                .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()))
-                .insert_header(("X-Parse-Master-Key", self.up.master_key.expose()));
+                .insert_header(("X-Parse-Application-Id", self.up.app_id.as_str()));
+            // A user's own session token (to ask who it is), else the master key.
+            let request = match session {
+                Some(token) => request.insert_header(("X-Parse-Session-Token", token)),
+                None => request.insert_header(("X-Parse-Master-Key", self.up.master_key.expose())),
+            };
             let request = match body {
                 Some(json) => request.send_json(json),
                 None => request.send(),
@@ -346,7 +383,15 @@ impl ParseClient {
         }
         let parsed = serde_json::from_slice::<ParseErrorBody>(&bytes).ok();
         let code = parsed.as_ref().and_then(|b| b.code);
-        if code != Some(OBJECT_NOT_FOUND) && code != Some(INVALID_CLASS_NAME) {
+        if ![
+            OBJECT_NOT_FOUND,
+            INVALID_CLASS_NAME,
+            USERNAME_TAKEN,
+            INVALID_SESSION_TOKEN,
+        ]
+        .iter()
+        .any(|quiet| code == Some(*quiet))
+        {
             // Parse's own words, for the operator (bounded, one line; the logger scrubs too).
             let words = operator_text(&parsed.and_then(|b| b.error).unwrap_or_default());
             match setup_hint(status, code) {

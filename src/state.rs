@@ -8,9 +8,16 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crate::domain::login_state::{IssuedState, OpenedState, StateError};
-use crate::domain::{AccessToken, AuthCode, AuthData, DeletionRecord, Lookup, ReturnTo, Verdict};
+use crate::domain::pkce::CodeChallenge;
+use crate::domain::{
+    AccessToken, AuthCode, AuthData, DeletionRecord, Handoff, HandoffCode, Lookup, ReturnTo,
+    TokenOwner, Verdict,
+};
 use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
+use crate::handoff::{Handoffs, LoginResult};
 use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
 use crate::logging::LogThrottle;
 use crate::login_states::LoginStates;
@@ -18,6 +25,7 @@ use crate::meta_callbacks::{Callback, Deauthorized, MetaCallbacks, MetaError};
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseUpstream};
 use crate::rate_limit::ClientLimiter;
+use crate::sessions::{ParseSessions, SessionError, SessionRequest, SignInError, SignedIn};
 use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
@@ -37,6 +45,10 @@ pub(crate) struct AppState {
     /// The WARN lines about wrong keys, at most one a minute each (callers could flood them).
     pub(crate) api_key_refusals: LogThrottle,
     pub(crate) webhook_refusals: LogThrottle,
+    /// The login's one-time handoff codes (fleet-wide with Redis).
+    handoffs: Handoffs,
+    /// Signing people into Parse, with `IGAUTH_PARSE__SESSIONS`.
+    sessions: Option<ParseSessions>,
 }
 
 impl AppState {
@@ -55,6 +67,11 @@ impl AppState {
             validator: Validator::new(&settings.cache, shared.clone(), metrics.clone()),
             login_states: LoginStates::new(&settings.server.state_secret, shared.clone()),
             parse: ParseUpstream::new(&settings, metrics.clone()).map(Arc::new),
+            handoffs: Handoffs::new(
+                Duration::from_secs(settings.server.handoff_ttl_secs),
+                shared.clone(),
+            ),
+            sessions: ParseSessions::new(&settings, shared.clone()),
             meta: MetaCallbacks::new(&settings, shared, metrics.clone()),
             upstream: Arc::new(Upstream::new(&settings, metrics.clone())),
             limiter: ClientLimiter::new(&settings.limits),
@@ -160,13 +177,69 @@ impl Worker {
         exchange::refresh(&self.0.instagram, long).await
     }
 
-    /// A signed login state for `return_to`, and Instagram's consent URL carrying it.
+    /// A code exchange that ends a login: with `IGAUTH_PARSE__SESSIONS`, a Parse session too.
+    pub(crate) async fn exchange_and_sign_in(
+        &self,
+        request: ExchangeRequest,
+        session: &SessionRequest,
+    ) -> Result<(Exchanged, Option<SignedIn>), SignInError> {
+        let exchanged = self.exchange(request).await?;
+        let signed_in = self.sign_in(&exchanged.owner, session).await?;
+        Ok((exchanged, signed_in))
+    }
+
+    /// `/v1/token`: the login's result filed under a handoff code, for the holder of the PKCE
+    /// verifier, and with `IGAUTH_PARSE__SESSIONS` a Parse session.
+    pub(crate) async fn redeem(
+        &self,
+        code: &str,
+        verifier: &str,
+        session: &SessionRequest,
+    ) -> Result<(Handoff, Option<SignedIn>), SignInError> {
+        let handoff = (self.0.app.handoffs.redeem(code, verifier).await)
+            .map_err(|_| SignInError::InvalidGrant)?;
+        let signed_in = self.sign_in(&handoff.owner, session).await?;
+        Ok((handoff, signed_in))
+    }
+
+    async fn sign_in(
+        &self,
+        owner: &TokenOwner,
+        session: &SessionRequest,
+    ) -> Result<Option<SignedIn>, SessionError> {
+        let w = &*self.0;
+        match (&w.app.sessions, &w.parse) {
+            (Some(sessions), Some(parse)) => {
+                sessions.sign_in(parse, owner, session).await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Files a login's result for the app, bound to the login's PKCE challenge; the one-time
+    /// code the callback hands the app. `None` only when the OS has no randomness.
+    pub(crate) async fn hand_off(
+        &self,
+        exchanged: Exchanged,
+        opened: &OpenedState,
+    ) -> Option<HandoffCode> {
+        let result = LoginResult {
+            owner: exchanged.owner,
+            access_token: exchanged.access_token,
+            expires_in: exchanged.expires_in,
+        };
+        self.0.app.handoffs.issue(result, opened.challenge).await
+    }
+
+    /// A signed login state for `return_to` (carrying the app's PKCE challenge), and
+    /// Instagram's consent URL carrying it.
     pub(crate) fn start_login(
         &self,
         return_to: &ReturnTo,
+        challenge: &CodeChallenge,
     ) -> Result<(IssuedState, String), StateError> {
         let app = &self.0.app;
-        let issued = app.login_states.issue(return_to)?;
+        let issued = app.login_states.issue(return_to, challenge)?;
         let url = instagram::authorize_url(&app.settings.instagram, &issued.value);
         Ok((issued, url))
     }

@@ -3,7 +3,7 @@
 //!
 //! A state is `base64url(payload) "." base64url(HMAC-SHA256(payload))` (no padding), where the
 //! payload is `version (1 byte) | expires_at (u64 seconds, big-endian) | nonce (16 random bytes) |
-//! return_to (UTF-8)`. Only a holder of `IGAUTH_SERVER__STATE_SECRET` can make one; the
+//! code_challenge (32 bytes, the app's PKCE SHA-256) | return_to (UTF-8)`. Only a holder of `IGAUTH_SERVER__STATE_SECRET` can make one; the
 //! signature is checked in constant time (`ring::hmac::verify`) before any byte of the payload is
 //! used, and a state is refused once [`STATE_TTL`] has passed.
 //!
@@ -19,6 +19,7 @@ use base64::Engine;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use super::pkce::CodeChallenge;
 use super::return_to::MAX_RETURN_TO;
 use super::{ReturnTo, Secret};
 
@@ -27,8 +28,10 @@ pub const STATE_TTL: Duration = Duration::from_secs(600);
 /// Shortest state secret accepted; a short HMAC key could be guessed offline from one state.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 const NONCE_LEN: usize = 16;
-const VERSION: u8 = 1;
-const HEADER_LEN: usize = 1 + 8 + NONCE_LEN;
+/// 2 since states carry the app's PKCE challenge.
+const VERSION: u8 = 2;
+const CHALLENGE_LEN: usize = 32;
+const HEADER_LEN: usize = 1 + 8 + NONCE_LEN + CHALLENGE_LEN;
 /// Longest state we even try to decode.
 const MAX_STATE_LEN: usize = 2 * (HEADER_LEN + MAX_RETURN_TO) + 64;
 
@@ -61,6 +64,8 @@ pub struct IssuedState {
 pub(crate) struct OpenedState {
     pub(crate) return_to: String,
     pub(crate) nonce: Nonce,
+    /// The app's PKCE challenge: the login's handoff code is bound to it.
+    pub(crate) challenge: CodeChallenge,
 }
 
 /// Why a state was refused. Only [`StateError::Forged`] means the return target is unknown;
@@ -97,10 +102,12 @@ impl StateKey {
         })
     }
 
-    /// A state for `return_to` that expires `ttl` after `now` (seconds since the epoch).
+    /// A state for `return_to` and the app's `challenge` that expires `ttl` after `now` (seconds
+    /// since the epoch).
     pub fn issue_at(
         &self,
         return_to: &ReturnTo,
+        challenge: &CodeChallenge,
         now: u64,
         ttl: Duration,
     ) -> Result<IssuedState, StateError> {
@@ -114,6 +121,7 @@ impl StateKey {
         payload.push(VERSION);
         payload.extend_from_slice(&expires_at.to_be_bytes());
         payload.extend_from_slice(&nonce);
+        payload.extend_from_slice(challenge.as_bytes());
         payload.extend_from_slice(return_to.as_str().as_bytes());
         let tag = hmac::sign(&self.key, &payload);
         Ok(IssuedState {
@@ -148,7 +156,9 @@ impl StateKey {
         let mut expires = [0u8; 8];
         expires.copy_from_slice(&payload[1..9]);
         let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&payload[9..HEADER_LEN]);
+        nonce.copy_from_slice(&payload[9..9 + NONCE_LEN]);
+        let challenge = CodeChallenge::from_bytes(&payload[9 + NONCE_LEN..HEADER_LEN])
+            .ok_or(StateError::Forged)?;
         let return_to =
             String::from_utf8(payload[HEADER_LEN..].to_vec()).map_err(|_| StateError::Forged)?;
         if now >= u64::from_be_bytes(expires) {
@@ -157,6 +167,7 @@ impl StateKey {
         Ok(OpenedState {
             return_to,
             nonce: Nonce(nonce),
+            challenge,
         })
     }
 }
@@ -176,8 +187,13 @@ mod tests {
         ReturnTo::parse(url, &[url.to_string()]).unwrap()
     }
 
+    fn challenge() -> CodeChallenge {
+        CodeChallenge::of_verifier(&"v".repeat(43))
+    }
+
     fn issue(key: &StateKey, url: &str) -> IssuedState {
-        key.issue_at(&target(url), NOW, STATE_TTL).unwrap()
+        key.issue_at(&target(url), &challenge(), NOW, STATE_TTL)
+            .unwrap()
     }
 
     #[test]
@@ -199,6 +215,7 @@ mod tests {
         let opened = key.open_at(&issued.value, NOW + 1).unwrap();
         assert_eq!(opened.return_to, "myapp://auth");
         assert_eq!(opened.nonce, issued.nonce);
+        assert_eq!(opened.challenge, challenge());
     }
 
     #[test]

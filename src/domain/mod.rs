@@ -5,8 +5,10 @@
 
 mod auth_data;
 mod deletion;
+mod handoff;
 mod ig_id;
 pub mod login_state;
+pub mod pkce;
 mod proxy_range;
 mod return_to;
 mod secrets;
@@ -19,6 +21,7 @@ pub use secrets::Secret;
 
 pub(crate) use auth_data::AuthData;
 pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus, Pending, RequestKind};
+pub(crate) use handoff::{Handoff, HandoffCode, HANDOFF_TTL};
 pub(crate) use ig_id::IgId;
 pub(crate) use proxy_range::ProxyRange;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};

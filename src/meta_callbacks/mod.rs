@@ -1,6 +1,7 @@
 //! Meta's compliance callbacks, the use case: verify the signed request (Meta's signature, and
 //! fresh: issued within `IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS`), find the Parse users under
-//! its Instagram id (either of the two ids), run the operator's Cloud function, apply the
+//! its Instagram id (by `authData.instagram.id` and, when igauth signs people in itself, through
+//! the link class it writes), run the operator's Cloud function, apply the
 //! configured action, and keep the request's record.
 //!
 //! Each signed request acts once, on one callback: its code is derived from the signed payload
@@ -79,6 +80,8 @@ pub(crate) struct MetaCallbacks {
     metrics: Arc<Metrics>,
     /// How old a signed request may be, in seconds.
     max_age_secs: u64,
+    /// igauth links accounts itself (`IGAUTH_PARSE__SESSIONS`): look in the link class too.
+    links: bool,
     /// The WARN about refused signed requests, at most one a minute (anyone can post them).
     refusals: LogThrottle,
     /// When the next sweep for deletions to resume is due (ms since the epoch).
@@ -119,6 +122,7 @@ impl MetaCallbacks {
             metrics,
             max_age_secs: settings.meta.signed_request_max_age_secs,
             refusals: LogThrottle::new(),
+            links: settings.features.parse_sessions,
             // A restart may have left deletions to resume: the first sweep looks at once.
             wake_at: AtomicU64::new(0),
         }
@@ -212,9 +216,9 @@ impl MetaCallbacks {
         let users = match (parse, action) {
             (Some(parse), action) if action != ParseAction::None => {
                 let outcome = async {
-                    let users = parse.find_users(&request.user_id).await?;
-                    work::act(parse, action, &users).await?;
-                    Ok::<_, ParseError>(users.len())
+                    let matched = work::matched(parse, &request.user_id, self.links).await?;
+                    work::act(parse, action, &matched).await?;
+                    Ok::<_, ParseError>(matched.users.len())
                 }
                 .await;
                 match outcome {

@@ -134,11 +134,11 @@ impl MetaCallbacks {
             .as_ref()
             .and_then(|p| IgId::parse(&p.instagram_id).ok());
         let found = match &id {
-            Some(id) => parse.find_users(id).await,
+            Some(id) => matched(parse, id, self.links).await,
             None => Err(ParseError::Unusable),
         };
-        if let Ok(users) = &found {
-            for user in users {
+        if let Ok(found) = &found {
+            for user in &found.users {
                 if !record.targets.contains(user) {
                     record.targets.push(user.clone());
                 }
@@ -147,7 +147,7 @@ impl MetaCallbacks {
         }
         // Recorded before anything is done: whom it acts on, and that it is under way.
         self.statuses.write(Some(parse), row, record).await?;
-        found.map_err(|e| Failure::Step(format!("finding the users failed: {e}")))?;
+        let found = found.map_err(|e| Failure::Step(format!("finding the users failed: {e}")))?;
         if let Some(function) = self.function.as_ref().filter(|_| !record.function_called) {
             let params = json!({
                 "instagram_id": id.as_ref().map(IgId::as_str),
@@ -168,7 +168,12 @@ impl MetaCallbacks {
                  nothing to delete.",
             ));
         }
-        act(parse, self.on_deletion, &record.targets)
+        // Everyone an earlier run found too: a retry finishes what that run began.
+        let targets = Matched {
+            users: record.targets.clone(),
+            ..found
+        };
+        act(parse, self.on_deletion, &targets)
             .await
             .map_err(|e| Failure::Step(format!("{} failed: {e}", self.on_deletion.as_str())))?;
         Ok((
@@ -205,20 +210,64 @@ impl From<super::statuses::StoreError> for Failure {
     }
 }
 
-/// Applies `action` to each user; sessions are revoked for every action but `none`.
+/// The Parse users an Instagram id names, and how.
+#[derive(Debug, Default)]
+pub(super) struct Matched {
+    /// Every user, once.
+    pub(super) users: Vec<String>,
+    /// Those found by `authData.instagram.id` (what an unlink must clear).
+    by_auth_data: Vec<String>,
+    /// Link rows (objectIds) naming the id, when igauth signs people in itself.
+    links: Vec<String>,
+}
+
+/// The users `id` names: by `authData.instagram.id` (what Parse's adapter or igauth's trigger
+/// checked at signup), and through the link class igauth itself writes when `links`.
+pub(super) async fn matched(
+    parse: &ParseClient,
+    id: &IgId,
+    links: bool,
+) -> Result<Matched, ParseError> {
+    let by_auth_data = parse.find_users(id).await?;
+    let mut matched = Matched {
+        users: by_auth_data.clone(),
+        by_auth_data,
+        links: Vec::new(),
+    };
+    if links {
+        for link in parse.find_links(id, true).await? {
+            if !matched.users.contains(&link.user) {
+                matched.users.push(link.user);
+            }
+            matched.links.push(link.object_id);
+        }
+    }
+    Ok(matched)
+}
+
+/// Applies `action` to the matched users; sessions are revoked for every action but `none`.
+/// Unlinking clears `authData.instagram` where it is and removes the link rows; deleting removes
+/// users, their sessions and the link rows.
 pub(super) async fn act(
     parse: &ParseClient,
     action: ParseAction,
-    users: &[String],
+    matched: &Matched,
 ) -> Result<(), ParseError> {
-    for user in users {
+    if matches!(action, ParseAction::Unlink | ParseAction::DeleteUser) {
+        for link in &matched.links {
+            parse.delete_link(link).await?;
+        }
+    }
+    for user in &matched.users {
         match action {
             ParseAction::None => {}
             ParseAction::RevokeSessions => {
                 parse.revoke_sessions(user).await?;
             }
             ParseAction::Unlink => {
-                parse.unlink(user).await?;
+                if matched.by_auth_data.contains(user) {
+                    parse.unlink(user).await?;
+                }
                 parse.revoke_sessions(user).await?;
             }
             ParseAction::DeleteUser => {

@@ -15,7 +15,9 @@ mod introspect;
 mod login;
 mod meta;
 mod parse_hooks;
+mod parse_session;
 mod refresh;
+mod token;
 mod validate;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -53,6 +55,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     );
     get(cfg, "/v1/authorize", web::to(login::authorize::authorize));
     get(cfg, "/v1/callback", web::to(login::callback::callback));
+    post(cfg, "/v1/token", web::to(token::token));
     post(cfg, "/v1/refresh", web::to(refresh::refresh));
     get(cfg, "/v1/demo", web::to(login::demo::demo));
     // Meta's compliance callbacks: public, the signed request is the authentication.

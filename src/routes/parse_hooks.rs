@@ -281,7 +281,7 @@ pub(crate) async fn exchange_function(
         }
         let request = ExchangeRequest::from_fields(&fields).map_err(|e| e.message())?;
         let exchanged = worker.exchange(request).await.map_err(exchange_message)?;
-        serde_json::to_value(ExchangeAnswer::new(&exchanged))
+        serde_json::to_value(ExchangeAnswer::new(&exchanged, None))
             .map_err(|e| format!("Could not write the answer: {e}"))
     };
     reply(outcome.await)

@@ -24,6 +24,8 @@ pub(crate) struct Features {
     pub(crate) meta_callbacks: bool,
     /// igauth can act on Parse through its REST API (server URL, app id and master key).
     pub(crate) parse_api: bool,
+    /// igauth signs people into Parse (`IGAUTH_PARSE__SESSIONS=true` and the Parse API).
+    pub(crate) parse_sessions: bool,
 }
 
 impl Features {
@@ -41,12 +43,17 @@ impl Features {
                 && !ig.callback_url.is_empty()
                 && !ig.return_urls.is_empty()
                 && state_secret,
-            // Deletion statuses live in Redis when there is no Parse to keep them.
+            // Deletion statuses live in Redis when there is no Parse to keep them; handoff codes
+            // and sign-in claims need no more than a login flow or sessions.
             shared_cache: settings.cache.backend == CacheBackend::Redis
-                && (settings.cache.ttl_secs > 0 || state_secret || (meta_callbacks && !parse_api)),
+                && (settings.cache.ttl_secs > 0
+                    || state_secret
+                    || (meta_callbacks && !parse_api)
+                    || (parse_api && parse.sessions)),
             state_secret,
             meta_callbacks,
             parse_api,
+            parse_sessions: parse_api && parse.sessions,
         }
     }
 }
@@ -136,6 +143,14 @@ impl Settings {
             ));
         }
         out.extend(self.parse_partly_configured());
+        if self.parse.sessions && !self.features.parse_api {
+            out.push(
+                "IGAUTH_PARSE__SESSIONS=true needs IGAUTH_PARSE__SERVER_URL, IGAUTH_PARSE__APP_ID \
+                 and IGAUTH_PARSE__MASTER_KEY: until they are set, /v1/token and /v1/exchange \
+                 answer authData without a Parse session"
+                    .into(),
+            );
+        }
         if self.cache.backend == CacheBackend::Redis && self.cache.ttl_secs == 0 {
             out.push(format!(
                 "IGAUTH_CACHE__BACKEND=redis but IGAUTH_CACHE__TTL_SECS=0 turns caching off: {}",

@@ -41,6 +41,20 @@ impl Settings {
         if !(1..=120_000).contains(&parse.timeout_ms) {
             return Err("IGAUTH_PARSE__TIMEOUT_MS must be between 1 and 120000".into());
         }
+        if !(60..=10 * 365 * 86_400).contains(&parse.session_length_secs) {
+            return Err(
+                "IGAUTH_PARSE__SESSION_LENGTH_SECS must be between 60 and 315360000 (ten years); \
+                 Parse's own default is 31536000 (a year)"
+                    .into(),
+            );
+        }
+        if !(1..=60).contains(&self.server.handoff_ttl_secs) {
+            return Err(
+                "IGAUTH_SERVER__HANDOFF_TTL_SECS must be between 1 and 60: apps redeem the code \
+                 right after the redirect"
+                    .into(),
+            );
+        }
         if parse.on_data_deletion == ParseAction::RevokeSessions {
             return Err(
                 "IGAUTH_PARSE__ON_DATA_DELETION must be delete_user, unlink or none: revoking \

@@ -67,6 +67,8 @@ pub(crate) struct ServerSettings {
     pub(crate) max_connections: usize,
     /// HMAC key for the login flow's `state` parameter.
     pub(crate) state_secret: Secret,
+    /// How long a login's handoff code can be redeemed at `/v1/token`: 60 s, or shorter.
+    pub(crate) handoff_ttl_secs: u64,
     /// Serve the `/v1/demo` page.
     pub(crate) demo: bool,
     /// igauth's public base URL (`https://auth.example`, maybe with a path prefix), for the
@@ -145,6 +147,11 @@ pub(crate) struct ParseSettings {
     pub(crate) on_deauthorize: ParseAction,
     /// A Cloud function called (master key) before the built-in action; empty for none.
     pub(crate) deletion_function: String,
+    /// igauth signs people into Parse itself: finds or creates the user linked to the Instagram
+    /// account (master key) and answers a session token beside the authData.
+    pub(crate) sessions: bool,
+    /// How long those sessions last (Parse's own default is a year).
+    pub(crate) session_length_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -251,6 +258,7 @@ shutdown_grace_secs = 10
 workers = 0
 max_connections = 1024
 state_secret = ""
+handoff_ttl_secs = 60
 demo = false
 public_url = ""
 
@@ -292,6 +300,8 @@ timeout_ms = 10000
 on_data_deletion = "delete_user"
 on_deauthorize = "none"
 deletion_function = ""
+sessions = false
+session_length_secs = 31536000
 
 [meta]
 app_name = ""

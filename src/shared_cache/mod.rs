@@ -31,6 +31,7 @@
 //!   answers (each failed attempt counts as `op="connect"`), so the service starts and serves
 //!   without Redis; once connected, redis' `ConnectionManager` reconnects by itself.
 
+mod handoffs;
 mod health;
 mod probe;
 mod records;
@@ -40,7 +41,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::clock::unix_ms as now_ms;
+use crate::clock::{millis, unix_ms as now_ms};
 
 use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
@@ -379,8 +380,4 @@ impl Inner {
             );
         }
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -66,6 +66,17 @@ impl Sealer {
         format!("{STATE_PREFIX}{nonce_id}")
     }
 
+    /// A name for `text` (an account id) that only holders of the current secret can compute.
+    pub(super) fn name_for(&self, text: &str) -> String {
+        let digest = match self.keys.first() {
+            Some(key) => hmac::sign(key, text.as_bytes()).as_ref().to_vec(),
+            None => ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+                .as_ref()
+                .to_vec(),
+        };
+        URL_SAFE_NO_PAD.encode(digest)
+    }
+
     /// `payload` sealed for `key` until `expires_at_ms`, with the current secret.
     pub(super) fn seal(&self, key: &str, expires_at_ms: u64, payload: &str) -> String {
         let Some(current) = self.keys.first() else {

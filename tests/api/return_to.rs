@@ -8,6 +8,7 @@ use std::time::Duration;
 use igauth::settings::{Settings, Sources};
 use mockito::Matcher;
 
+use crate::helpers::login::{redeem, PKCE, VERIFIER};
 use crate::helpers::{base_env, grant_body, me_body, spawn_app_with, Answer, TestApp, BIG_ID};
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
@@ -50,7 +51,7 @@ async fn get(app: &TestApp, path_and_query: &str, cookie: Option<&str>) -> Answe
 async fn authorize(app: &TestApp, return_to: &str) -> Answer {
     get(
         app,
-        &format!("/v1/authorize?return_to={}", enc(return_to)),
+        &format!("/v1/authorize?return_to={}&{PKCE}", enc(return_to)),
         None,
     )
     .await
@@ -200,9 +201,9 @@ async fn targets_under_an_entry_with_a_query_still_go_to_instagram() {
     }
 }
 
-/// The result is the whole fragment, after the target's own query.
+/// The handoff code is the whole fragment, after the target's own query.
 #[actix_web::test]
-async fn a_login_ends_at_the_target_and_its_query_with_the_result_as_the_fragment() {
+async fn a_login_ends_at_the_target_and_its_query_with_only_a_code_as_the_fragment() {
     let mut app = spawn_app_with(&flow_env()).await;
     let exchange = app
         .instagram
@@ -241,10 +242,15 @@ async fn a_login_ends_at_the_target_and_its_query_with_the_result_as_the_fragmen
     .await;
     assert_eq!(answer.status, 302, "{}", answer.text);
     let location = answer.header("location").unwrap();
-    assert_eq!(
-        location,
-        format!("{return_to}#id={BIG_ID}&access_token={TOKEN}&username=jay"),
-    );
+    let code = location
+        .strip_prefix(&format!("{return_to}#code="))
+        .unwrap_or_else(|| panic!("{location}"));
+    assert_eq!(code.len(), 43, "256 random bits, base64url: {code}");
+    assert!(!code.contains(['&', '=', '#']), "{code}");
+    let result = redeem(&app, code, VERIFIER).await;
+    assert_eq!(result.json()["id"], BIG_ID, "{}", result.text);
+    assert_eq!(result.json()["access_token"], TOKEN);
+    assert_eq!(result.json()["username"], "jay");
     exchange.assert_async().await;
     me.assert_async().await;
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use mockito::{Matcher, ServerGuard};
 
+use crate::helpers::login::{redeem, PKCE, VERIFIER};
 use crate::helpers::redis_fleet::*;
 use crate::helpers::redis_server::Redis;
 use crate::helpers::*;
@@ -55,7 +56,9 @@ async fn mock_login(
 /// Starts a login on `app`: `(callback path with `code` and the state, binding cookie)`.
 async fn start_login(app: &TestApp, code: &str) -> (String, String) {
     let answer = browser()
-        .get(app.url("/v1/authorize?return_to=myapp%3A%2F%2Fauth"))
+        .get(app.url(&format!(
+            "/v1/authorize?return_to=myapp%3A%2F%2Fauth&{PKCE}"
+        )))
         .send()
         .await
         .expect("app answers");
@@ -107,7 +110,7 @@ async fn until_claims_land(app: &TestApp, redis: &Redis) {
     loop {
         let (callback, cookie) = start_login(app, "AQB-warmup").await;
         let landed = finish_login(app, &callback, &cookie).await;
-        assert!(landed.contains("access_token=IGT-warmup"), "{landed}");
+        assert!(landed.starts_with("myapp://auth#code="), "{landed}");
         if redis
             .wait_for(&used_state_key(&cookie), Duration::from_millis(300))
             .await
@@ -131,10 +134,14 @@ async fn replayed_callback_is_refused_by_another_replica(cache_ttl: &str) {
 
     let (callback, cookie) = start_login(&a, "AQB-fleet-code").await;
     let landed = finish_login(&a, &callback, &cookie).await;
-    assert!(
-        landed.starts_with("myapp://auth#") && landed.contains("access_token=IGT-fleet-login"),
-        "{landed}"
-    );
+    assert!(!landed.contains("IGT-fleet-login"), "{landed}");
+    // The handoff code waits in Redis: the app may redeem it at any replica, once.
+    let code = landed.strip_prefix("myapp://auth#code=").expect("a code");
+    let redeemed = redeem(&b, code, VERIFIER).await;
+    assert_eq!(redeemed.status, 200, "{}", redeemed.text);
+    assert_eq!(redeemed.json()["access_token"], "IGT-fleet-login");
+    let again = redeem(&a, code, VERIFIER).await;
+    assert_eq!(again.error_code(), "invalid_grant", "{}", again.text);
     assert!(
         redis
             .wait_for(&used_state_key(&cookie), Duration::from_secs(5))
@@ -169,10 +176,10 @@ async fn a_login_completes_while_redis_is_down_and_stays_single_use_per_replica(
 
     let (callback, cookie) = start_login(&app, "AQB-no-redis").await;
     let landed = finish_login(&app, &callback, &cookie).await;
-    assert!(
-        landed.contains("access_token=IGT-login-no-redis"),
-        "{landed}"
-    );
+    // Redis cannot take the handoff: this replica keeps it.
+    let code = landed.strip_prefix("myapp://auth#code=").expect("a code");
+    let redeemed = redeem(&app, code, VERIFIER).await;
+    assert_eq!(redeemed.json()["access_token"], "IGT-login-no-redis");
     let replayed = finish_login(&app, &callback, &cookie).await;
     assert!(replayed.contains("error=invalid_state"), "{replayed}");
     exchange.assert_async().await;

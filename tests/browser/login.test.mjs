@@ -1,8 +1,11 @@
-// The login flow end to end, the way a person sees it, in headless Debian Chromium:
-// igauth's demo page -> "Log in with Instagram" -> /v1/authorize -> the project's fake Instagram
-// consent page -> "Allow" -> /v1/callback?code=..&state=..#_ -> back on the demo page, which shows
-// the authData from the URL fragment, but only for a login it started itself (a random value in
-// sessionStorage, carried in return_to as ?demo=..., must come back): crafted links show nothing.
+// The login flow end to end, the way a person sees it, in headless Debian Chromium, through the
+// web recipe the demo page runs: igauth's demo page makes a PKCE verifier (crypto.subtle) ->
+// "Log in with Instagram" -> /v1/authorize with the S256 challenge -> the project's fake
+// Instagram consent page -> "Allow" -> /v1/callback?code=..&state=..#_ -> back on the demo page
+// with only a one-time code in the fragment -> POST /v1/token with the verifier -> the authData
+// and a session of a real Parse Server 9 (PostgreSQL, no `auth` option), shown only for a login
+// the page started itself (a random value in sessionStorage, carried in return_to as ?demo=...,
+// must come back): crafted links show nothing.
 //
 // Needs release builds (`cargo build --release -p igauth -p fake-instagram`); IGAUTH_BIN and
 // FAKE_IG_BIN point elsewhere, CHROMIUM_BIN at another browser. Run: node --test tests/browser/
@@ -17,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as h from '../e2e/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const IGAUTH_BIN = process.env.IGAUTH_BIN || path.join(root, 'target/release/igauth');
@@ -46,6 +50,8 @@ let userDataDir;
 let fakeBase;
 let igauthBase;
 let igauthLog = '';
+let pg;
+let parse;
 
 /** A port that was free a moment ago (igauth's callback URL must be known before it starts). */
 function freePort() {
@@ -114,6 +120,10 @@ before(async () => {
   fake.stderr.resume();
   [, fakeBase] = await waitForLine(fake, /listening on (http:\/\/\S+)/, 'fake-instagram');
 
+  // The Parse the login ends in: no `auth` option, igauth signs people in with the master key.
+  pg = await h.startPostgres();
+  parse = await h.startParse(pg, { name: 'parse-browser' });
+
   const port = await freePort();
   igauthBase = `http://127.0.0.1:${port}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IGAUTH_')));
@@ -131,6 +141,10 @@ before(async () => {
     IGAUTH_INSTAGRAM__CALLBACK_URL: `${igauthBase}/v1/callback`,
     IGAUTH_INSTAGRAM__RETURN_URLS: `${igauthBase}/v1/demo`,
     IGAUTH_INSTAGRAM__LONG_LIVED: 'true',
+    IGAUTH_PARSE__SERVER_URL: parse.url,
+    IGAUTH_PARSE__APP_ID: parse.appId,
+    IGAUTH_PARSE__MASTER_KEY: parse.masterKey,
+    IGAUTH_PARSE__SESSIONS: 'true',
   });
   const igauth = start(IGAUTH_BIN, [], env);
   igauth.stdout.on('data', (chunk) => (igauthLog += chunk));
@@ -156,6 +170,7 @@ after(async () => {
     }
   }
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await h.stopAll(parse, pg);
 });
 
 /** Every URL the page navigated to, and the callback's redirect target. */
@@ -173,7 +188,7 @@ function watch(page) {
   return seen;
 }
 
-test('the demo page logs in through the consent page and shows authData', { timeout: 60_000 }, async () => {
+test('the demo page logs in with PKCE, redeems the code and ends with a Parse session', { timeout: 60_000 }, async () => {
   const page = await context.newPage();
   const seen = watch(page);
   await page.goto(`${igauthBase}/v1/demo`);
@@ -184,6 +199,10 @@ test('the demo page logs in through the consent page and shows authData', { time
   assert.equal(consent.get('redirect_uri'), `${igauthBase}/v1/callback`);
   assert.equal(consent.get('client_id'), '1234567890');
   assert.ok(consent.get('state'), 'a state is sent');
+  assert.ok(!consent.has('code_challenge'), 'the challenge stays with igauth');
+  const authorize = seen.navigations.find((u) => u.startsWith(`${igauthBase}/v1/authorize?`));
+  assert.equal(new URL(authorize).searchParams.get('code_challenge_method'), 'S256');
+  assert.match(new URL(authorize).searchParams.get('code_challenge'), /^[\w-]{43}$/);
   assert.ok(!page.url().includes(CLIENT_SECRET), 'no client secret on the way to Instagram');
   await page.click('#allow');
 
@@ -203,12 +222,22 @@ test('the demo page logs in through the consent page and shows authData', { time
   const shot = path.join(SCREENSHOT_DIR, 'igauth-demo-login.png');
   await page.screenshot({ path: shot, fullPage: true });
 
-  // The token came in the fragment, which never reaches a server, and nowhere else; the page's
-  // own random value came back in the query of return_to.
+  // The session igauth made is a real one.
+  const session = JSON.parse(await page.textContent('#session-result'));
+  assert.equal(session.isNew, true);
+  const me = await parse.rest('GET', '/users/me', undefined, { headers: { 'X-Parse-Session-Token': session.sessionToken } });
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.json.objectId, session.objectId);
+  assert.equal(await page.locator('#steps li').count(), 4);
+
+  // Only a one-time code came back in the fragment; the token reached the page in /v1/token's
+  // answer and never in a URL. The page's own random value came back in the query of return_to.
   const token = authData.instagram.access_token;
-  assert.match(seen.callbackLocation ?? '', new RegExp(`^${igauthBase}/v1/demo\\?demo=[0-9a-f]{32}#`), seen.callbackLocation);
-  assert.ok(new URL(seen.callbackLocation).hash.includes(token));
-  for (const url of [...seen.navigations, page.url()]) {
+  assert.match(seen.callbackLocation ?? '', new RegExp(`^${igauthBase}/v1/demo\\?demo=[0-9a-f]{32}#code=[\\w-]{43}$`), seen.callbackLocation);
+  // (The fake Instagram's own codes carry the user's id; igauth's URLs never do.)
+  for (const url of [seen.callbackLocation, page.url()]) assert.ok(!url.includes(USER_ID), `id in ${url}`);
+  for (const url of [...seen.navigations, page.url(), seen.callbackLocation]) {
+    assert.ok(!url.includes(token), `token in ${url}`);
     const { search } = new URL(url);
     assert.ok(!search.includes('access_token') && !search.includes(token), `token in a query: ${url}`);
     assert.ok(!url.includes(CLIENT_SECRET), `client secret in ${url}`);
@@ -325,8 +354,8 @@ test('the data-deletion status page renders under its own CSP', { timeout: 60_00
   await page.goto(url);
   assert.equal(await page.textContent('h1'), 'Your data deletion request');
   assert.equal(await page.textContent('#code'), code);
-  // No Parse here: igauth keeps no user data of its own, so there was nothing to delete.
-  assert.equal(await page.textContent('#status'), 'Completed: no data found');
+  // The first test's login made this person's Parse user; the request deleted it.
+  assert.equal(await page.textContent('#status'), 'Completed');
   assert.match(await page.getAttribute('#requested', 'datetime'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.ok(!(await visibleText(page)).includes(USER_ID), 'the page shows no Instagram id');
   // It speaks to the person: no setting name, no operator advice, anywhere in the page.

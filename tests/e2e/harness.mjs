@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '../..');
@@ -280,10 +280,29 @@ export async function startFake() {
 
 // ---------------------------------------------------------------- igauth
 
-/** igauth's release build, configured only through IGAUTH_* variables. */
-export async function startIgauth({ fakeUrl, apiKey, webhookKey, env = {} }) {
+/** Where logins started by `logIn` come back to (an app's own URL scheme). */
+export const APP_RETURN = 'myapp://auth';
+
+/**
+ * igauth's release build, configured only through IGAUTH_* variables. `login: true` turns on
+ * the login flow (callback on igauth's own port, the fake's consent page, `APP_RETURN` allowed,
+ * no rate limit); `parse` (a `startParse` result) gives igauth that Parse's REST API.
+ */
+export async function startIgauth({ fakeUrl, apiKey, webhookKey, login = false, parse, env = {} }) {
   if (!fs.existsSync(IGAUTH_BIN)) throw new Error(`${IGAUTH_BIN} missing: cargo build --release`);
   const port = await freePort();
+  const loginEnv = login
+    ? {
+        IGAUTH_INSTAGRAM__CALLBACK_URL: `http://127.0.0.1:${port}/v1/callback`,
+        IGAUTH_INSTAGRAM__AUTHORIZE_URL: `${fakeUrl}/oauth/authorize`,
+        IGAUTH_INSTAGRAM__RETURN_URLS: APP_RETURN,
+        IGAUTH_SERVER__STATE_SECRET: secret('state-secret'),
+        IGAUTH_LIMITS__EXCHANGE_PER_MINUTE: '0',
+      }
+    : {};
+  const parseEnv = parse
+    ? { IGAUTH_PARSE__SERVER_URL: parse.url, IGAUTH_PARSE__APP_ID: parse.appId, IGAUTH_PARSE__MASTER_KEY: parse.masterKey }
+    : {};
   const proc = new Proc('igauth', IGAUTH_BIN, [], {
     env: baseEnv({
       RUST_LOG: 'warn',
@@ -297,6 +316,8 @@ export async function startIgauth({ fakeUrl, apiKey, webhookKey, env = {} }) {
       ...(webhookKey ? { IGAUTH_PARSE__WEBHOOK_KEY: webhookKey } : {}),
       // Cache off, so the fault tests see Instagram's state on every call.
       IGAUTH_CACHE__TTL_SECS: '0',
+      ...loginEnv,
+      ...parseEnv,
       ...env,
     }),
   });
@@ -313,6 +334,44 @@ export async function startIgauth({ fakeUrl, apiKey, webhookKey, env = {} }) {
     },
   };
 }
+
+/** A PKCE pair as an app makes one: a random verifier and its S256 challenge. */
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
+}
+
+let logins = 0;
+
+/**
+ * A login through igauth's flow as a browser makes it, as Instagram user `userId` (the fake
+ * issues `CODE-<id>-...` codes for anyone): authorize with a PKCE challenge, then the callback
+ * with the state and the binding cookie. Returns the final Location and the verifier.
+ */
+export async function logIn(igauth, userId, { challenge, verifier } = pkce()) {
+  const started = await fetch(
+    `${igauth.url}/v1/authorize?${new URLSearchParams({ return_to: APP_RETURN, code_challenge: challenge, code_challenge_method: 'S256' })}`,
+    { redirect: 'manual' },
+  );
+  if (started.status !== 302) throw new Error(`authorize answered ${started.status}: ${await started.text()}`);
+  const state = new URL(started.headers.get('location')).searchParams.get('state');
+  const cookie = started.headers.get('set-cookie').split(';')[0];
+  const code = `CODE-${userId}-login${++logins}`;
+  const back = await fetch(`${igauth.url}/v1/callback?${new URLSearchParams({ code, state })}`, {
+    redirect: 'manual',
+    headers: { cookie },
+  });
+  if (back.status !== 302) throw new Error(`callback answered ${back.status}: ${await back.text()}`);
+  return { location: back.headers.get('location'), verifier };
+}
+
+/** The handoff code in a login's final Location (`myapp://auth#code=...`), or null. */
+export const handoffCode = (location) => new URLSearchParams(location.split('#')[1] ?? '').get('code');
+
+/** `POST /v1/token`: the handoff code and verifier for the login's result. */
+export const redeem = (igauth, code, verifier, headers = {}) =>
+  call(`${igauth.url}/v1/token`, { method: 'POST', json: { code, code_verifier: verifier }, headers });
 
 // ---------------------------------------------------------------- Parse Server
 

@@ -1,15 +1,16 @@
 //! `GET /v1/callback`: where Instagram sends the browser back. Ends at the app's `return_to` with
-//! the result (or an error) in the URL fragment, or at an error page when the state cannot be
-//! trusted. The state is checked before anything else in the query is looked at, and the browser
+//! a one-time handoff code (`#code=...`, redeemed at `/v1/token` with the PKCE verifier) or an
+//! error in the URL fragment, or at an error page when the state cannot be trusted. No token,
+//! id, user name or session is ever put in a URL. The state is checked before anything else in the query is looked at, and the browser
 //! binding before the state is spent.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Serialize;
 
 use super::page::{error_page, untrusted_state};
 use super::{cookie, first, query_pairs};
+use crate::domain::login_state::OpenedState;
 use crate::domain::login_state::{StateError, STATE_TTL};
 use crate::domain::{AuthCode, ReturnTo};
 use crate::error::ApiError;
@@ -73,20 +74,6 @@ fn consent_error(error: &str) -> (&'static str, &'static str) {
             "Instagram ended the login with an error; try again.",
         ),
     }
-}
-
-#[derive(Serialize)]
-struct LoginResult<'a> {
-    id: &'a str,
-    /// The professional-account id, when `/me` gave one: an app puts it into authData beside
-    /// `id` so that Meta's deletion callbacks find the user by either.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    access_token: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<&'a str>,
 }
 
 /// The person is in a browser here, so even the rate limit answers with a page, not JSON.
@@ -158,7 +145,7 @@ pub(crate) async fn callback(
     }
     let clear_cookie = cookie::binding(settings, &opened.nonce, 0);
     let mut answer = match worker.spend_login(&opened).await {
-        Ok(_) => finish(&worker, &target, &pairs).await,
+        Ok(_) => finish(&worker, &target, &opened, &pairs).await,
         // Lost a race with a concurrent use of the same state, here or on another replica.
         Err(_) => to_app_with_error(
             settings,
@@ -174,7 +161,12 @@ pub(crate) async fn callback(
 }
 
 /// The callback after the state checked out: consent error, or the code exchange.
-async fn finish(worker: &Worker, target: &ReturnTo, pairs: &[(String, String)]) -> HttpResponse {
+async fn finish(
+    worker: &Worker,
+    target: &ReturnTo,
+    opened: &OpenedState,
+    pairs: &[(String, String)],
+) -> HttpResponse {
     let settings = worker.settings();
     if let Some(error) = first(pairs, "error") {
         let (code, description) = consent_error(error);
@@ -197,15 +189,16 @@ async fn finish(worker: &Worker, target: &ReturnTo, pairs: &[(String, String)]) 
     };
     match worker.exchange_for_login(code).await {
         Ok(exchanged) => {
-            let params = serde_urlencoded::to_string(LoginResult {
-                id: exchanged.owner.id(),
-                user_id: exchanged.owner.user_id(),
-                access_token: exchanged.access_token.expose(),
-                expires_in: exchanged.expires_in,
-                username: exchanged.owner.username(),
-            })
-            .unwrap_or_default();
-            redirect(&target.with_fragment(&params))
+            match worker.hand_off(exchanged, opened).await {
+                // 43 base64url characters: nothing to escape.
+                Some(code) => redirect(&target.with_fragment(&format!("code={}", code.expose()))),
+                None => to_app_with_error(
+                    settings,
+                    target.as_str(),
+                    "server_error",
+                    "The login could not be completed; start it again.",
+                ),
+            }
         }
         Err(e) => {
             let e = ApiError::from(e);

@@ -4,17 +4,18 @@
 //!
 //! Besides what each test checks, every answer read through [`get`] or [`post_refresh`] goes
 //! through [`assert_clean`]: no client secret, state secret, code or Instagram token anywhere in
-//! a `Location` header or a body, except the user's own token in the fragment of the final
-//! redirect to their own app.
+//! a `Location` header or a page. A login ends with `#code=<handoff code>`, which [`landed`]
+//! redeems at `/v1/token` with the PKCE verifier the login started with.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // The login harness's only imports from the library itself: keep them here, in one place.
 use igauth::domain::login_state::{StateKey, STATE_TTL};
+use igauth::domain::pkce::CodeChallenge;
 use igauth::domain::{ReturnTo, Secret};
 
-use super::{grant_body, instagram_call, spawn_app_with, Answer, TestApp, CLIENT_SECRET};
+use super::{grant_body, instagram_call, spawn_app_with, Answer, TestApp, BIG_ID, CLIENT_SECRET};
 
 pub const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 pub const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -27,6 +28,12 @@ pub const SHORT_TOKEN: &str = "IGAA-flow-short-9b8c7d";
 pub const LONG_TOKEN: &str = "IGAA-flow-long-3e2f1a";
 pub const REFRESHED_TOKEN: &str = "IGAA-flow-refreshed-6a5b4c";
 pub const LONG_LIVED_SECS: &str = "5183944";
+/// The app's PKCE verifier (RFC 7636 appendix B) and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// What `/v1/authorize` needs besides `return_to`.
+pub const PKCE: &str =
+    "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 
 // --- spawning and browsing -------------------------------------------------------------------
 
@@ -61,9 +68,7 @@ pub async fn get(app: &TestApp, path_and_query: &str, cookie: Option<&str>) -> A
         req = req.insert_header(("Cookie", cookie));
     }
     let answer = Answer::read(req.send().await.expect("app answers")).await;
-    // The user's own tokens may be in the fragment of a redirect; tests that know which one
-    // check again with exactly that one.
-    assert_clean(&answer, &[SHORT_TOKEN, LONG_TOKEN]);
+    assert_clean(&answer);
     answer
 }
 
@@ -78,13 +83,11 @@ pub fn pairs(encoded: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// Secrets must not appear in any Location or body; `allowed` are the user's own tokens, which
-/// may appear only in the fragment of a redirect.
-pub fn assert_clean(answer: &Answer, allowed: &[&str]) {
+/// Secrets and tokens must not appear in any Location, page or cookie.
+pub fn assert_clean(answer: &Answer) {
     let never = [CLIENT_SECRET, STATE_SECRET, CODE];
     let tokens = [SHORT_TOKEN, LONG_TOKEN, REFRESHED_TOKEN];
     let location = answer.header("location").unwrap_or("");
-    let (before_fragment, fragment) = location.split_once('#').unwrap_or((location, ""));
     for secret in never {
         assert!(
             !location.contains(secret),
@@ -97,14 +100,8 @@ pub fn assert_clean(answer: &Answer, allowed: &[&str]) {
         );
     }
     for token in tokens {
-        assert!(
-            !before_fragment.contains(token),
-            "{token} outside the fragment: {location}"
-        );
-        if !allowed.contains(&token) {
-            assert!(!fragment.contains(token), "{token} in {location}");
-        }
-        // Tokens go in bodies only as the JSON answer of /v1/refresh and /v1/exchange.
+        assert!(!location.contains(token), "{token} in {location}");
+        // Tokens go in bodies only as the JSON answer of /v1/token, /v1/refresh, /v1/exchange.
         if !answer
             .header("content-type")
             .is_some_and(|t| t.starts_with("application/json"))
@@ -133,7 +130,7 @@ pub struct Started {
 pub async fn start(app: &TestApp, return_to: &str) -> Started {
     let answer = get(
         app,
-        &format!("/v1/authorize?return_to={}", enc(return_to)),
+        &format!("/v1/authorize?return_to={}&{PKCE}", enc(return_to)),
         None,
     )
     .await;
@@ -182,6 +179,42 @@ pub fn landing(answer: &Answer) -> (String, HashMap<String, String>) {
         .split_once('#')
         .unwrap_or_else(|| panic!("no fragment in {location}"));
     (target.to_string(), pairs(fragment))
+}
+
+/// A login that ended well: its Location carries only `#code=<handoff code>` (no token, id or
+/// name), and `/v1/token` trades that code and [`VERIFIER`] for the result, given back as the
+/// fragment used to carry it (text values). `(target before '#', result)`.
+pub async fn landed(app: &TestApp, answer: &Answer) -> (String, HashMap<String, String>) {
+    let (target, fragment) = landing(answer);
+    assert_eq!(
+        fragment.keys().collect::<Vec<_>>(),
+        ["code"],
+        "only a code: {fragment:?}"
+    );
+    let location = answer.header("location").unwrap();
+    for leak in [BIG_ID, "jay", SHORT_TOKEN, LONG_TOKEN] {
+        assert!(!location.contains(leak), "{leak} in {location}");
+    }
+    let redeemed = redeem(app, &fragment["code"], VERIFIER).await;
+    assert_eq!(redeemed.status, 200, "{}", redeemed.text);
+    let result = redeemed
+        .json()
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k.clone(), s.clone())),
+            serde_json::Value::Number(n) => Some((k.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect();
+    (target, result)
+}
+
+/// `POST /v1/token` with a JSON body.
+pub async fn redeem(app: &TestApp, code: &str, verifier: &str) -> Answer {
+    let body = serde_json::json!({"code": code, "code_verifier": verifier});
+    app.post_json("/v1/token", &body.to_string()).await
 }
 
 pub fn assert_error_page(answer: &Answer) {
@@ -272,7 +305,7 @@ pub async fn post_refresh(app: &TestApp, content_type: &str, body: &str) -> Answ
         .await
         .expect("app answers");
     let answer = Answer::read(res).await;
-    assert_clean(&answer, &[]);
+    assert_clean(&answer);
     answer
 }
 
@@ -290,7 +323,10 @@ pub fn now() -> u64 {
 pub fn signed_state(return_to: &str, issued_at: u64) -> (String, String) {
     let states = StateKey::new(&Secret::new(STATE_SECRET)).unwrap();
     let target = ReturnTo::parse(return_to, &[return_to.to_string()]).unwrap();
-    let issued = states.issue_at(&target, issued_at, STATE_TTL).unwrap();
+    let challenge = CodeChallenge::of_verifier(VERIFIER);
+    let issued = states
+        .issue_at(&target, &challenge, issued_at, STATE_TTL)
+        .unwrap();
     let cookie = format!("__Host-igauth-login-{}=1", issued.nonce.id());
     (issued.value, cookie)
 }
@@ -299,7 +335,11 @@ pub fn signed_state(return_to: &str, issued_at: u64) -> (String, String) {
 pub fn signed_with_another_secret() -> String {
     let states = StateKey::new(&Secret::new("someone-elses-secret-0123456789abcdef")).unwrap();
     let target = ReturnTo::parse("https://evil.example", &["https://evil.example".into()]).unwrap();
-    states.issue_at(&target, now(), STATE_TTL).unwrap().value
+    let challenge = CodeChallenge::of_verifier(VERIFIER);
+    states
+        .issue_at(&target, &challenge, now(), STATE_TTL)
+        .unwrap()
+        .value
 }
 
 // --- the app as a child process, seen from a browser -----------------------------------------
@@ -330,6 +370,20 @@ impl Browser {
             header("location"),
             header("set-cookie"),
         )
+    }
+
+    /// Redeems a handoff code with [`VERIFIER`]: the status.
+    pub async fn post_token(&self, code: &str) -> u16 {
+        let mut res = browser()
+            .post(format!("{}/v1/token", self.base))
+            .insert_header(("Content-Type", "application/json"))
+            .send_body(format!(
+                r#"{{"code":"{code}","code_verifier":"{VERIFIER}"}}"#
+            ))
+            .await
+            .expect("igauth answers");
+        let _ = res.body().await;
+        res.status().as_u16()
     }
 
     pub async fn post_refresh(&self, token: &str) -> u16 {

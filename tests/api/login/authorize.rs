@@ -59,7 +59,7 @@ async fn authorize_with_custom_scopes_keeps_the_authorize_urls_own_query() {
     .await;
     let answer = get(
         &app,
-        &format!("/v1/authorize?return_to={}", enc(WEB_RETURN)),
+        &format!("/v1/authorize?return_to={}&{PKCE}", enc(WEB_RETURN)),
         None,
     )
     .await;
@@ -94,7 +94,7 @@ async fn authorize_is_503_until_the_flow_is_configured() {
         let idle = app.instagram_never_called().await;
         let answer = get(
             &app,
-            &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
+            &format!("/v1/authorize?return_to={}&{PKCE}", enc(APP_RETURN)),
             None,
         )
         .await;
@@ -139,7 +139,7 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
     ] {
         let answer = get(
             &app,
-            &format!("/v1/authorize?return_to={}", enc(foreign)),
+            &format!("/v1/authorize?return_to={}&{PKCE}", enc(foreign)),
             None,
         )
         .await;
@@ -161,7 +161,7 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
             "invalid_request",
         ),
     ] {
-        let answer = get(&app, &format!("/v1/authorize?{query}"), None).await;
+        let answer = get(&app, &format!("/v1/authorize?{query}&{PKCE}"), None).await;
         assert_eq!(answer.status, 400, "{query}: {}", answer.text);
         assert_eq!(answer.error_code(), code, "{query}");
     }
@@ -174,7 +174,7 @@ async fn foreign_return_to_is_refused_with_no_redirect() {
     ] {
         let answer = get(
             &app,
-            &format!("/v1/authorize?return_to={}", enc(allowed)),
+            &format!("/v1/authorize?return_to={}&{PKCE}", enc(allowed)),
             None,
         )
         .await;
@@ -199,7 +199,7 @@ async fn authorize_and_callback_are_rate_limited_per_client() {
     let _ = start(&app, APP_RETURN).await;
     let answer = get(
         &app,
-        &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
+        &format!("/v1/authorize?return_to={}&{PKCE}", enc(APP_RETURN)),
         None,
     )
     .await;

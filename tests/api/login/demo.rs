@@ -21,7 +21,11 @@ async fn the_demo_page_runs_its_own_script_under_a_strict_policy() {
         .is_some_and(|t| t.starts_with("text/html")));
     assert!(answer.text.contains(r#"id="login""#));
     assert!(answer.text.contains(r#"id="result""#));
-    assert!(answer.text.contains("authorize?return_to="));
+    // The web recipe: PKCE made in the page, the code redeemed at /v1/token.
+    assert!(answer.text.contains("'authorize?'"));
+    assert!(answer.text.contains("code_challenge_method: 'S256'"));
+    assert!(answer.text.contains("crypto.subtle.digest('SHA-256'"));
+    assert!(answer.text.contains("fetch('token'"));
     let csp: Vec<_> = answer.headers.get_all("content-security-policy").collect();
     assert_eq!(csp.len(), 1, "one policy, the page's own: {csp:?}");
     let csp = csp[0].to_str().unwrap();
@@ -30,6 +34,10 @@ async fn the_demo_page_runs_its_own_script_under_a_strict_policy() {
     assert!(csp.contains("style-src 'sha256-"), "{csp}");
     assert!(!csp.contains("unsafe"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("connect-src 'self'"),
+        "only igauth itself: {csp}"
+    );
     for secret in [CLIENT_SECRET, STATE_SECRET, "1234567890"] {
         assert!(!answer.text.contains(secret));
     }

@@ -103,7 +103,7 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
 
     // A whole login, a used code and a denial, each from its own authorize.
     for (query, want) in [
-        (format!("code={CODE}"), LONG_TOKEN),
+        (format!("code={CODE}"), "#code="),
         (format!("code={code_used}"), "invalid_code"),
         (
             "error=access_denied&error_reason=user_denied".to_string(),
@@ -112,7 +112,7 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
     ] {
         let (status, location, set_cookie) = app
             .get(
-                &format!("/v1/authorize?return_to={}", enc(APP_RETURN)),
+                &format!("/v1/authorize?return_to={}&{PKCE}", enc(APP_RETURN)),
                 None,
             )
             .await;
@@ -128,6 +128,10 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
             .await;
         assert_eq!(status, 302);
         assert!(location.contains(want), "{location}");
+        if let Some((_, code)) = location.split_once("#code=") {
+            secrets.push(code.to_string());
+            assert_eq!(app.post_token(code).await, 200);
+        }
     }
     let (status, _, _) = app
         .get(
@@ -152,6 +156,7 @@ async fn the_login_flow_logs_nothing_but_method_path_and_status() {
         "GET /v1/authorize 302 ",
         "GET /v1/callback 302 ",
         "GET /v1/callback 400 ",
+        "POST /v1/token 200 ",
         "POST /v1/refresh 200 ",
         "POST /v1/refresh 400 ",
     ] {
