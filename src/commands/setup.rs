@@ -194,7 +194,7 @@ fn guide(settings: &Settings) -> String {
         "  POST {} with code and code_verifier and gets the authData",
         at("/v1/token")
     );
-    let _ = writeln!(w, "  (docs/login-flow.md has the recipes per platform).");
+    let _ = writeln!(w, "  (docs/recipes.md has the code per platform).");
     if settings.server.demo {
         let _ = writeln!(w, "  demo page: {}", at("/v1/demo"));
     }
