@@ -13,8 +13,7 @@ fn oversized_body() -> String {
 
 #[actix_web::test]
 async fn body_over_the_limit_is_413_with_the_envelope() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let answer = app.post_json("/v1/validate", &oversized_body()).await;
     assert_envelope(&answer, 413, "payload_too_large");
     assert_all(&never).await;
@@ -22,8 +21,7 @@ async fn body_over_the_limit_is_413_with_the_envelope() {
 
 #[actix_web::test]
 async fn chunked_body_over_the_limit_without_content_length_is_413() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let body = oversized_body();
     let chunks = body.as_bytes().chunks(1000).map(<[u8]>::to_vec).collect();
     let answer = app
@@ -49,15 +47,10 @@ async fn chunked_body_under_the_limit_is_read() {
 
 #[actix_web::test]
 async fn text_plain_body_is_415() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    let answer = app
-        .post_with(
-            "/v1/validate",
-            &[("Content-Type", "text/plain"), ("Authorization", BEARER)],
-            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
-        )
-        .await;
+    let (app, never) = spawn_app_unasked(&[]).await;
+    let headers = [("Content-Type", "text/plain"), ("Authorization", BEARER)];
+    let body = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#);
+    let answer = app.post_with("/v1/validate", &headers, &body).await;
     assert_envelope(&answer, 415, "unsupported_media_type");
     assert_all(&never).await;
 }

@@ -123,8 +123,7 @@ async fn cors_echoes_only_a_listed_origin() {
 
 #[actix_web::test]
 async fn cors_refusals_answer_in_the_error_envelope() {
-    let mut app = spawn_app_with(&[("IGAUTH_SERVER__CORS_ORIGINS", APP_ORIGIN)]).await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[("IGAUTH_SERVER__CORS_ORIGINS", APP_ORIGIN)]).await;
     for (answer, reason) in [
         (preflight(&app, EVIL_ORIGIN).await, "origin"),
         (preflight_with(&app, APP_ORIGIN, "x-custom").await, "header"),

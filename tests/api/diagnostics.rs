@@ -21,13 +21,8 @@ async fn a_code_ending_in_an_encoded_fragment_marker_is_sent_clean() {
         .mock_me("IGAA-enc", 200, &me_body("27640875392278831", "enc"))
         .await;
     let body = format!(r#"{{"code":"AQB-enc%23_","redirect_uri":"{REDIRECT_URI}"}}"#);
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &body,
-        )
-        .await;
+    let headers = [("Content-Type", "application/json")];
+    let answer = app.post_with("/v1/exchange", &headers, &body).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_all(&[grant, me]).await;
 }
@@ -46,13 +41,8 @@ async fn an_unknown_code_is_not_found_or_already_used() {
         .create_async()
         .await;
     let body = format!(r#"{{"code":"AQB-unknown","redirect_uri":"{REDIRECT_URI}"}}"#);
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &body,
-        )
-        .await;
+    let headers = [("Content-Type", "application/json")];
+    let answer = app.post_with("/v1/exchange", &headers, &body).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     let message = answer.json()["error"]["message"]
         .as_str()

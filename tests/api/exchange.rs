@@ -51,8 +51,7 @@ async fn exchanged_flat(code: &str, token: &str, call: Call<'_>) -> Answer {
 
 /// `calls` sent to an app with `overrides` whose Instagram must see no call at all.
 async fn refused(overrides: &[(&str, &str)], calls: &[Call<'_>]) -> Vec<Answer> {
-    let mut app = spawn_app_with(overrides).await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(overrides).await;
     let mut answers = Vec::new();
     for call in calls {
         answers.push(call.send(&app).await);

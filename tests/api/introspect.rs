@@ -85,8 +85,7 @@ async fn token_type_hint_is_ignored() {
 
 #[actix_web::test]
 async fn missing_token_is_400_invalid_request() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for form in ["", "token=", "token_type_hint=access_token"] {
         let answer = introspect(&app, form).await;
         assert_eq!(answer.status, 400, "{form:?}: {}", answer.text);
@@ -127,8 +126,7 @@ async fn upstream_throttling_is_a_5xx_and_never_inactive() {
 
 #[actix_web::test]
 async fn missing_or_wrong_api_key_is_401() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for headers in [
         vec![("Content-Type", "application/x-www-form-urlencoded")],
         vec![
@@ -148,17 +146,13 @@ async fn missing_or_wrong_api_key_is_401() {
 
 #[actix_web::test]
 async fn json_body_is_415() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", BEARER),
+    ];
     let answer = app
-        .post_with(
-            "/v1/introspect",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", BEARER),
-            ],
-            r#"{"token":"IGT-json"}"#,
-        )
+        .post_with("/v1/introspect", &headers, r#"{"token":"IGT-json"}"#)
         .await;
     assert_eq!(answer.status, 415, "{}", answer.text);
     assert_eq!(answer.error_code(), "unsupported_media_type");

@@ -168,12 +168,8 @@ async fn exchange_with_long_lived_answers_the_long_token_and_its_lifetime() {
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 200, &long_grant(LONG_TOKEN)).await;
     let me = app.me_ok(SHORT_TOKEN).await;
-    let answer = app
-        .post_json(
-            "/v1/exchange",
-            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
-        )
-        .await;
+    let body = format!(r#"{{"code":"{CODE}","long_lived":true}}"#);
+    let answer = app.post_json("/v1/exchange", &body).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let body = answer.json();
     assert_eq!(body["access_token"], LONG_TOKEN);
@@ -189,12 +185,8 @@ async fn exchange_with_a_refused_long_lived_step_is_invalid_token() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__REDIRECT_URIS", CALLBACK_URL)]).await;
     let exchange = mock_code_exchange(&mut app, 200, &short_grant()).await;
     let long = mock_long_lived(&mut app, 400, INVALID_TOKEN_BODY).await;
-    let answer = app
-        .post_json(
-            "/v1/exchange",
-            &format!(r#"{{"code":"{CODE}","long_lived":true}}"#),
-        )
-        .await;
+    let body = format!(r#"{{"code":"{CODE}","long_lived":true}}"#);
+    let answer = app.post_json("/v1/exchange", &body).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains(SHORT_TOKEN));

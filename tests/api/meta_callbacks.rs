@@ -89,13 +89,9 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
         let missing = app.post_with(path, &[FORM], "other=1").await;
         assert_eq!(missing.status, 400, "{}", missing.text);
         assert_eq!(missing.error_code(), "invalid_request");
-        let json = app
-            .post_with(
-                path,
-                &[("Content-Type", "application/json")],
-                r#"{"signed_request":"x"}"#,
-            )
-            .await;
+        let headers = [("Content-Type", "application/json")];
+        let body = r#"{"signed_request":"x"}"#;
+        let json = app.post_with(path, &headers, body).await;
         assert_eq!(json.status, 415, "Meta posts a form: {}", json.text);
     }
     assert_all(&never).await;

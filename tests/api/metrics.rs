@@ -61,13 +61,9 @@ async fn metrics_move_exactly_by_the_traffic_sent() {
     let answer = app.validate(BIG_ID, INVALID).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["valid"], false, "{}", answer.text);
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[("Content-Type", "application/json")],
-            &format!(r#"{{"code":"{CODE}"}}"#),
-        )
-        .await;
+    let headers = [("Content-Type", "application/json")];
+    let body = format!(r#"{{"code":"{CODE}"}}"#);
+    let answer = app.post_with("/v1/exchange", &headers, &body).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let answer = app.get_with("/no/such/route", &[]).await;
     assert_eq!(answer.status, 404, "{}", answer.text);

@@ -48,8 +48,7 @@ async fn unknown_route_is_404_with_the_envelope() {
 
 #[actix_web::test]
 async fn wrong_method_is_405_with_the_envelope() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for path in [
         "/v1/validate",
         "/v1/exchange",
@@ -122,16 +121,11 @@ async fn a_sent_request_id_is_echoed() {
         .get_with("/healthz", &[("X-Request-Id", "caller-id-123")])
         .await;
     assert_eq!(answer.header("x-request-id"), Some("caller-id-123"));
-    let answer = app
-        .post_with(
-            "/v1/validate",
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Request-Id", "caller-id-456"),
-            ],
-            "{}",
-        )
-        .await;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Request-Id", "caller-id-456"),
+    ];
+    let answer = app.post_with("/v1/validate", &headers, "{}").await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.header("x-request-id"), Some("caller-id-456"));
     assert_eq!(answer.json()["error"]["request_id"], "caller-id-456");

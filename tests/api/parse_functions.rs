@@ -82,15 +82,10 @@ async fn validate_function_upstream_down_is_an_error_that_is_not_invalid_auth() 
 
 #[actix_web::test]
 async fn validate_function_without_the_webhook_key_is_refused_before_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    let answer = app
-        .post_with(
-            VALIDATE_FN,
-            &[("Content-Type", "application/json")],
-            &function_call("igValidate", &validate_params(BIG_ID, "IGT-36")),
-        )
-        .await;
+    let (app, never) = spawn_app_unasked(&[]).await;
+    let headers = [("Content-Type", "application/json")];
+    let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-36"));
+    let answer = app.post_with(VALIDATE_FN, &headers, &body).await;
     let message = error_message(&answer);
     assert_ne!(message, INVALID);
     assert_eq!(message, UNVERIFIABLE);
@@ -99,23 +94,18 @@ async fn validate_function_without_the_webhook_key_is_refused_before_instagram()
 
 #[actix_web::test]
 async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for wrong in [
         "test-webhook-key-9876543211",
         "test-webhook-key-98765432100",
         API_KEY,
     ] {
-        let answer = app
-            .post_with(
-                VALIDATE_FN,
-                &[
-                    ("Content-Type", "application/json"),
-                    ("X-Parse-Webhook-Key", wrong),
-                ],
-                &function_call("igValidate", &validate_params(BIG_ID, "IGT-37")),
-            )
-            .await;
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-Parse-Webhook-Key", wrong),
+        ];
+        let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-37"));
+        let answer = app.post_with(VALIDATE_FN, &headers, &body).await;
         assert_eq!(error_message(&answer), UNVERIFIABLE, "{wrong}");
     }
     assert_all(&never).await;
@@ -189,8 +179,7 @@ async fn exchange_function_used_code_is_an_error() {
 
 #[actix_web::test]
 async fn exchange_function_foreign_redirect_uri_is_refused_before_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let answer = exchange_fn(
         &app,
         r#"{"code":"AQB-x","redirect_uri":"https://evil.example/cb"}"#,
@@ -213,8 +202,7 @@ async fn exchange_function_with_instagram_down_names_no_service_or_setting() {
 
 #[actix_web::test]
 async fn exchange_function_not_configured_names_no_setting() {
-    let mut app = spawn_app_with(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "")]).await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[("IGAUTH_INSTAGRAM__CLIENT_SECRET", "")]).await;
     let answer = exchange_fn(&app, r#"{"code":"AQB-x"}"#).await;
     assert_eq!(error_message(&answer), UNVERIFIABLE);
     assert_all(&never).await;
@@ -224,8 +212,7 @@ async fn exchange_function_not_configured_names_no_setting() {
 /// public, unthrottled code exchange): they refuse until Parse's webhookKey is configured.
 #[actix_web::test]
 async fn webhooks_refuse_when_an_api_key_is_set_but_no_webhook_key() {
-    let mut app = spawn_app_with(&[("IGAUTH_PARSE__WEBHOOK_KEY", "")]).await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[("IGAUTH_PARSE__WEBHOOK_KEY", "")]).await;
     let params = format!(r#"{{"params":{{"id":"{BIG_ID}","access_token":"IGT-1"}}}}"#);
     let answer = app.webhook("/v1/parse/functions/validate", &params).await;
     // The operator reads why in igauth's log; the end user only that it did not work.
@@ -235,14 +222,9 @@ async fn webhooks_refuse_when_an_api_key_is_set_but_no_webhook_key() {
 
 #[actix_web::test]
 async fn validate_refuses_a_wrapper_next_to_loose_fields() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    let answer = app
-        .post_json(
-            "/v1/validate",
-            r#"{"id":"111","access_token":"junk","authData":{"id":"222","access_token":"IGT-attacker"}}"#,
-        )
-        .await;
+    let (app, never) = spawn_app_unasked(&[]).await;
+    let body = r#"{"id":"111","access_token":"junk","authData":{"id":"222","access_token":"IGT-attacker"}}"#;
+    let answer = app.post_json("/v1/validate", body).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_request");
     assert_all(&never).await;

@@ -33,8 +33,7 @@ async fn before_save_with_original_and_user_fields_answers_an_empty_object() {
 
 #[actix_web::test]
 async fn before_save_without_instagram_authdata_passes_through_untouched() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for object in [
         r#"{"username":"plain", "password":"x","score":123456789012345678901,"className":"_User"}"#,
         r#"{"username":"fb","authData":{"facebook":{"id":"9","access_token":"FB"}},"className":"_User"}"#,
@@ -48,8 +47,7 @@ async fn before_save_without_instagram_authdata_passes_through_untouched() {
 
 #[actix_web::test]
 async fn before_save_with_instagram_null_passes_through_untouched() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let object = r#"{"nickname":"unlinking","authData":{"instagram":null},"className":"_User"}"#;
     let answer = before_save(&app, object).await;
     assert_pass(&answer);
@@ -83,19 +81,14 @@ async fn before_save_with_instagram_down_is_an_error_that_is_not_invalid_auth() 
 
 #[actix_web::test]
 async fn before_save_with_a_wrong_webhook_key_is_refused_before_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let object = signup_object(&validate_params(BIG_ID, "IGT-45"));
-    let answer = app
-        .post_with(
-            USER_TRIGGER,
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Webhook-Key", "nope"),
-            ],
-            &trigger_call("beforeSave", &object),
-        )
-        .await;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Parse-Webhook-Key", "nope"),
+    ];
+    let body = trigger_call("beforeSave", &object);
+    let answer = app.post_with(USER_TRIGGER, &headers, &body).await;
     assert_eq!(error_message(&answer), UNVERIFIABLE);
     assert_all(&never).await;
 }
@@ -174,8 +167,7 @@ async fn before_login_with_a_stored_token_of_another_user_is_an_error() {
 /// A profile edit carries the stored authData along unchanged; it was checked when written.
 #[actix_web::test]
 async fn before_save_with_unchanged_authdata_passes_without_asking_instagram() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let instagram = format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-expired-long-ago"}}"#);
     let object = format!(
         r#"{{"nickname":"new name","authData":{{"instagram":{instagram}}},"objectId":"Abc123","className":"_User"}}"#
@@ -208,8 +200,7 @@ async fn before_save_with_changed_authdata_is_checked() {
 /// another: refused.
 #[actix_web::test]
 async fn user_trigger_refuses_wrapped_instagram_authdata() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     let object = r#"{"authData":{"instagram":{"authData":{"id":"222","access_token":"IGT-attacker"}}},"className":"_User"}"#;
     let answer = before_save(&app, object).await;
     assert!(

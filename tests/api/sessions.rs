@@ -209,16 +209,12 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
         .create_async()
         .await;
     let (app, _instagram) = app_signing_in(&parse).await;
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Session-Token", "r:not-a-live-session"),
-            ],
-            r#"{"code":"AQB-sessions"}"#,
-        )
-        .await;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Parse-Session-Token", "r:not-a-live-session"),
+    ];
+    let body = r#"{"code":"AQB-sessions"}"#;
+    let answer = app.post_with("/v1/exchange", &headers, body).await;
     assert_eq!(answer.status, 401, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_session_token");
     me.assert_async().await;

@@ -41,12 +41,8 @@ async fn the_webhooks_refuse_a_foreign_user_id() {
     let mut app = spawn_app().await;
     let _me = app.mock_me("IGT-pro", 200, &me_with_user_id(PRO_ID)).await;
     let params = claim("IGT-pro", "27640875392278830");
-    let answer = app
-        .webhook(
-            "/v1/parse/functions/validate",
-            &format!(r#"{{"params":{params}}}"#),
-        )
-        .await;
+    let body = format!(r#"{{"params":{params}}}"#);
+    let answer = app.webhook("/v1/parse/functions/validate", &body).await;
     assert!(answer.text.contains("\"error\""), "{}", answer.text);
     let object = format!(r#"{{"authData":{{"instagram":{params}}},"className":"_User"}}"#);
     let call = format!(r#"{{"triggerName":"beforeSave","object":{object},"master":false}}"#);

@@ -18,68 +18,117 @@ fn assert_refused(answer: &Answer, reason: &str) {
     assert!(body.get("id").is_none(), "{}", answer.text);
 }
 
-#[actix_web::test]
-async fn valid_token_for_the_same_id_is_valid() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-good").await;
-    let answer = app.validate(BIG_ID, "IGT-good").await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let body = answer.json();
-    assert_eq!(body["valid"], true);
-    assert_eq!(body["id"], BIG_ID);
-    assert_eq!(body["username"], "jay");
-    me.assert_async().await;
+/// `{"id": BIG_ID, "access_token": token}`, as apps send it.
+fn plain(token: &str) -> String {
+    format!(r#"{{"id":"{BIG_ID}","access_token":"{token}"}}"#)
 }
 
-#[actix_web::test]
-async fn token_of_another_user_is_an_id_mismatch() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-other", 200, &me_body("17841405793187218", "someone"))
-        .await;
-    let answer = app.validate(BIG_ID, "IGT-other").await;
-    assert_refused(&answer, "id_mismatch");
-    me.assert_async().await;
+/// One test per accepted request: the app has `$settings`, `/me` for `$token` names [`BIG_ID`]
+/// (jay), `$body` is posted with `$headers`. The answer is 200 `valid: true` with the exact id
+/// as a string and the username, and Instagram was asked.
+macro_rules! valid {
+    ($name:ident, $settings:expr, $headers:expr, $token:expr, $body:expr) => {
+        #[actix_web::test]
+        async fn $name() {
+            let mut app = spawn_app_with($settings).await;
+            let me = app.me_ok($token).await;
+            let answer = app.post_with("/v1/validate", $headers, &$body).await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            assert!(
+                answer.text.contains(r#""id":"17841405793187219""#),
+                "the id comes back as the exact string: {}",
+                answer.text
+            );
+            assert_eq!(answer.json()["valid"], true, "{}", answer.text);
+            assert_eq!(answer.json()["username"], "jay");
+            me.assert_async().await;
+        }
+    };
 }
 
-#[actix_web::test]
-async fn graph_error_190_is_invalid_token() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-bad", 400, INVALID_TOKEN_BODY).await;
-    let answer = app.validate(BIG_ID, "IGT-bad").await;
-    assert_refused(&answer, "invalid_token");
-    me.assert_async().await;
+valid!(
+    valid_token_for_the_same_id_is_valid,
+    &[],
+    &json_headers(),
+    "IGT-good",
+    plain("IGT-good")
+);
+
+// 17841405793187219 as an f64 is ...220: only an exact comparison matches /me's string.
+valid!(
+    integer_id_above_2_pow_53_is_kept_exact_and_answered_as_a_string,
+    &[],
+    &json_headers(),
+    "IGT-int",
+    r#"{"id":17841405793187219,"access_token":"IGT-int"}"#
+);
+
+// me_ok matches the decoded value: it only matches if the service encoded it correctly.
+valid!(
+    token_is_url_encoded_in_the_me_query,
+    &[],
+    &json_headers(),
+    "IGT+a/b=c&d%e",
+    plain("IGT+a/b=c&d%e")
+);
+
+valid!(
+    without_a_configured_api_key_validate_is_open,
+    &[("IGAUTH_SERVER__API_KEY", "")],
+    &[("Content-Type", "application/json")],
+    "IGT-open",
+    plain("IGT-open")
+);
+
+/// One test per refusal: `/me` for `$token` answers `$status` with `$me`, `$body` is validated;
+/// the answer is a refusal for `$reason`, and Instagram was asked.
+macro_rules! refused {
+    ($name:ident, $token:expr, $status:expr, $me:expr, $body:expr, $reason:expr) => {
+        #[actix_web::test]
+        async fn $name() {
+            let mut app = spawn_app().await;
+            let me = app.mock_me($token, $status, $me).await;
+            let answer = app.post_json("/v1/validate", &$body).await;
+            assert_refused(&answer, $reason);
+            me.assert_async().await;
+        }
+    };
 }
 
-#[actix_web::test]
-async fn graph_error_190_with_subcode_463_is_expired_token() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-old", 400, EXPIRED_TOKEN_BODY).await;
-    let answer = app.validate(BIG_ID, "IGT-old").await;
-    assert_refused(&answer, "expired_token");
-    me.assert_async().await;
-}
+const SOMEONE_ELSE: &str = r#"{"id":"17841405793187218","username":"someone"}"#;
 
-#[actix_web::test]
-async fn integer_id_above_2_pow_53_is_kept_exact_and_answered_as_a_string() {
-    let mut app = spawn_app().await;
-    // 17841405793187219 as an f64 is ...220: only an exact comparison matches /me's string.
-    let me = app.me_ok("IGT-int").await;
-    let answer = app
-        .post_json(
-            "/v1/validate",
-            r#"{"id":17841405793187219,"access_token":"IGT-int"}"#,
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert!(
-        answer.text.contains(r#""id":"17841405793187219""#),
-        "the id comes back as the exact string: {}",
-        answer.text
-    );
-    assert_eq!(answer.json()["valid"], true);
-    me.assert_async().await;
-}
+refused!(
+    token_of_another_user_is_an_id_mismatch,
+    "IGT-other",
+    200,
+    SOMEONE_ELSE,
+    plain("IGT-other"),
+    "id_mismatch"
+);
+refused!(
+    graph_error_190_is_invalid_token,
+    "IGT-bad",
+    400,
+    INVALID_TOKEN_BODY,
+    plain("IGT-bad"),
+    "invalid_token"
+);
+refused!(
+    graph_error_190_with_subcode_463_is_expired_token,
+    "IGT-old",
+    400,
+    EXPIRED_TOKEN_BODY,
+    plain("IGT-old"),
+    "expired_token"
+);
+refused!(
+    wrapped_forms_refuse_a_mismatch_too,
+    "IGT-w2",
+    200,
+    SOMEONE_ELSE,
+    format!(r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-w2"}}}}}}"#),
+    "id_mismatch"
+);
 
 #[actix_web::test]
 async fn every_wrapper_form_is_read_and_unknown_fields_are_ignored() {
@@ -104,32 +153,13 @@ async fn every_wrapper_form_is_read_and_unknown_fields_are_ignored() {
     me.assert_async().await;
 }
 
-#[actix_web::test]
-async fn wrapped_forms_refuse_a_mismatch_too() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-w2", 200, &me_body("17841405793187218", "other"))
-        .await;
-    let answer = app
-        .post_json(
-            "/v1/validate",
-            &format!(
-                r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-w2"}}}}}}"#
-            ),
-        )
-        .await;
-    assert_refused(&answer, "id_mismatch");
-    me.assert_async().await;
-}
-
 /// One test per malformed body: 400 `invalid_request`, a message naming what is wrong, and
 /// Instagram never asked.
 macro_rules! malformed_body {
     ($name:ident, $body:expr, $names:expr) => {
         #[actix_web::test]
         async fn $name() {
-            let mut app = spawn_app().await;
-            let never = app.instagram_never_called().await;
+            let (app, never) = spawn_app_unasked(&[]).await;
             let answer = app.post_json("/v1/validate", $body).await;
             assert_envelope(&answer, 400, "invalid_request");
             let message = answer.json()["error"]["message"]
@@ -302,33 +332,10 @@ async fn graph_version_is_put_in_the_me_path() {
 }
 
 #[actix_web::test]
-async fn token_is_url_encoded_in_the_me_query() {
-    let mut app = spawn_app().await;
-    // mock_me matches the decoded value: it only matches if the service encoded it correctly.
-    let token = "IGT+a/b=c&d%e";
-    let me = app.me_ok(token).await;
-    let answer = app
-        .post_json(
-            "/v1/validate",
-            &format!(r#"{{"id":"{BIG_ID}","access_token":"{token}"}}"#),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], true, "{}", answer.text);
-    me.assert_async().await;
-}
-
-#[actix_web::test]
 async fn missing_api_key_is_401_with_www_authenticate() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
-    let answer = app
-        .post_with(
-            "/v1/validate",
-            &[("Content-Type", "application/json")],
-            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
-        )
-        .await;
+    let (app, never) = spawn_app_unasked(&[]).await;
+    let json = [("Content-Type", "application/json")];
+    let answer = app.post_with("/v1/validate", &json, &plain("IGT")).await;
     assert_envelope(&answer, 401, "unauthorized");
     assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
     assert_all(&never).await;
@@ -336,8 +343,7 @@ async fn missing_api_key_is_401_with_www_authenticate() {
 
 #[actix_web::test]
 async fn wrong_api_key_is_401_with_www_authenticate() {
-    let mut app = spawn_app().await;
-    let never = app.instagram_never_called().await;
+    let (app, never) = spawn_app_unasked(&[]).await;
     for wrong in [
         "Bearer test-api-key-0123456789abcdef-0123456788",
         "Bearer test-api-key-0123456789abcdef-01234567890",
@@ -345,34 +351,13 @@ async fn wrong_api_key_is_401_with_www_authenticate() {
         "test-api-key-0123456789abcdef-0123456789",
         "Basic dGVzdC1hcGkta2V5LTAxMjM0NTY3ODk=",
     ] {
-        let answer = app
-            .post_with(
-                "/v1/validate",
-                &[
-                    ("Content-Type", "application/json"),
-                    ("Authorization", wrong),
-                ],
-                &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT"}}"#),
-            )
-            .await;
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", wrong),
+        ];
+        let answer = app.post_with("/v1/validate", &headers, &plain("IGT")).await;
         assert_envelope(&answer, 401, "unauthorized");
         assert_eq!(answer.header("www-authenticate"), Some("Bearer"), "{wrong}");
     }
     assert_all(&never).await;
-}
-
-#[actix_web::test]
-async fn without_a_configured_api_key_validate_is_open() {
-    let mut app = spawn_app_with(&[("IGAUTH_SERVER__API_KEY", "")]).await;
-    let me = app.me_ok("IGT-open").await;
-    let answer = app
-        .post_with(
-            "/v1/validate",
-            &[("Content-Type", "application/json")],
-            &format!(r#"{{"id":"{BIG_ID}","access_token":"IGT-open"}}"#),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], true);
-    me.assert_async().await;
 }

@@ -56,6 +56,14 @@ impl TestApp {
     }
 }
 
+/// [`spawn_app_with`] `overrides`, with mocks expecting no call on Instagram at all
+/// ([`TestApp::instagram_never_called`]); check them with [`assert_all`].
+pub async fn spawn_app_unasked(overrides: &[(&str, &str)]) -> (TestApp, [mockito::Mock; 2]) {
+    let mut app = super::spawn_app_with(overrides).await;
+    let never = app.instagram_never_called().await;
+    (app, never)
+}
+
 /// Instagram's code-exchange answer as seen in practice: flat, `user_id` a JSON number.
 pub fn grant_body(token: &str) -> String {
     format!(
