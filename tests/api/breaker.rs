@@ -183,9 +183,7 @@ async fn refusals_are_answers_and_keep_the_breaker_closed() {
     let mut app = breaker_app().await;
     let invalid = app
         .any_me()
-        .with_status(400)
-        .with_header("content-type", "application/json")
-        .with_body(INVALID_TOKEN_BODY)
+        .answer(400, INVALID_TOKEN_BODY)
         .expect(10)
         .create_async()
         .await;

@@ -103,9 +103,7 @@ async fn token_length_limit_is_2048_bytes() {
 async fn code_length_limit_is_1024_bytes() {
     let mut app = spawn_app_with(&[("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0")]).await;
     let longest = "Q".repeat(1024);
-    let exchange = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
+    let exchange = app.code_exchange()
         .match_body(Matcher::UrlEncoded("code".into(), longest.clone()))
         .with_status(400)
         .with_body(r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid authorization code"}"#)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mockito::Matcher;
 
 use crate::helpers::{
-    grant_body, me_body, ChildApp, Exited, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY,
+    grant_body, me_body, ChildApp, Exited, JsonAnswer, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY,
 };
 
 const CLIENT_ID: &str = "1234567890";
@@ -70,9 +70,7 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
         mocks.push(
             ig.mock("GET", "/me")
                 .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
-                .with_status(status)
-                .with_header("content-type", "application/json")
-                .with_body(body)
+                .answer(status, body)
                 .expect_at_least(1)
                 .create_async()
                 .await,
@@ -107,9 +105,7 @@ async fn fake_instagram(ig: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
                     Matcher::UrlEncoded("code".into(), code.into()),
                     Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
                 ]))
-                .with_status(status)
-                .with_header("content-type", "application/json")
-                .with_body(body)
+                .answer(status, body)
                 .expect(1)
                 .create_async()
                 .await,

@@ -72,11 +72,8 @@ async fn me_and_the_long_lived_exchange_run_at_once_and_the_long_token_is_known(
 
 /// The code exchange on the mock, answering a short-lived token.
 async fn mock_code(app: &mut TestApp) -> mockito::Mock {
-    app.instagram
-        .mock("POST", "/oauth/access_token")
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(grant_body("IGAA-short-9z8y"))
+    app.code_exchange()
+        .answer(200, grant_body("IGAA-short-9z8y"))
         .create_async()
         .await
 }
@@ -85,9 +82,7 @@ async fn mock_long(app: &mut TestApp, status: usize, body: &str) -> mockito::Moc
     app.instagram
         .mock("GET", "/access_token")
         .match_query(Matcher::Any)
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_body(body)
+        .answer(status, body)
         .create_async()
         .await
 }
@@ -143,9 +138,10 @@ async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
             Matcher::UrlEncoded("client_secret".into(), CLIENT_SECRET.into()),
             Matcher::UrlEncoded("access_token".into(), "IGAA-short".into()),
         ]))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#)
+        .answer(
+            200,
+            r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#,
+        )
         .create_async()
         .await;
     // /me is asked about the short-lived token, at the same time as the long-lived exchange.

@@ -15,12 +15,8 @@ const ISSUED: &str = "IGAA-metrics-issued-5b2c";
 
 /// The code exchange, answered with a flat grant for [`ISSUED`].
 async fn mock_exchange(app: &mut TestApp) -> mockito::Mock {
-    app.instagram
-        .mock("POST", "/oauth/access_token")
-        .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(grant_body(ISSUED))
+    app.code_exchange_of(CODE)
+        .answer(200, grant_body(ISSUED))
         .expect(1)
         .create_async()
         .await
@@ -221,9 +217,7 @@ async fn json_logs_are_one_object_per_line_with_the_request_id() {
     let me = ig
         .mock("GET", "/me")
         .match_query(Matcher::UrlEncoded("access_token".into(), VALID.into()))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(me_body(BIG_ID, "jay"))
+        .answer(200, me_body(BIG_ID, "jay"))
         .expect(1)
         .create_async()
         .await;

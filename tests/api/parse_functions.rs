@@ -138,8 +138,7 @@ async fn validate_function_reads_a_chunked_body_without_content_length() {
 async fn exchange_function_success_is_the_exchange_answer() {
     let mut app = spawn_app().await;
     let grant = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
+        .code_exchange()
         .match_body(mockito::Matcher::AllOf(vec![
             mockito::Matcher::UrlEncoded("code".into(), "AQB-fn".into()),
             mockito::Matcher::UrlEncoded("redirect_uri".into(), REDIRECT_URI.into()),

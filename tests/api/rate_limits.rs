@@ -26,11 +26,8 @@ fn assert_passed(answer: &Answer) {
 async fn exchange_is_rate_limited_per_client_after_the_burst() {
     let mut app = spawn_app_with(&TIGHT).await;
     let codes = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
-        .with_status(400)
-        .with_header("content-type", "application/json")
-        .with_body(BAD_CODE_BODY)
+        .code_exchange()
+        .answer(400, BAD_CODE_BODY)
         .expect(2)
         .create_async()
         .await;

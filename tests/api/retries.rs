@@ -45,9 +45,7 @@ async fn a_500_then_a_good_answer_is_valid() {
         .await;
     let healthy = app
         .any_me()
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(me_body(BIG_ID, "jay"))
+        .answer(200, me_body(BIG_ID, "jay"))
         .expect(1)
         .create_async()
         .await;
@@ -81,8 +79,7 @@ async fn a_code_exchange_is_never_retried() {
     // On a 500 ...
     let mut app = fault_app(None).await;
     let exchange = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
+        .code_exchange()
         .with_status(500)
         .with_body("{}")
         .expect(1)

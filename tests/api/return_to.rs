@@ -6,10 +6,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use igauth::settings::{Settings, Sources};
-use mockito::Matcher;
 
 use crate::helpers::login::{redeem, PKCE, VERIFIER};
-use crate::helpers::{assert_all, base_env, grant_body, spawn_app_with, Answer, TestApp, BIG_ID};
+use crate::helpers::{
+    assert_all, base_env, grant_body, spawn_app_with, Answer, JsonAnswer, TestApp, BIG_ID,
+};
 
 const STATE_SECRET: &str = "test-state-secret-0123456789abcdef0123";
 const CALLBACK_URL: &str = "https://igauth.example/v1/callback";
@@ -206,12 +207,8 @@ async fn targets_under_an_entry_with_a_query_still_go_to_instagram() {
 async fn a_login_ends_at_the_target_and_its_query_with_only_a_code_as_the_fragment() {
     let mut app = spawn_app_with(&flow_env()).await;
     let exchange = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
-        .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(grant_body(TOKEN))
+        .code_exchange_of(CODE)
+        .answer(200, grant_body(TOKEN))
         .expect(1)
         .create_async()
         .await;

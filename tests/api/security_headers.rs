@@ -51,11 +51,8 @@ async fn every_answer_carries_the_security_headers() {
 async fn token_bearing_answers_are_not_stored() {
     let mut app = spawn_app().await;
     let _grant = app
-        .instagram
-        .mock("POST", "/oauth/access_token")
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(grant_body("IGAA-fresh"))
+        .code_exchange()
+        .answer(200, grant_body("IGAA-fresh"))
         .create_async()
         .await;
     let _me = app.me_ok("IGAA-fresh").await;

@@ -44,9 +44,7 @@ async fn mock_login(
     let exchange = ig
         .mock("POST", "/oauth/access_token")
         .match_body(Matcher::UrlEncoded("code".into(), code.into()))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(grant_body(token))
+        .answer(200, grant_body(token))
         .expect(expect)
         .create_async()
         .await;

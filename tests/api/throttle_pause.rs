@@ -9,9 +9,7 @@ async fn three_hundred_validations_during_a_throttle_make_a_handful_of_me_calls(
     let mut app = spawn_app().await;
     let me = app
         .any_me()
-        .with_status(400)
-        .with_header("content-type", "application/json")
-        .with_body(RATE_LIMITED_BODY)
+        .answer(400, RATE_LIMITED_BODY)
         .expect_at_least(1)
         .expect_at_most(3)
         .create_async()

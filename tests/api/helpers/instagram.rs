@@ -42,6 +42,17 @@ impl TestApp {
             .await
     }
 
+    /// Instagram's code exchange (`POST /oauth/access_token`) for any code, not yet created.
+    pub fn code_exchange(&mut self) -> mockito::Mock {
+        self.instagram.mock("POST", "/oauth/access_token")
+    }
+
+    /// Instagram's code exchange of exactly `code`, not yet created.
+    pub fn code_exchange_of(&mut self, code: &str) -> mockito::Mock {
+        let code = Matcher::UrlEncoded("code".into(), code.into());
+        self.code_exchange().match_body(code)
+    }
+
     /// Catch-all mocks expecting no call at all on either Instagram host; check them with
     /// [`assert_all`]. mockito serves a matching mock still short of its expected hits first,
     /// else the newest match: create these after any specific mocks, so they only catch calls
@@ -53,6 +64,20 @@ impl TestApp {
             never.push(mock.with_status(500).expect(0).create_async().await);
         }
         never.try_into().expect("two mocks")
+    }
+}
+
+/// A mock's answer as Instagram gives it: `status`, JSON `body`.
+pub trait JsonAnswer {
+    fn answer(self, status: usize, body: impl AsRef<[u8]>) -> Self;
+}
+
+impl JsonAnswer for mockito::Mock {
+    fn answer(self, status: usize, body: impl AsRef<[u8]>) -> Self {
+        let json = self
+            .with_status(status)
+            .with_header("content-type", "application/json");
+        json.with_body(body)
     }
 }
 
