@@ -5,48 +5,22 @@
 //! Every upstream call is counted by the mock itself, so each test states exactly how many calls
 //! Instagram saw.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use mockito::Matcher;
 
 use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
 
-/// A `/me` mock for one token that counts the calls it answers.
-struct CountedMe {
-    hits: Arc<AtomicUsize>,
-    _mock: mockito::Mock,
-}
-
-impl CountedMe {
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-/// Mocks `/me` for `token`: `status` and `body`, after `delay` (sent as a chunked body, so the
-/// delay is real time on the wire and concurrent callers overlap).
+/// Mocks `/me` for `token`: `status` and `body`, after `delay`, counting the calls.
 async fn me_counted(
     app: &mut TestApp,
     token: &str,
     status: usize,
     body: &str,
     delay: Duration,
-) -> CountedMe {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let mock = app
-        .instagram
-        .mock("GET", "/me")
-        .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
-        .with_status(status)
-        .with_header("content-type", "application/json")
-        .with_chunked_body(counted_body(&hits, body, delay))
-        .create_async()
-        .await;
-    CountedMe { hits, _mock: mock }
+) -> Me {
+    slow_me_on(&mut app.instagram, token, status, body, delay).await
 }
 
 fn assert_valid(answer: &Answer) {

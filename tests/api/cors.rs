@@ -130,10 +130,7 @@ async fn cors_refusals_answer_in_the_error_envelope() {
     ] {
         assert_eq!(answer.status, 400, "{}", answer.text);
         assert_eq!(answer.error_code(), "cors_not_allowed", "{}", answer.text);
-        let message = answer.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let message = answer.error_text();
         assert!(
             message.to_ascii_lowercase().contains(reason)
                 && message.contains("IGAUTH_SERVER__CORS_ORIGINS"),

@@ -36,10 +36,7 @@ async fn an_unknown_code_is_not_found_or_already_used() {
     let headers = [("Content-Type", "application/json")];
     let answer = app.post_with("/v1/exchange", &headers, &body).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
-    let message = answer.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let message = answer.error_text();
     assert!(
         message.contains("not found or was already used"),
         "{message}"

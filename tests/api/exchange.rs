@@ -142,10 +142,7 @@ async fn used_code_is_400_invalid_code() {
     let grant = mock_exchange(&mut app, "AQB-used", REDIRECT_URI, 400, USED_CODE_BODY).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-used"}"#).await;
     assert_envelope(&answer, 400, "invalid_code");
-    let message = answer.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let message = answer.error_text();
     assert!(
         message.contains("not found or was already used"),
         "{message}"

@@ -4,7 +4,7 @@
 //! (Instagram is asked) and counted. A rotated secret keeps the cache warm, and a TLS Redis
 //! (`rediss://` with a private CA) works.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::helpers::redis_fleet::*;
 use crate::helpers::redis_server::{Redis, TlsRedis};
@@ -156,19 +156,5 @@ async fn replicas_share_verdicts_through_a_tls_redis_with_a_private_ca() {
     let a = spawn_replica(&ig, &env).await;
     let b = spawn_replica(&ig, &env).await;
     // The connection is made in the background: probe until B answers what A learned.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for i in 0.. {
-        assert!(
-            Instant::now() < deadline,
-            "the replicas never shared a verdict over TLS"
-        );
-        let token = format!("IGT-tls-{i}");
-        let me = valid_me(&mut ig, &token, 1).await;
-        expect_verdict(&a, &token, true).await;
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        expect_verdict(&b, &token, true).await;
-        if me.hits() == 1 {
-            break;
-        }
-    }
+    until_reused(&a, &b, &mut ig, "over TLS").await;
 }

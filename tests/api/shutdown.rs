@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::helpers::upstream::read_request;
 use crate::helpers::{ChildApp, BIG_ID};
 
 const IN_FLIGHT: usize = 4;
@@ -25,13 +26,8 @@ async fn held_instagram(
         let seen = seen.clone();
         let mut release = release.clone();
         actix_web::rt::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let mut read = 0;
-            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf[read..]).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => read += n,
-                }
+            if !read_request(&mut socket).await {
+                return;
             }
             let _ = seen.send(()).await;
             let _ = release.wait_for(|go| *go).await;

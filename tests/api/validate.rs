@@ -162,10 +162,7 @@ macro_rules! malformed_body {
             let (app, never) = spawn_app_unasked(&[]).await;
             let answer = app.post_json("/v1/validate", $body).await;
             assert_envelope(&answer, 400, "invalid_request");
-            let message = answer.json()["error"]["message"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let message = answer.error_text();
             assert!(
                 message.contains($names),
                 "the message should name {:?}: {message}",

@@ -239,6 +239,14 @@ impl Answer {
             .to_string()
     }
 
+    /// The `error.message` of our error envelope.
+    pub fn error_text(&self) -> String {
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message: {}", self.text))
+            .to_string()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -20,17 +20,17 @@ pub async fn mock_exchange(
         ("redirect_uri", redirect_uri),
         ("code", code),
     ];
-    instagram_call(
+    let call = instagram_call(
         &mut app.instagram,
         "POST",
         "/oauth/access_token",
         &fields,
         status,
         body,
-    )
-    .match_header("content-type", "application/x-www-form-urlencoded")
-    .create_async()
-    .await
+    );
+    call.match_header("content-type", "application/x-www-form-urlencoded")
+        .create_async()
+        .await
 }
 
 pub fn flat_grant(token: &str) -> String {
@@ -45,21 +45,17 @@ pub fn wrapped_grant(token: &str, user_id: &str) -> String {
     )
 }
 
-/// The public call: no API key, just the body.
+/// The public call: no API key, just the JSON body.
 pub async fn exchange_json(app: &TestApp, body: &str) -> Answer {
-    app.post_with(
-        "/v1/exchange",
-        &[("Content-Type", "application/json")],
-        body,
-    )
-    .await
+    exchange_as(app, "application/json", body).await
 }
 
+/// The public call: no API key, just the form body.
 pub async fn exchange_form(app: &TestApp, body: &str) -> Answer {
-    app.post_with(
-        "/v1/exchange",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        body,
-    )
-    .await
+    exchange_as(app, "application/x-www-form-urlencoded", body).await
+}
+
+async fn exchange_as(app: &TestApp, content_type: &str, body: &str) -> Answer {
+    let headers = [("Content-Type", content_type)];
+    app.post_with("/v1/exchange", &headers, body).await
 }

@@ -152,16 +152,42 @@ pub async fn mock_me_on(
     expect: usize,
 ) -> Me {
     let hits = Arc::new(AtomicUsize::new(0));
-    let mock = ig
-        .mock("GET", "/me")
+    let mock = counted_me(ig, token, status, body, Duration::ZERO, &hits);
+    let mock = mock.expect(expect).create_async().await;
+    Me { hits, mock }
+}
+
+/// Mocks `/me` for `token`: `status` and `body`, after `delay` (sent as a chunked body, so the
+/// delay is real time on the wire and concurrent callers overlap), counting the calls.
+pub async fn slow_me_on(
+    ig: &mut ServerGuard,
+    token: &str,
+    status: usize,
+    body: &str,
+    delay: Duration,
+) -> Me {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let mock = counted_me(ig, token, status, body, delay, &hits);
+    Me {
+        mock: mock.create_async().await,
+        hits,
+    }
+}
+
+/// A `/me` mock for `token`, not yet created, whose answers `hits` counts.
+fn counted_me(
+    ig: &mut ServerGuard,
+    token: &str,
+    status: usize,
+    body: &str,
+    delay: Duration,
+    hits: &Arc<AtomicUsize>,
+) -> mockito::Mock {
+    ig.mock("GET", "/me")
         .match_query(Matcher::UrlEncoded("access_token".into(), token.into()))
         .with_status(status)
         .with_header("content-type", "application/json")
-        .with_chunked_body(counted_body(&hits, body, Duration::ZERO))
-        .expect(expect)
-        .create_async()
-        .await;
-    Me { hits, mock }
+        .with_chunked_body(counted_body(hits, body, delay))
 }
 
 pub async fn valid_me(ig: &mut ServerGuard, token: &str, expect: usize) -> Me {

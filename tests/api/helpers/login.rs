@@ -231,6 +231,20 @@ pub fn assert_error_page(answer: &Answer) {
 
 // --- Instagram's side ------------------------------------------------------------------------
 
+/// One call Instagram must see exactly once: `method path` with `fields`, answering `status`
+/// with `body`.
+async fn once(
+    app: &mut TestApp,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    status: usize,
+    body: &str,
+) -> mockito::Mock {
+    let call = instagram_call(&mut app.instagram, method, path, fields, status, body);
+    call.expect(1).create_async().await
+}
+
 pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
     let fields = [
         ("client_id", "1234567890"),
@@ -239,17 +253,7 @@ pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) ->
         ("redirect_uri", CALLBACK_URL),
         ("code", CODE),
     ];
-    instagram_call(
-        &mut app.instagram,
-        "POST",
-        "/oauth/access_token",
-        &fields,
-        status,
-        body,
-    )
-    .expect(1)
-    .create_async()
-    .await
+    once(app, "POST", "/oauth/access_token", &fields, status, body).await
 }
 
 pub fn short_grant() -> String {
@@ -262,17 +266,7 @@ pub async fn mock_long_lived(app: &mut TestApp, status: usize, body: &str) -> mo
         ("client_secret", CLIENT_SECRET),
         ("access_token", SHORT_TOKEN),
     ];
-    instagram_call(
-        &mut app.instagram,
-        "GET",
-        "/access_token",
-        &fields,
-        status,
-        body,
-    )
-    .expect(1)
-    .create_async()
-    .await
+    once(app, "GET", "/access_token", &fields, status, body).await
 }
 
 pub fn long_grant(token: &str) -> String {
@@ -284,17 +278,7 @@ pub async fn mock_refresh(app: &mut TestApp, status: usize, body: &str) -> mocki
         ("grant_type", "ig_refresh_token"),
         ("access_token", LONG_TOKEN),
     ];
-    instagram_call(
-        &mut app.instagram,
-        "GET",
-        "/refresh_access_token",
-        &fields,
-        status,
-        body,
-    )
-    .expect(1)
-    .create_async()
-    .await
+    once(app, "GET", "/refresh_access_token", &fields, status, body).await
 }
 
 pub async fn post_refresh(app: &TestApp, content_type: &str, body: &str) -> Answer {

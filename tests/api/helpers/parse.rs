@@ -13,12 +13,6 @@ pub const APP_ID: &str = "app-api-tests";
 pub const PUBLIC_URL: &str = "https://auth.example/igauth";
 /// The Instagram id Meta's signed requests name, unless a test says otherwise.
 pub const IG_ID: &str = "17841405793187219";
-pub const USERS: &str = "/parse/classes/_User";
-pub const SESSIONS: &str = "/parse/classes/_Session";
-pub const STATUS_CLASS: &str = "/parse/classes/InstagramDataDeletion";
-pub const STATUS_SCHEMA: &str = "/parse/schemas/InstagramDataDeletion";
-pub const DEAUTHORIZE: &str = "/v1/meta/deauthorize";
-pub const DATA_DELETION: &str = "/v1/meta/data-deletion";
 
 /// `base64url(HMAC-SHA256(secret, payload_b64)) + "." + payload_b64`, as Meta documents.
 pub fn sign_with(secret: &str, payload: &str) -> String {
@@ -53,6 +47,10 @@ pub fn signed(user_id: &str) -> String {
 pub fn signed_form(signed_request: &str) -> String {
     serde_urlencoded::to_string([("signed_request", signed_request)]).unwrap()
 }
+
+/// Meta's callbacks.
+pub const DEAUTHORIZE: &str = "/v1/meta/deauthorize";
+pub const DATA_DELETION: &str = "/v1/meta/data-deletion";
 
 /// Meta's POST of `signed_request` to one of its callbacks.
 pub async fn post(app: &TestApp, path: &str, signed_request: &str) -> Answer {
@@ -113,6 +111,12 @@ impl TestApp {
             .await
     }
 }
+
+/// Parse's classes the Meta callbacks touch.
+pub const USERS: &str = "/parse/classes/_User";
+pub const SESSIONS: &str = "/parse/classes/_Session";
+pub const STATUS_CLASS: &str = "/parse/classes/InstagramDataDeletion";
+pub const STATUS_SCHEMA: &str = "/parse/schemas/InstagramDataDeletion";
 
 /// Parse's answer to a query: `{"results":[{"objectId":id},...]}`.
 pub fn results(ids: &[&str]) -> serde_json::Value {

@@ -90,6 +90,24 @@ pub async fn until_shared(
     }
 }
 
+/// Polls until `b` answers a verdict `a` learned with no `/me` call of its own (for a Redis the
+/// test cannot read, such as one behind TLS); `how` names the set-up in the failure.
+pub async fn until_reused(a: &TestApp, b: &TestApp, ig: &mut ServerGuard, how: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 0.. {
+        let never = format!("the replicas never shared a verdict {how}");
+        assert!(Instant::now() < deadline, "{never}");
+        let token = format!("IGT-reuse-probe-{i}");
+        let me = valid_me(ig, &token, 1).await;
+        expect_verdict(a, &token, true).await;
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        expect_verdict(b, &token, true).await;
+        if me.hits() == 1 {
+            return;
+        }
+    }
+}
+
 /// Polls until `app` writes to Redis under `secret`: its background connection is up.
 pub async fn until_connected(app: &TestApp, ig: &mut ServerGuard, redis: &Redis, secret: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);

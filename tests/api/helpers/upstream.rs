@@ -86,8 +86,9 @@ async fn serve(mut socket: TcpStream, conduct: Conduct) {
     }
 }
 
-/// Reads one request head and its body (so closing the socket does not reset it).
-async fn read_request(socket: &mut TcpStream) {
+/// Reads one request head and its body (so closing the socket does not reset it); false when
+/// the client hung up first.
+pub async fn read_request(socket: &mut TcpStream) -> bool {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -95,7 +96,7 @@ async fn read_request(socket: &mut TcpStream) {
             break at + 4;
         }
         match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return false,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
@@ -107,10 +108,11 @@ async fn read_request(socket: &mut TcpStream) {
         .unwrap_or(0);
     while buf.len() < head_end + length {
         match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return false,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    true
 }
 
 /// Accepts connections and never answers: Instagram hanging.
@@ -130,20 +132,13 @@ pub async fn silent_instagram() -> String {
 /// (A raw listener, not mockito's `with_chunked_body` + sleep: mockito joins that body thread on
 /// its server thread when we hang up, stalling whichever test gets the pooled server next.)
 pub async fn stalling_instagram() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     actix_web::rt::spawn(async move {
         let mut held = Vec::new();
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = vec![0u8; 8192];
-            let mut read = 0;
-            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf[read..]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => read += n,
-                }
-            }
+            read_request(&mut socket).await;
             let body = me_body(BIG_ID, "jay");
             let head = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",

@@ -76,7 +76,7 @@ async fn unknown_used_and_wrongly_verified_codes_are_refused_alike() {
         .map(|a| {
             assert_eq!(a.status, 400, "{}", a.text);
             assert_eq!(a.error_code(), "invalid_grant");
-            a.json()["error"]["message"].as_str().unwrap().to_string()
+            a.error_text()
         })
         .collect();
     assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
