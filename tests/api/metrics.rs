@@ -230,33 +230,22 @@ async fn json_logs_are_one_object_per_line_with_the_request_id() {
         ("IGAUTH_INSTAGRAM__GRAPH_URL", &url),
     ])
     .await;
-    let http = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish();
-    let base = app.url("");
+    let body = format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#);
 
     // A validation with our request id: echoed on the answer.
-    let res = http
-        .post(format!("{base}/v1/validate"))
-        .insert_header(("Content-Type", "application/json"))
-        .insert_header(("Authorization", format!("Bearer {API_KEY}")))
-        .insert_header(("X-Request-Id", "test-req-42"))
-        .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#))
-        .await
-        .expect("igauth answers");
-    let answer = Answer::read(res).await;
+    let json = ("Content-Type", "application/json");
+    let keyed = [
+        json,
+        ("Authorization", BEARER),
+        ("X-Request-Id", "test-req-42"),
+    ];
+    let answer = app.post_with("/v1/validate", &keyed, &body).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.header("x-request-id"), Some("test-req-42"));
 
     // Error envelopes carry the request id: ours when sent, the generated one otherwise.
-    let res = http
-        .post(format!("{base}/v1/validate"))
-        .insert_header(("Content-Type", "application/json"))
-        .insert_header(("X-Request-Id", "test-req-43"))
-        .send_body(format!(r#"{{"id":"{BIG_ID}","access_token":"{VALID}"}}"#))
-        .await
-        .expect("igauth answers");
-    let unauthorized = Answer::read(res).await;
+    let unkeyed = [json, ("X-Request-Id", "test-req-43")];
+    let unauthorized = app.post_with("/v1/validate", &unkeyed, &body).await;
     assert_eq!(unauthorized.status, 401, "{}", unauthorized.text);
     assert_eq!(unauthorized.header("x-request-id"), Some("test-req-43"));
     assert_eq!(
@@ -265,12 +254,7 @@ async fn json_logs_are_one_object_per_line_with_the_request_id() {
         "{}",
         unauthorized.text
     );
-    let res = http
-        .get(format!("{base}/nowhere"))
-        .send()
-        .await
-        .expect("igauth answers");
-    let not_found = Answer::read(res).await;
+    let not_found = app.get_with("/nowhere", &[]).await;
     assert_eq!(not_found.status, 404, "{}", not_found.text);
     let generated = not_found
         .header("x-request-id")

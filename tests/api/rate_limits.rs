@@ -139,6 +139,15 @@ async fn forwarded_for_from_an_untrusted_peer_does_not_pick_a_new_bucket() {
     assert_rate_limited(&exchange(&app, None).await);
 }
 
+/// Clients 203.0.113.1 and .2, forwarded by a trusted proxy, each have their own bucket of two.
+async fn assert_own_buckets(app: &TestApp) {
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        assert_passed(&exchange(app, Some(client)).await);
+        assert_passed(&exchange(app, Some(client)).await);
+        assert_rate_limited(&exchange(app, Some(client)).await);
+    }
+}
+
 #[actix_web::test]
 async fn forwarded_for_from_a_trusted_proxy_gives_each_client_its_bucket() {
     let mut app = spawn_app_with(&[
@@ -148,11 +157,7 @@ async fn forwarded_for_from_a_trusted_proxy_gives_each_client_its_bucket() {
     ])
     .await;
     let _codes = refuse_codes(&mut app).await;
-    for client in ["203.0.113.1", "203.0.113.2"] {
-        assert_passed(&exchange(&app, Some(client)).await);
-        assert_passed(&exchange(&app, Some(client)).await);
-        assert_rate_limited(&exchange(&app, Some(client)).await);
-    }
+    assert_own_buckets(&app).await;
     // The client is the nearest untrusted hop: an address a client prepends changes nothing.
     assert_rate_limited(&exchange(&app, Some("10.9.9.9, 203.0.113.1")).await);
     // A third client still has its own full bucket.
@@ -171,11 +176,7 @@ async fn a_cidr_proxy_seen_through_a_dual_stack_listener_is_trusted() {
     ])
     .await;
     let _codes = refuse_codes(&mut app).await;
-    for client in ["203.0.113.1", "203.0.113.2"] {
-        assert_passed(&exchange(&app, Some(client)).await);
-        assert_passed(&exchange(&app, Some(client)).await);
-        assert_rate_limited(&exchange(&app, Some(client)).await);
-    }
+    assert_own_buckets(&app).await;
     // Hops inside a trusted range are skipped: the client is 203.0.113.3 and has a full bucket.
     assert_passed(&exchange(&app, Some("203.0.113.3, 10.4.5.6")).await);
 }

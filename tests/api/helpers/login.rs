@@ -231,20 +231,6 @@ pub fn assert_error_page(answer: &Answer) {
 
 // --- Instagram's side ------------------------------------------------------------------------
 
-/// One call Instagram must see exactly once: `method path` with `fields`, answering `status`
-/// with `body`.
-async fn once(
-    app: &mut TestApp,
-    method: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-    status: usize,
-    body: &str,
-) -> mockito::Mock {
-    let call = instagram_call(&mut app.instagram, method, path, fields, status, body);
-    call.expect(1).create_async().await
-}
-
 pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
     let fields = [
         ("client_id", "1234567890"),
@@ -253,7 +239,15 @@ pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) ->
         ("redirect_uri", CALLBACK_URL),
         ("code", CODE),
     ];
-    once(app, "POST", "/oauth/access_token", &fields, status, body).await
+    let call = instagram_call(
+        &mut app.instagram,
+        "POST",
+        "/oauth/access_token",
+        &fields,
+        status,
+        body,
+    );
+    call.expect(1).create_async().await
 }
 
 pub fn short_grant() -> String {
@@ -266,7 +260,15 @@ pub async fn mock_long_lived(app: &mut TestApp, status: usize, body: &str) -> mo
         ("client_secret", CLIENT_SECRET),
         ("access_token", SHORT_TOKEN),
     ];
-    once(app, "GET", "/access_token", &fields, status, body).await
+    let call = instagram_call(
+        &mut app.instagram,
+        "GET",
+        "/access_token",
+        &fields,
+        status,
+        body,
+    );
+    call.expect(1).create_async().await
 }
 
 pub fn long_grant(token: &str) -> String {
@@ -278,7 +280,15 @@ pub async fn mock_refresh(app: &mut TestApp, status: usize, body: &str) -> mocki
         ("grant_type", "ig_refresh_token"),
         ("access_token", LONG_TOKEN),
     ];
-    once(app, "GET", "/refresh_access_token", &fields, status, body).await
+    let call = instagram_call(
+        &mut app.instagram,
+        "GET",
+        "/refresh_access_token",
+        &fields,
+        status,
+        body,
+    );
+    call.expect(1).create_async().await
 }
 
 pub async fn post_refresh(app: &TestApp, content_type: &str, body: &str) -> Answer {
@@ -291,6 +301,12 @@ pub async fn post_refresh(app: &TestApp, content_type: &str, body: &str) -> Answ
     let answer = Answer::read(res).await;
     assert_clean(&answer);
     answer
+}
+
+/// `POST /v1/refresh` of [`LONG_TOKEN`] as JSON.
+pub async fn refresh_long(app: &TestApp) -> Answer {
+    let body = format!(r#"{{"access_token":"{LONG_TOKEN}"}}"#);
+    post_refresh(app, "application/json", &body).await
 }
 
 // --- states signed outside the app -----------------------------------------------------------

@@ -12,61 +12,49 @@ use crate::helpers::*;
 async fn the_login_flow_logs_nothing_but_method_path_and_status() {
     let mut ig = mockito::Server::new_async().await;
     let code_used = "AQB-flow-used-7c6d5e";
-    let mut mocks = vec![
-        ig.mock("POST", "/oauth/access_token")
-            .match_body(Matcher::UrlEncoded("code".into(), CODE.into()))
-            .with_status(200)
-            .with_body(short_grant())
-            .create_async()
-            .await,
-        ig.mock("POST", "/oauth/access_token")
-            .match_body(Matcher::UrlEncoded("code".into(), code_used.into()))
-            .with_status(400)
-            .with_body(USED_CODE_BODY)
-            .create_async()
-            .await,
-        ig.mock("GET", "/access_token")
-            .match_query(Matcher::UrlEncoded(
-                "access_token".into(),
-                SHORT_TOKEN.into(),
-            ))
-            .with_status(200)
-            .with_body(long_grant(LONG_TOKEN))
-            .create_async()
-            .await,
+    // Each Instagram call of the flow: the code (POST) or token (GET) it is about, and its answer.
+    let calls = [
+        ("POST", "/oauth/access_token", CODE, 200, short_grant()),
+        (
+            "POST",
+            "/oauth/access_token",
+            code_used,
+            400,
+            USED_CODE_BODY.into(),
+        ),
+        (
+            "GET",
+            "/access_token",
+            SHORT_TOKEN,
+            200,
+            long_grant(LONG_TOKEN),
+        ),
         // Asked about the short-lived token, beside the long-lived exchange.
-        ig.mock("GET", "/me")
-            .match_query(Matcher::UrlEncoded(
-                "access_token".into(),
-                SHORT_TOKEN.into(),
-            ))
-            .with_status(200)
-            .with_body(me_body(BIG_ID, "jay"))
-            .create_async()
-            .await,
+        ("GET", "/me", SHORT_TOKEN, 200, me_body(BIG_ID, "jay")),
+        (
+            "GET",
+            "/refresh_access_token",
+            LONG_TOKEN,
+            200,
+            long_grant(REFRESHED_TOKEN),
+        ),
+        (
+            "GET",
+            "/refresh_access_token",
+            SHORT_TOKEN,
+            400,
+            INVALID_TOKEN_BODY.into(),
+        ),
     ];
-    mocks.push(
-        ig.mock("GET", "/refresh_access_token")
-            .match_query(Matcher::UrlEncoded(
-                "access_token".into(),
-                LONG_TOKEN.into(),
-            ))
-            .with_status(200)
-            .with_body(long_grant(REFRESHED_TOKEN))
-            .create_async()
-            .await,
-    );
-    mocks.push(
-        ig.mock("GET", "/refresh_access_token")
-            .match_query(Matcher::UrlEncoded(
-                "access_token".into(),
-                SHORT_TOKEN.into(),
-            ))
-            .with_status(400)
-            .with_body(INVALID_TOKEN_BODY)
-            .create_async()
-            .await,
-    );
+    let mut mocks = Vec::new();
+    for (method, path, about, status, body) in calls {
+        let mock = ig.mock(method, path).with_status(status).with_body(body);
+        let mock = match method {
+            "POST" => mock.match_body(Matcher::UrlEncoded("code".into(), about.into())),
+            _ => mock.match_query(Matcher::UrlEncoded("access_token".into(), about.into())),
+        };
+        mocks.push(mock.create_async().await);
+    }
 
     let url = ig.url();
     let child = ChildApp::spawn(&[

@@ -11,12 +11,7 @@ use crate::helpers::*;
 async fn refresh_answers_a_new_long_lived_token() {
     let mut app = spawn_flow(&[]).await;
     let refresh = mock_refresh(&mut app, 200, &long_grant(REFRESHED_TOKEN)).await;
-    let answer = post_refresh(
-        &app,
-        "application/json",
-        &format!(r#"{{"access_token":"{LONG_TOKEN}"}}"#),
-    )
-    .await;
+    let answer = refresh_long(&app).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
         answer.json(),
@@ -49,12 +44,7 @@ async fn refresh_accepts_a_form_body_too() {
 async fn refresh_of_a_refused_token_is_invalid_token() {
     let mut app = spawn_flow(&[]).await;
     let refresh = mock_refresh(&mut app, 400, INVALID_TOKEN_BODY).await;
-    let answer = post_refresh(
-        &app,
-        "application/json",
-        &format!(r#"{{"access_token":"{LONG_TOKEN}"}}"#),
-    )
-    .await;
+    let answer = refresh_long(&app).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.error_code(), "invalid_token");
     assert!(!answer.text.contains(LONG_TOKEN));
@@ -69,12 +59,7 @@ async fn refresh_when_instagram_fails_is_a_5xx_not_a_verdict() {
     ] {
         let mut app = spawn_flow(&[]).await;
         let refresh = mock_refresh(&mut app, status, body).await;
-        let answer = post_refresh(
-            &app,
-            "application/json",
-            &format!(r#"{{"access_token":"{LONG_TOKEN}"}}"#),
-        )
-        .await;
+        let answer = refresh_long(&app).await;
         assert_eq!(answer.status, want, "{}", answer.text);
         assert_eq!(answer.error_code(), code);
         assert_all(&[refresh]).await;
@@ -84,9 +69,8 @@ async fn refresh_when_instagram_fails_is_a_5xx_not_a_verdict() {
 #[actix_web::test]
 async fn refresh_timeout_is_504() {
     let mut app = spawn_flow(&[("IGAUTH_INSTAGRAM__TIMEOUT_MS", "200")]).await;
-    let _slow = app
-        .instagram
-        .mock("GET", "/refresh_access_token")
+    let slow = app.instagram.mock("GET", "/refresh_access_token");
+    let _slow = slow
         .match_query(Matcher::Any)
         .with_chunked_body(|w| {
             std::thread::sleep(Duration::from_millis(800));
@@ -94,12 +78,7 @@ async fn refresh_timeout_is_504() {
         })
         .create_async()
         .await;
-    let answer = post_refresh(
-        &app,
-        "application/json",
-        &format!(r#"{{"access_token":"{LONG_TOKEN}"}}"#),
-    )
-    .await;
+    let answer = refresh_long(&app).await;
     assert_eq!(answer.status, 504, "{}", answer.text);
     assert_eq!(answer.error_code(), "upstream_timeout");
 }
