@@ -8,11 +8,20 @@ async fn introspect(app: &TestApp, form: &str) -> Answer {
     app.post_form("/v1/introspect", form).await
 }
 
+/// `token` introspected on a fresh app whose `/me` for it answers `status` with `body`; checks
+/// that Instagram was asked exactly once (`retried`: at least once).
+async fn introspected(token: &str, status: usize, body: &str, retried: bool) -> Answer {
+    let mut app = spawn_app().await;
+    let me = app.mock_me(token, status, body).await;
+    let me = if retried { me.expect_at_least(1) } else { me };
+    let answer = introspect(&app, &format!("token={token}")).await;
+    me.assert_async().await;
+    answer
+}
+
 #[actix_web::test]
 async fn live_token_is_active_with_sub_username_and_token_type() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-live").await;
-    let answer = introspect(&app, "token=IGT-live").await;
+    let answer = introspected("IGT-live", 200, &me_body(BIG_ID, "jay"), false).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(
         answer.text.contains(r#""sub":"17841405793187219""#),
@@ -28,27 +37,14 @@ async fn live_token_is_active_with_sub_username_and_token_type() {
             "token_type": "bearer",
         })
     );
-    me.assert_async().await;
 }
 
 #[actix_web::test]
 async fn sub_stays_exact_when_me_answers_a_numeric_id() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me(
-            "IGT-num",
-            200,
-            r#"{"id":17841405793187219,"username":"jay"}"#,
-        )
-        .await;
-    let answer = introspect(&app, "token=IGT-num").await;
+    let numeric = r#"{"id":17841405793187219,"username":"jay"}"#;
+    let answer = introspected("IGT-num", 200, numeric, false).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    assert!(
-        answer.text.contains(r#""sub":"17841405793187219""#),
-        "{}",
-        answer.text
-    );
-    me.assert_async().await;
+    answer.assert_has(r#""sub":"17841405793187219""#);
 }
 
 #[actix_web::test]
@@ -90,38 +86,24 @@ async fn missing_token_is_400_invalid_request() {
         let answer = introspect(&app, form).await;
         assert_eq!(answer.status, 400, "{form:?}: {}", answer.text);
         assert_eq!(answer.error_code(), "invalid_request", "{form:?}");
-        assert!(answer.text.contains("token"), "{}", answer.text);
+        answer.assert_has("token");
     }
     assert_all(&never).await;
 }
 
 #[actix_web::test]
 async fn upstream_500_is_a_5xx_and_never_inactive() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-down", 500, "<html>down</html>")
-        .await
-        .expect_at_least(1);
-    let answer = introspect(&app, "token=IGT-down").await;
-    assert!(
-        (500..600).contains(&answer.status),
-        "upstream trouble must be a 5xx: {} {}",
-        answer.status,
-        answer.text
-    );
+    let answer = introspected("IGT-down", 500, "<html>down</html>", true).await;
+    answer.assert_status_in(500..600, "upstream trouble must be a 5xx");
     assert_eq!(answer.error_code(), "upstream_error");
     assert!(!answer.text.contains("active"), "{}", answer.text);
-    me.assert_async().await;
 }
 
 #[actix_web::test]
 async fn upstream_throttling_is_a_5xx_and_never_inactive() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-throttled", 400, RATE_LIMITED_BODY).await;
-    let answer = introspect(&app, "token=IGT-throttled").await;
+    let answer = introspected("IGT-throttled", 400, RATE_LIMITED_BODY, false).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
     assert!(!answer.text.contains("active"), "{}", answer.text);
-    me.assert_async().await;
 }
 
 #[actix_web::test]

@@ -16,21 +16,13 @@ async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set()
         let answer = post(&app, path, &signed(IG_ID)).await;
         assert_eq!(answer.status, 503, "{path}: {}", answer.text);
         assert_eq!(answer.error_code(), "meta_callbacks_not_configured");
-        assert!(
-            answer.text.contains("IGAUTH_INSTAGRAM__CLIENT_SECRET"),
-            "{}",
-            answer.text
-        );
+        answer.assert_has("IGAUTH_INSTAGRAM__CLIENT_SECRET");
     }
     // The secret, but nowhere to point the status link: only the deletion route is off.
     let app = spawn_app_with(&[]).await;
     let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
-    assert!(
-        answer.text.contains("IGAUTH_SERVER__PUBLIC_URL"),
-        "{}",
-        answer.text
-    );
+    answer.assert_has("IGAUTH_SERVER__PUBLIC_URL");
     let answer = post(&app, DEAUTHORIZE, &signed(IG_ID)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     // The callback URL's origin is the default public URL.
@@ -83,7 +75,7 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
             let answer = post(&app, path, raw).await;
             assert_eq!(answer.status, 400, "{path} {what}: {}", answer.text);
             assert_eq!(answer.error_code(), "invalid_signed_request", "{what}");
-            assert!(answer.text.contains("Nothing was done"), "{}", answer.text);
+            answer.assert_has("Nothing was done");
             assert!(answer.json()["error"]["request_id"].is_string());
         }
         let missing = app.post_with(path, &[FORM], "other=1").await;
@@ -270,11 +262,8 @@ async fn without_parse_a_deletion_is_no_data_replays_get_the_same_code_and_the_s
         .header("content-type")
         .unwrap()
         .starts_with("text/html"));
-    assert!(
-        html.text.contains(&code) && html.text.contains("no data found"),
-        "{}",
-        html.text
-    );
+    html.assert_has(&code);
+    html.assert_has("no data found");
     let csp = html.header("content-security-policy").unwrap();
     assert!(
         csp.starts_with("default-src 'none'; style-src 'sha256-"),

@@ -3,20 +3,21 @@
 
 use crate::helpers::*;
 
+/// `GET path` answers 200 with `{"status": word}`.
+async fn assert_probe(path: &str, word: &str) {
+    let answer = spawn_app().await.get_with(path, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["status"], word);
+}
+
 #[actix_web::test]
 async fn healthz_is_200() {
-    let app = spawn_app().await;
-    let answer = app.get_with("/healthz", &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["status"], "ok");
+    assert_probe("/healthz", "ok").await;
 }
 
 #[actix_web::test]
 async fn readyz_is_200() {
-    let app = spawn_app().await;
-    let answer = app.get_with("/readyz", &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["status"], "ready");
+    assert_probe("/readyz", "ready").await;
 }
 
 #[actix_web::test]

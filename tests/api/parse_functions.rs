@@ -11,8 +11,7 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn validate_function_success_carries_the_verdict() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-31").await;
+    let (app, me) = app_where_me("IGT-31", 200, &me_body(BIG_ID, "jay")).await;
     let answer = validate_fn(&app, BIG_ID, "IGT-31").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(
@@ -24,8 +23,7 @@ async fn validate_function_success_carries_the_verdict() {
 
 #[actix_web::test]
 async fn validate_function_accepts_the_wrapped_authdata_forms() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-32").await.expect_at_least(1);
+    let (app, me) = app_where_me_retried("IGT-32", 200, &me_body(BIG_ID, "jay")).await;
     for params in [
         format!(r#"{{"authData":{{"id":{BIG_ID},"access_token":"IGT-32"}}}}"#),
         format!(r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-32"}}}}}}"#),
@@ -47,10 +45,7 @@ async fn validate_function_accepts_the_wrapped_authdata_forms() {
 
 #[actix_web::test]
 async fn validate_function_mismatch_is_parses_invalid_auth_error() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-33", 200, &me_body("17841405793187218", "other"))
-        .await;
+    let (app, me) = app_where_me("IGT-33", 200, &me_body("17841405793187218", "other")).await;
     let answer = validate_fn(&app, BIG_ID, "IGT-33").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text, format!(r#"{{"error":"{INVALID}"}}"#));
@@ -59,8 +54,7 @@ async fn validate_function_mismatch_is_parses_invalid_auth_error() {
 
 #[actix_web::test]
 async fn validate_function_rejected_token_is_parses_invalid_auth_error() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-34", 400, INVALID_TOKEN_BODY).await;
+    let (app, me) = app_where_me("IGT-34", 400, INVALID_TOKEN_BODY).await;
     let answer = validate_fn(&app, BIG_ID, "IGT-34").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
@@ -68,11 +62,7 @@ async fn validate_function_rejected_token_is_parses_invalid_auth_error() {
 
 #[actix_web::test]
 async fn validate_function_upstream_down_is_an_error_that_is_not_invalid_auth() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-35", 500, "<html>down</html>")
-        .await
-        .expect_at_least(1);
+    let (app, me) = app_where_me_retried("IGT-35", 500, "<html>down</html>").await;
     let answer = validate_fn(&app, BIG_ID, "IGT-35").await;
     let message = error_message(&answer);
     assert_ne!(message, INVALID, "Instagram down is not an invalid login");
@@ -113,8 +103,7 @@ async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram(
 
 #[actix_web::test]
 async fn validate_function_reads_a_chunked_body_without_content_length() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-38").await;
+    let (app, me) = app_where_me("IGT-38", 200, &me_body(BIG_ID, "jay")).await;
     let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-38"));
     let chunks = body.as_bytes().chunks(37).map(<[u8]>::to_vec).collect();
     let answer = app

@@ -9,8 +9,7 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn before_save_with_valid_instagram_answers_an_empty_object() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-41").await;
+    let (app, me) = app_where_me("IGT-41", 200, &me_body(BIG_ID, "jay")).await;
     let answer = sign_up(&app, "IGT-41").await;
     assert_pass(&answer);
     me.assert_async().await;
@@ -18,8 +17,7 @@ async fn before_save_with_valid_instagram_answers_an_empty_object() {
 
 #[actix_web::test]
 async fn before_save_with_original_and_user_fields_answers_an_empty_object() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-42").await;
+    let (app, me) = app_where_me("IGT-42", 200, &me_body(BIG_ID, "jay")).await;
     let object = format!(
         r#"{{"nickname":"kestrel2","authData":{{"instagram":{{"id":{BIG_ID},"access_token":"IGT-42"}}}},"objectId":"Abc123","className":"_User"}}"#
     );
@@ -56,10 +54,7 @@ async fn before_save_with_instagram_null_passes_through_untouched() {
 
 #[actix_web::test]
 async fn before_save_with_invalid_instagram_is_an_error() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-43", 200, &me_body("17841405793187218", "other"))
-        .await;
+    let (app, me) = app_where_me("IGT-43", 200, &me_body("17841405793187218", "other")).await;
     let answer = sign_up(&app, "IGT-43").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
@@ -67,11 +62,7 @@ async fn before_save_with_invalid_instagram_is_an_error() {
 
 #[actix_web::test]
 async fn before_save_with_instagram_down_is_an_error_that_is_not_invalid_auth() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-44", 503, "unavailable")
-        .await
-        .expect_at_least(1);
+    let (app, me) = app_where_me_retried("IGT-44", 503, "unavailable").await;
     let answer = sign_up(&app, "IGT-44").await;
     let message = error_message(&answer);
     assert_ne!(message, INVALID);
@@ -95,8 +86,7 @@ async fn before_save_with_a_wrong_webhook_key_is_refused_before_instagram() {
 
 #[actix_web::test]
 async fn before_save_reads_a_chunked_body() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-46").await;
+    let (app, me) = app_where_me("IGT-46", 200, &me_body(BIG_ID, "jay")).await;
     let object = signup_object(&validate_params(BIG_ID, "IGT-46"));
     let body = trigger_call("beforeSave", &object);
     // 64-byte chunks: boundaries fall anywhere, including inside the multi-byte eagle.
@@ -117,8 +107,7 @@ async fn before_save_reads_a_chunked_body() {
 
 #[actix_web::test]
 async fn before_login_with_valid_instagram_answers_an_empty_object() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-47").await;
+    let (app, me) = app_where_me("IGT-47", 200, &me_body(BIG_ID, "jay")).await;
     let object = format!(
         r#"{{"username":"x7Hk2","authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-47"}}}},"nickname":"kestrel","createdAt":"2026-01-02T03:04:05.678Z","updatedAt":"2026-01-02T03:04:05.678Z","objectId":"Abc123","__type":"Object","className":"_User"}}"#
     );
@@ -133,8 +122,7 @@ async fn before_login_with_valid_instagram_answers_an_empty_object() {
 /// has after an hour, and Parse checks the login's own authData itself, so it passes.
 #[actix_web::test]
 async fn before_login_with_an_expired_stored_token_passes() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-48", 400, EXPIRED_TOKEN_BODY).await;
+    let (app, me) = app_where_me("IGT-48", 400, EXPIRED_TOKEN_BODY).await;
     let answer = before_login(&app, "IGT-48").await;
     assert_pass(&answer);
     me.assert_async().await;
@@ -144,11 +132,7 @@ async fn before_login_with_an_expired_stored_token_passes() {
 /// (Instagram down) the trigger cannot judge anything, so it lets the login through.
 #[actix_web::test]
 async fn before_login_with_instagram_down_passes() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-50", 503, "unavailable")
-        .await
-        .expect_at_least(1);
+    let (app, me) = app_where_me_retried("IGT-50", 503, "unavailable").await;
     let answer = before_login(&app, "IGT-50").await;
     assert_pass(&answer);
     me.assert_async().await;
@@ -157,8 +141,7 @@ async fn before_login_with_instagram_down_passes() {
 /// A stored token that belongs to someone else cannot be explained by expiry: refused.
 #[actix_web::test]
 async fn before_login_with_a_stored_token_of_another_user_is_an_error() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-49", 200, &me_body("42", "other")).await;
+    let (app, me) = app_where_me("IGT-49", 200, &me_body("42", "other")).await;
     let answer = before_login(&app, "IGT-49").await;
     assert_eq!(error_message(&answer), INVALID);
     me.assert_async().await;
@@ -183,8 +166,7 @@ async fn before_save_with_unchanged_authdata_passes_without_asking_instagram() {
 /// Linking a new Instagram account in a save is checked, original or not.
 #[actix_web::test]
 async fn before_save_with_changed_authdata_is_checked() {
-    let mut app = spawn_app().await;
-    let me = app.mock_me("IGT-new", 400, INVALID_TOKEN_BODY).await;
+    let (app, me) = app_where_me("IGT-new", 400, INVALID_TOKEN_BODY).await;
     let object = format!(
         r#"{{"authData":{{"instagram":{{"id":"{BIG_ID}","access_token":"IGT-new"}}}},"objectId":"Abc123","className":"_User"}}"#
     );

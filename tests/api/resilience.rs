@@ -17,11 +17,8 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn instagram_500_is_502_upstream_error() {
-    let mut app = spawn_app().await;
-    let me = app
-        .mock_me("IGT-500", 500, r#"{"error":{"message":"boom","code":1}}"#)
-        .await
-        .expect_at_least(1);
+    let (app, me) =
+        app_where_me_retried("IGT-500", 500, r#"{"error":{"message":"boom","code":1}}"#).await;
     let answer = app.validate(BIG_ID, "IGT-500").await;
     assert_envelope(&answer, 502, "upstream_error");
     me.assert_async().await;

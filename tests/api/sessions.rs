@@ -166,11 +166,7 @@ async fn a_link_that_cannot_be_made_leaves_no_user_behind_and_no_session() {
         "{}",
         answer.text
     );
-    assert!(
-        answer.text.contains("nothing was created"),
-        "{}",
-        answer.text
-    );
+    answer.assert_has("nothing was created");
     failing_link.assert_async().await;
     undo.assert_async().await;
     no_session.assert_async().await;

@@ -43,11 +43,11 @@ async fn the_webhooks_refuse_a_foreign_user_id() {
     let params = claim("IGT-pro", "27640875392278830");
     let body = format!(r#"{{"params":{params}}}"#);
     let answer = app.webhook("/v1/parse/functions/validate", &body).await;
-    assert!(answer.text.contains("\"error\""), "{}", answer.text);
+    answer.assert_has("\"error\"");
     let object = format!(r#"{{"authData":{{"instagram":{params}}},"className":"_User"}}"#);
     let call = format!(r#"{{"triggerName":"beforeSave","object":{object},"master":false}}"#);
     let answer = app.webhook("/v1/parse/triggers/user", &call).await;
-    assert!(answer.text.contains("\"error\""), "{}", answer.text);
+    answer.assert_has("\"error\"");
     // The verified one passes.
     let params = claim("IGT-pro", PRO_ID);
     let object = format!(r#"{{"authData":{{"instagram":{params}}},"className":"_User"}}"#);

@@ -86,8 +86,7 @@ macro_rules! refused {
     ($name:ident, $token:expr, $status:expr, $me:expr, $body:expr, $reason:expr) => {
         #[actix_web::test]
         async fn $name() {
-            let mut app = spawn_app().await;
-            let me = app.mock_me($token, $status, $me).await;
+            let (app, me) = app_where_me($token, $status, $me).await;
             let answer = app.post_json("/v1/validate", &$body).await;
             assert_refused(&answer, $reason);
             me.assert_async().await;
@@ -132,8 +131,7 @@ refused!(
 
 #[actix_web::test]
 async fn every_wrapper_form_is_read_and_unknown_fields_are_ignored() {
-    let mut app = spawn_app().await;
-    let me = app.me_ok("IGT-wrap").await.expect_at_least(1);
+    let (app, me) = app_where_me_retried("IGT-wrap", 200, &me_body(BIG_ID, "jay")).await;
     for body in [
         format!(
             r#"{{"id":"{BIG_ID}","access_token":"IGT-wrap","provider":"instagram","x":[1,{{"y":null}}]}}"#

@@ -239,6 +239,21 @@ impl Answer {
             .to_string()
     }
 
+    /// Asserts the body holds `needle`, showing the body when it does not.
+    pub fn assert_has(&self, needle: &str) {
+        assert!(
+            self.text.contains(needle),
+            "no {needle:?} in: {}",
+            self.text
+        );
+    }
+
+    /// Asserts the status is in `range` (a class such as `200..300`); `what` names the request.
+    pub fn assert_status_in(&self, range: std::ops::Range<u16>, what: &str) {
+        let status = self.status;
+        assert!(range.contains(&status), "{what}: {status} {}", self.text);
+    }
+
     /// The `error.message` of our error envelope.
     pub fn error_text(&self) -> String {
         self.json()["error"]["message"]

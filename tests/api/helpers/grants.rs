@@ -13,6 +13,20 @@ pub async fn mock_exchange(
     status: usize,
     body: &str,
 ) -> mockito::Mock {
+    exchange_call(app, code, redirect_uri, status, body)
+        .create_async()
+        .await
+}
+
+/// Instagram's code exchange of `code` for `redirect_uri`, as igauth sends it (a form with our
+/// client id and secret), answering `status` with `body`; not yet created.
+pub fn exchange_call(
+    app: &mut TestApp,
+    code: &str,
+    redirect_uri: &str,
+    status: usize,
+    body: &str,
+) -> mockito::Mock {
     let fields = [
         ("client_id", "1234567890"),
         ("client_secret", CLIENT_SECRET),
@@ -20,17 +34,9 @@ pub async fn mock_exchange(
         ("redirect_uri", redirect_uri),
         ("code", code),
     ];
-    let call = instagram_call(
-        &mut app.instagram,
-        "POST",
-        "/oauth/access_token",
-        &fields,
-        status,
-        body,
-    );
+    let path = "/oauth/access_token";
+    let call = instagram_call(&mut app.instagram, "POST", path, &fields, status, body);
     call.match_header("content-type", "application/x-www-form-urlencoded")
-        .create_async()
-        .await
 }
 
 pub fn flat_grant(token: &str) -> String {

@@ -81,6 +81,23 @@ impl JsonAnswer for mockito::Mock {
     }
 }
 
+/// A fresh app whose `/me` for `token` answers `status` with `body`, expected exactly once.
+pub async fn app_where_me(token: &str, status: usize, body: &str) -> (TestApp, mockito::Mock) {
+    let mut app = super::spawn_app().await;
+    let me = app.mock_me(token, status, body).await;
+    (app, me)
+}
+
+/// [`app_where_me`] for an answer igauth may ask again (a 5xx it retries): at least once.
+pub async fn app_where_me_retried(
+    token: &str,
+    status: usize,
+    body: &str,
+) -> (TestApp, mockito::Mock) {
+    let (app, me) = app_where_me(token, status, body).await;
+    (app, me.expect_at_least(1))
+}
+
 /// [`spawn_app_with`] `overrides`, with mocks expecting no call on Instagram at all
 /// ([`TestApp::instagram_never_called`]); check them with [`assert_all`].
 pub async fn spawn_app_unasked(overrides: &[(&str, &str)]) -> (TestApp, [mockito::Mock; 2]) {

@@ -223,7 +223,7 @@ pub fn assert_error_page(answer: &Answer) {
     assert!(answer
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/html")));
-    assert!(answer.text.contains("<h1>"), "{}", answer.text);
+    answer.assert_has("<h1>");
     for target in [APP_RETURN, WEB_RETURN, "evil"] {
         assert!(!answer.text.contains(target), "{}", answer.text);
     }
@@ -232,21 +232,7 @@ pub fn assert_error_page(answer: &Answer) {
 // --- Instagram's side ------------------------------------------------------------------------
 
 pub async fn mock_code_exchange(app: &mut TestApp, status: usize, body: &str) -> mockito::Mock {
-    let fields = [
-        ("client_id", "1234567890"),
-        ("client_secret", CLIENT_SECRET),
-        ("grant_type", "authorization_code"),
-        ("redirect_uri", CALLBACK_URL),
-        ("code", CODE),
-    ];
-    let call = instagram_call(
-        &mut app.instagram,
-        "POST",
-        "/oauth/access_token",
-        &fields,
-        status,
-        body,
-    );
+    let call = super::grants::exchange_call(app, CODE, CALLBACK_URL, status, body);
     call.expect(1).create_async().await
 }
 

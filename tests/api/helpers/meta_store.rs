@@ -15,100 +15,34 @@ pub struct FakeStatusClass {
     _mocks: Vec<mockito::Mock>,
 }
 
+type Rows = Arc<Mutex<Vec<Value>>>;
+
 impl FakeStatusClass {
     pub async fn install(parse: &mut mockito::ServerGuard) -> FakeStatusClass {
-        let rows: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let rows: Rows = Arc::default();
         let lookups: Arc<Mutex<usize>> = Arc::default();
-        let mut mocks = vec![
-            parse
-                .mock("POST", "/parse/schemas/InstagramDataDeletion")
-                .with_body("{}")
+        let schema = parse.mock("POST", "/parse/schemas/InstagramDataDeletion");
+        let (found, counted) = (rows.clone(), lookups.clone());
+        let get = parse
+            .mock("GET", CLASS_PATH)
+            .match_query(mockito::Matcher::Any);
+        let created = rows.clone();
+        let post = parse.mock("POST", CLASS_PATH).with_status(201);
+        let updated = rows.clone();
+        let row_path = mockito::Matcher::Regex(format!("^{CLASS_PATH}/row[0-9]+$"));
+        let put = parse.mock("PUT", row_path);
+        let mocks = vec![
+            schema.with_body("{}").create_async().await,
+            get.with_body_from_request(move |req| find(&found, &counted, req))
+                .create_async()
+                .await,
+            post.with_body_from_request(move |req| create(&created, req))
+                .create_async()
+                .await,
+            put.with_body_from_request(move |req| update(&updated, req))
                 .create_async()
                 .await,
         ];
-        let (found, counted) = (rows.clone(), lookups.clone());
-        mocks.push(
-            parse
-                .mock("GET", CLASS_PATH)
-                .match_query(mockito::Matcher::Any)
-                .with_body_from_request(move |req| {
-                    let query = req.path_and_query().split_once('?').map_or("", |(_, q)| q);
-                    let pairs: Vec<(String, String)> =
-                        serde_urlencoded::from_str(query).unwrap_or_default();
-                    let filter: Value = pairs
-                        .iter()
-                        .find(|(k, _)| k == "where")
-                        .and_then(|(_, w)| serde_json::from_str(w).ok())
-                        .unwrap_or(json!({}));
-                    if filter.get("confirmation_code").is_some() {
-                        *counted.lock().unwrap() += 1;
-                    }
-                    let rows = found.lock().unwrap();
-                    let results: Vec<&Value> = rows
-                        .iter()
-                        .filter(|row| {
-                            filter
-                                .as_object()
-                                .unwrap()
-                                .iter()
-                                .all(|(k, v)| row.get(k) == Some(v))
-                        })
-                        .collect();
-                    json!({ "results": results }).to_string().into_bytes()
-                })
-                .create_async()
-                .await,
-        );
-        let created = rows.clone();
-        mocks.push(
-            parse
-                .mock("POST", CLASS_PATH)
-                .with_status(201)
-                .with_body_from_request(move |req| {
-                    let mut row: Map<String, Value> =
-                        serde_json::from_slice(req.body().unwrap()).unwrap();
-                    let mut rows = created.lock().unwrap();
-                    let id = format!("row{}", rows.len() + 1);
-                    row.insert("objectId".into(), json!(id));
-                    rows.push(Value::Object(row));
-                    json!({ "objectId": id }).to_string().into_bytes()
-                })
-                .create_async()
-                .await,
-        );
-        let updated = rows.clone();
-        mocks.push(
-            parse
-                .mock(
-                    "PUT",
-                    mockito::Matcher::Regex(format!("^{CLASS_PATH}/row[0-9]+$")),
-                )
-                .with_body_from_request(move |req| {
-                    let id = req.path().rsplit('/').next().unwrap().to_string();
-                    let body: Map<String, Value> =
-                        serde_json::from_slice(req.body().unwrap()).unwrap();
-                    let mut rows = updated.lock().unwrap();
-                    let row = rows
-                        .iter_mut()
-                        .find(|r| r["objectId"] == id.as_str())
-                        .unwrap()
-                        .as_object_mut()
-                        .unwrap();
-                    let mut answer = Map::new();
-                    for (k, v) in body {
-                        if v.get("__op").and_then(Value::as_str) == Some("Increment") {
-                            let n = row.get(&k).and_then(Value::as_i64).unwrap_or(0) + 1;
-                            row.insert(k.clone(), json!(n));
-                            answer.insert(k, json!(n));
-                        } else {
-                            row.insert(k, v);
-                        }
-                    }
-                    Value::Object(answer).to_string().into_bytes()
-                })
-                .create_async()
-                .await,
-        );
         FakeStatusClass {
             rows,
             lookups,
@@ -130,4 +64,59 @@ impl FakeStatusClass {
     pub fn lookups(&self) -> usize {
         *self.lookups.lock().unwrap()
     }
+}
+
+/// GET with a `where`: the rows matching every field of it (a lookup by code is counted).
+fn find(rows: &Rows, lookups: &Mutex<usize>, req: &mockito::Request) -> Vec<u8> {
+    let query = req.path_and_query().split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let filter: Value = pairs
+        .iter()
+        .find(|(k, _)| k == "where")
+        .and_then(|(_, w)| serde_json::from_str(w).ok())
+        .unwrap_or(json!({}));
+    if filter.get("confirmation_code").is_some() {
+        *lookups.lock().unwrap() += 1;
+    }
+    let rows = rows.lock().unwrap();
+    let matches = |row: &&Value| {
+        let mut fields = filter.as_object().unwrap().iter();
+        fields.all(|(k, v)| row.get(k) == Some(v))
+    };
+    let results: Vec<&Value> = rows.iter().filter(matches).collect();
+    json!({ "results": results }).to_string().into_bytes()
+}
+
+/// POST: a new row, its objectId `rowN`.
+fn create(rows: &Rows, req: &mockito::Request) -> Vec<u8> {
+    let mut row: Map<String, Value> = serde_json::from_slice(req.body().unwrap()).unwrap();
+    let mut rows = rows.lock().unwrap();
+    let id = format!("row{}", rows.len() + 1);
+    row.insert("objectId".into(), json!(id));
+    rows.push(Value::Object(row));
+    json!({ "objectId": id }).to_string().into_bytes()
+}
+
+/// PUT to `rowN`: its fields set, `Increment` ops applied and answered with the new number.
+fn update(rows: &Rows, req: &mockito::Request) -> Vec<u8> {
+    let id = req.path().rsplit('/').next().unwrap().to_string();
+    let body: Map<String, Value> = serde_json::from_slice(req.body().unwrap()).unwrap();
+    let mut rows = rows.lock().unwrap();
+    let row = rows
+        .iter_mut()
+        .find(|r| r["objectId"] == id.as_str())
+        .unwrap()
+        .as_object_mut()
+        .unwrap();
+    let mut answer = Map::new();
+    for (k, v) in body {
+        if v.get("__op").and_then(Value::as_str) == Some("Increment") {
+            let n = row.get(&k).and_then(Value::as_i64).unwrap_or(0) + 1;
+            row.insert(k.clone(), json!(n));
+            answer.insert(k, json!(n));
+        } else {
+            row.insert(k, v);
+        }
+    }
+    Value::Object(answer).to_string().into_bytes()
 }

@@ -75,19 +75,7 @@ impl Redis {
     }
 
     pub async fn ping(&self) -> bool {
-        let attempt = async {
-            let mut conn = self.connection().await.ok()?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .ok()
-        };
-        actix_web::rt::time::timeout(Duration::from_secs(1), attempt)
-            .await
-            .ok()
-            .flatten()
-            .as_deref()
-            == Some("PONG")
+        pong(self.connection(), Duration::from_secs(1)).await
     }
 
     pub async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
@@ -297,19 +285,27 @@ impl TlsRedis {
             client_tls: None,
             root_cert: Some(pem),
         };
-        let attempt = async {
-            let client = redis::Client::build_with_tls(self.url(), certificates).ok()?;
-            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .ok()
+        let Ok(client) = redis::Client::build_with_tls(self.url(), certificates) else {
+            return false;
         };
-        actix_web::rt::time::timeout(Duration::from_secs(2), attempt)
-            .await
-            .ok()
-            .flatten()
-            .as_deref()
-            == Some("PONG")
+        pong(
+            client.get_multiplexed_async_connection(),
+            Duration::from_secs(2),
+        )
+        .await
     }
+}
+
+/// Whether the connection `connect` makes answers PING with PONG, all within `within`.
+async fn pong(
+    connect: impl std::future::Future<Output = redis::RedisResult<redis::aio::MultiplexedConnection>>,
+    within: Duration,
+) -> bool {
+    let attempt = async {
+        let mut conn = connect.await.ok()?;
+        let cmd = redis::cmd("PING");
+        cmd.query_async::<String>(&mut conn).await.ok()
+    };
+    let answer = actix_web::rt::time::timeout(within, attempt).await;
+    answer.ok().flatten().as_deref() == Some("PONG")
 }

@@ -117,35 +117,34 @@ pub async fn read_request(socket: &mut TcpStream) -> bool {
 
 /// Accepts connections and never answers: Instagram hanging.
 pub async fn silent_instagram() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    actix_web::rt::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    url
+    holding_instagram(false).await
 }
 
 /// Answers the status line, headers and half of a `/me` body, then stalls with the socket open.
 /// (A raw listener, not mockito's `with_chunked_body` + sleep: mockito joins that body thread on
 /// its server thread when we hang up, stalling whichever test gets the pooled server next.)
 pub async fn stalling_instagram() -> String {
-    use tokio::io::AsyncWriteExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    holding_instagram(true).await
+}
+
+/// Accepts connections and holds every one open; with `half_an_answer`, only after reading the
+/// request and writing the head and half the body of a `/me` answer.
+async fn holding_instagram(half_an_answer: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     actix_web::rt::spawn(async move {
         let mut held = Vec::new();
         while let Ok((mut socket, _)) = listener.accept().await {
-            read_request(&mut socket).await;
-            let body = me_body(BIG_ID, "jay");
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-                body.len(),
-                &body[..body.len() / 2]
-            );
-            let _ = socket.write_all(head.as_bytes()).await;
+            if half_an_answer {
+                read_request(&mut socket).await;
+                let body = me_body(BIG_ID, "jay");
+                let half = &body[..body.len() / 2];
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{half}",
+                    body.len(),
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+            }
             held.push(socket);
         }
     });

@@ -32,7 +32,7 @@ async fn authorize_refuses_a_login_without_an_s256_challenge_whatever_return_to_
             let answer = get(&app, &format!("/v1/authorize?{query}"), None).await;
             assert_eq!(answer.status, 400, "{query}: {}", answer.text);
             assert_eq!(answer.error_code(), "invalid_request", "{query}");
-            assert!(answer.text.contains("code_challenge"), "{}", answer.text);
+            answer.assert_has("code_challenge");
             assert!(answer.header("location").is_none());
             assert!(answer.header("set-cookie").is_none());
         }
