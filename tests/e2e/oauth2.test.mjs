@@ -88,36 +88,6 @@ test('wrong id, bad token and expired token are refused by Parse with code 101',
   }
 });
 
-test('Instagram down: Parse fails closed with "introspection request failed", not "invalid"', async () => {
-  const before = (await fake.stats()).me_calls;
-  // Kept to two failing /me rounds (each retried once): igauth's breaker opens at five.
-  await fake.mode('500');
-  try {
-    const res = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-while-down` } });
-    assert.equal(res.json?.code, 101, refusal(res));
-    assert.equal(res.json.error, FAILED);
-    assert.doesNotMatch(res.json.error, /invalid for this user/);
-
-    const direct = await h.call(`${igauth.url}/v1/introspect`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${apiKey}` },
-      form: { token: `IGT-${ID}-while-down` },
-    });
-    assert.ok(direct.status >= 500, `upstream trouble is a 5xx, never active:false: ${refusal(direct)}`);
-
-    // Throttling is not a verdict on the token either.
-    await fake.mode('ratelimit');
-    const throttled = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-throttled` } });
-    assert.equal(throttled.json?.code, 101, refusal(throttled));
-    assert.equal(throttled.json.error, FAILED);
-  } finally {
-    await fake.mode('ok');
-  }
-  assert.ok((await fake.stats()).me_calls > before, 'igauth did ask Instagram');
-  const back = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-after-outage` } });
-  assert.equal(back.status, 200, `logins work again once Instagram is back: ${refusal(back)}`);
-});
-
 test('introspect and validate need the API key; with it they answer per RFC 7662 and the contract', async () => {
   const introspect = (headers, token) => h.call(`${igauth.url}/v1/introspect`, { method: 'POST', headers, form: { token } });
   const token = `IGT-${ID}-introspect`;
@@ -142,4 +112,45 @@ test('introspect and validate need the API key; with it they answer per RFC 7662
   assert.equal(mismatch.json.valid, false);
   assert.equal(typeof mismatch.json.reason, 'string');
   assert.equal(typeof mismatch.json.message, 'string');
+});
+
+// Last in this file: after Instagram says the app is throttled, igauth pauses its /me calls
+// (30 s), so every test after this one would see 503s.
+test('Instagram down: Parse fails closed with "introspection request failed", not "invalid"', async () => {
+  const before = (await fake.stats()).me_calls;
+  // Kept to two failing /me rounds (each retried once): igauth's breaker opens at five.
+  await fake.mode('500');
+  try {
+    const res = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-while-down` } });
+    assert.equal(res.json?.code, 101, refusal(res));
+    assert.equal(res.json.error, FAILED);
+    assert.doesNotMatch(res.json.error, /invalid for this user/);
+
+    const direct = await h.call(`${igauth.url}/v1/introspect`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}` },
+      form: { token: `IGT-${ID}-while-down` },
+    });
+    assert.ok(direct.status >= 500, `upstream trouble is a 5xx, never active:false: ${refusal(direct)}`);
+  } finally {
+    await fake.mode('ok');
+  }
+  assert.ok((await fake.stats()).me_calls > before, 'igauth did ask Instagram');
+  const back = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-after-outage` } });
+  assert.equal(back.status, 200, `logins work again once Instagram is back: ${refusal(back)}`);
+
+  // Throttling is not a verdict on the token either, and igauth then stops asking for a while.
+  await fake.mode('ratelimit');
+  try {
+    const throttled = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-throttled` } });
+    assert.equal(throttled.json?.code, 101, refusal(throttled));
+    assert.equal(throttled.json.error, FAILED);
+    const calls = (await fake.stats()).me_calls;
+    const paused = await parse.logInWith({ instagram: { id: ID, access_token: `IGT-${ID}-paused` } });
+    assert.equal(paused.json?.code, 101, refusal(paused));
+    assert.equal(paused.json.error, FAILED);
+    assert.equal((await fake.stats()).me_calls, calls, 'paused: no /me call while Instagram throttles');
+  } finally {
+    await fake.mode('ok');
+  }
 });

@@ -176,7 +176,7 @@ test('/v1/exchange answers a working session too', async () => {
 test("Meta's data-deletion request deletes a user igauth created, its sessions and its link", async () => {
   const made = await signIn(JUDY);
   assert.equal(made.json.isNew, true);
-  const payload = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: 1732000000, user_id: JUDY })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: JUDY })).toString('base64url');
   const sig = createHmac('sha256', h.CLIENT_SECRET).update(payload).digest('base64url');
   const res = await h.call(`${igauth.url}/v1/meta/data-deletion`, { method: 'POST', form: { signed_request: `${sig}.${payload}` } });
   assert.equal(res.status, 200, res.text);
