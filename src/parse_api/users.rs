@@ -1,5 +1,6 @@
-//! What Meta's callbacks do to the Parse users of an Instagram account: find them by the
-//! verified id, revoke their sessions, delete or unlink them, and run the app's Cloud function.
+//! The Parse users of an Instagram account: found by the verified id (for Meta's callbacks, and
+//! for a sign-in that keeps a user made by Parse's own adapter); what Meta's callbacks do to
+//! them: revoke their sessions, delete or unlink them, run the app's Cloud function.
 
 use actix_web::http::Method;
 use serde_json::{json, Value};
