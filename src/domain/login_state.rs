@@ -142,12 +142,10 @@ impl StateKey {
         let (payload, tag) = state.split_once('.').ok_or(StateError::Forged)?;
         // The base64 crate's no-padding engine is strict (no padding, no other alphabet, no
         // leftover bits), so every state has exactly one accepted spelling.
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| StateError::Forged)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| StateError::Forged)?;
+        let (Ok(payload), Ok(tag)) = (URL_SAFE_NO_PAD.decode(payload), URL_SAFE_NO_PAD.decode(tag))
+        else {
+            return Err(StateError::Forged);
+        };
         hmac::verify(&self.key, &payload, &tag).map_err(|_| StateError::Forged)?;
         // Signed by us from here on; a malformed payload would be our own bug, still refused.
         if payload.len() < HEADER_LEN || payload[0] != VERSION {
