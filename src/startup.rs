@@ -265,7 +265,13 @@ fn cors(origins: &[String]) -> Cors {
             origin => cors.allowed_origin(origin),
         })
         .allowed_methods(["GET", "POST"])
-        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        // X-Parse-Session-Token: a web app links the account to its logged-in user at
+        // /v1/token or /v1/exchange.
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-parse-session-token"),
+        ])
         .max_age(600)
 }
 

@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::Stream;
@@ -71,7 +72,8 @@ impl MessageBody for Holding {
     }
 }
 
-/// The middleware: requests without a body pass untouched (no allocation on the GET path).
+/// The middleware: requests without a chunked body pass untouched (no allocation on the GET or
+/// sized-POST path).
 pub(crate) fn hold_payload<S, B>(
     mut req: ServiceRequest,
     service: &S,
@@ -84,18 +86,23 @@ where
     >,
     B: MessageBody + 'static,
 {
-    let held = match req.take_payload() {
-        Payload::None => None,
-        payload => {
-            let shared = Rc::new(Body {
-                payload: RefCell::new(payload),
-                read_whole: Cell::new(false),
-            });
-            let reader: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-                Box::pin(Reader(shared.clone()));
-            req.set_payload(Payload::from(reader));
-            Some(shared)
-        }
+    // Only a chunked body needs holding: actix closes a connection whose sized body was left
+    // unread, and the hot path (a sized JSON body) then pays nothing here.
+    let held = match req.headers().contains_key(header::TRANSFER_ENCODING) {
+        false => None,
+        true => match req.take_payload() {
+            Payload::None => None,
+            payload => {
+                let shared = Rc::new(Body {
+                    payload: RefCell::new(payload),
+                    read_whole: Cell::new(false),
+                });
+                let reader: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+                    Box::pin(Reader(shared.clone()));
+                req.set_payload(Payload::from(reader));
+                Some(shared)
+            }
+        },
     };
     let call = service.call(req);
     async move {

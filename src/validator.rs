@@ -18,18 +18,25 @@
 //! replica make at most one Redis read and one `/me` call; what `/me` says is written to Redis
 //! without waiting. A verdict found in Redis counts as a cache hit and is kept locally only for
 //! what is left of its Redis lifetime. Redis trouble is never an error here: it is a miss.
+//!
+//! Instagram's throttle pause (see `instagram/pause.rs`) is the app's, so it is shared the same
+//! way: a replica Instagram throttles writes the pause's end to Redis, and the others find it in
+//! the very read that looks for a verdict, so a cache miss costs no extra round trip and a hit
+//! none at all. A pause read there only ever stops calls (503, never a verdict), and is never
+//! believed for longer than igauth's own pause; without Redis, each replica keeps its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use quick_cache::sync::Cache;
 
-use crate::clock::Epoch;
+use crate::clock::{unix_ms, Epoch};
 use crate::domain::{AccessToken, AuthData, Lookup, RejectReason, TokenKey, Verdict};
-use crate::instagram::{InstagramClient, UpstreamError};
+use crate::instagram::{InstagramClient, UpstreamError, THROTTLE_PAUSE};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
-use crate::shared_cache::SharedCache;
+use crate::shared_cache::{Found, SharedCache};
 
 /// A cached answer and until when it may be believed: the rule for its kind, or what is left of
 /// that in the shared cache when it came from there.
@@ -74,6 +81,9 @@ pub(crate) struct Validator {
     negative_ttl: Duration,
     /// What entry deadlines count from.
     epoch: Epoch,
+    /// The latest end of Instagram's throttle pause (Unix ms) this replica wrote to Redis or read
+    /// there.
+    pause_noted_ms: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
@@ -95,6 +105,7 @@ impl Validator {
             positive_ttl,
             negative_ttl,
             epoch: Epoch::new(),
+            pause_noted_ms: AtomicU64::new(0),
             metrics,
         }
     }
@@ -218,11 +229,19 @@ impl Validator {
         key: &TokenKey,
     ) -> (Cached, Source) {
         if let Some(shared) = &self.shared {
-            if let Some((lookup, ttl)) = shared.get(key, |l| self.shared_ttl(l)).await {
-                return (self.cached(lookup, ttl), Source::Shared);
+            match shared.get(key, |l| self.shared_ttl(l)).await {
+                Some(Found::Verdict(lookup, ttl)) => {
+                    return (self.cached(lookup, ttl), Source::Shared)
+                }
+                Some(Found::Paused(until_ms)) => self.follow_pause(client, until_ms),
+                None => {}
             }
         }
-        let cached = match client.me(token).await {
+        let outcome = client.me(token).await;
+        if matches!(outcome, Err(UpstreamError::RateLimited)) {
+            self.publish_pause(client);
+        }
+        let cached = match outcome {
             Ok(lookup) => {
                 self.share(key, &lookup);
                 let ttl = self.ttl_for(&lookup);
@@ -236,7 +255,30 @@ impl Validator {
         (cached, Source::Instagram)
     }
 
+    /// Another replica was told Instagram throttles the app: this one pauses too, but never
+    /// longer than igauth's own pause from now, whatever the value said.
+    fn follow_pause(&self, client: &InstagramClient, until_ms: u64) {
+        let until_ms = until_ms.min(unix_ms().saturating_add(millis(THROTTLE_PAUSE)));
+        self.pause_noted_ms.fetch_max(until_ms, Ordering::AcqRel);
+        client.pause().pause_until(until_ms);
+    }
+
+    /// Instagram throttled a call (or the pause refused one): tells the fleet of a pause it has
+    /// not heard of from us yet, so one throttle is written once, not once per refused call.
+    fn publish_pause(&self, client: &InstagramClient) {
+        let (Some(shared), Some(until_ms)) = (&self.shared, client.pause().paused_until()) else {
+            return;
+        };
+        if self.pause_noted_ms.fetch_max(until_ms, Ordering::AcqRel) < until_ms {
+            shared.put_pause(until_ms);
+        }
+    }
+
     pub(crate) fn cached_entries(&self) -> u64 {
         self.cache.as_ref().map_or(0, |cache| cache.len() as u64)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -22,9 +22,10 @@ fn guide(settings: &Settings) -> String {
     let ig = &settings.instagram;
     let base_var = "IGAUTH_SERVER__PUBLIC_URL";
     let base = settings.public_base();
+    // The path stays visible when the base is missing: the reader sees what goes where.
     let at = |path: &str| match &base {
         Some(base) => format!("{base}{path}"),
-        None => missing(base_var),
+        None => format!("{}{path}", missing(base_var)),
     };
     let callback = if ig.callback_url.is_empty() {
         missing("IGAUTH_INSTAGRAM__CALLBACK_URL")
@@ -136,8 +137,10 @@ fn guide(settings: &Settings) -> String {
     }
     let _ = writeln!(
         w,
-        "  IGAUTH_PARSE__SESSIONS=true  (then apps get a Parse session token with the login)"
+        "  IGAUTH_PARSE__SESSIONS=true  (now {}; then /v1/token also answers a Parse sessionToken",
+        parse.sessions
     );
+    let _ = writeln!(w, "  for Parse.User.become(sessionToken))");
     let _ = writeln!(w);
     let _ = writeln!(
         w,
@@ -174,8 +177,24 @@ fn guide(settings: &Settings) -> String {
         Some(url) => form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>(),
         None => missing("IGAUTH_INSTAGRAM__RETURN_URLS"),
     };
-    let _ = writeln!(w, "  {}?return_to={return_to}", at("/v1/authorize"));
-    let _ = writeln!(w, "  (return_to: one of IGAUTH_INSTAGRAM__RETURN_URLS, URL-encoded; docs/login-flow.md has the recipes)");
+    let _ = writeln!(
+        w,
+        "  {}?return_to={return_to}&code_challenge=<CHALLENGE>&code_challenge_method=S256",
+        at("/v1/authorize")
+    );
+    let _ = writeln!(w, "  (return_to: one of IGAUTH_INSTAGRAM__RETURN_URLS, URL-encoded. PKCE: the app makes a random");
+    let _ = writeln!(w, "  code_verifier of 43 to 128 characters and sends CHALLENGE = base64url(SHA-256(code_verifier)),");
+    let _ = writeln!(w, "  unpadded.)");
+    let _ = writeln!(
+        w,
+        "  The login comes back to return_to#code=<one-time code>; the app then sends"
+    );
+    let _ = writeln!(
+        w,
+        "  POST {} with code and code_verifier and gets the authData",
+        at("/v1/token")
+    );
+    let _ = writeln!(w, "  (docs/recipes.md has the code per platform).");
     if settings.server.demo {
         let _ = writeln!(w, "  demo page: {}", at("/v1/demo"));
     }

@@ -167,6 +167,12 @@ impl InstagramClient {
         InstagramClient { http, up }
     }
 
+    /// The throttle pause every worker's client shares (the validator shares it with other
+    /// replicas through Redis).
+    pub(crate) fn pause(&self) -> &ThrottlePause {
+        &self.up.pause
+    }
+
     /// Who does this token belong to? Retries once on connection failure or 5xx. The breaker
     /// hears one outcome for the whole call, retry included: threshold N means N failed
     /// validations, not N/2.

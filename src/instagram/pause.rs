@@ -62,8 +62,11 @@ impl ThrottlePause {
     /// Pauses until `until_ms` (Unix ms), unless a later pause is already known (another
     /// replica's, read from Redis, say).
     pub(crate) fn pause_until(&self, until_ms: u64) {
-        self.until_ms.fetch_max(until_ms, Ordering::AcqRel);
-        self.probe_until_ms.store(0, Ordering::Release);
+        // Only a later end starts a new pause (and forgets an old probe's lease): hearing of the
+        // same pause again, from Redis say, must not let a second probe through.
+        if self.until_ms.fetch_max(until_ms, Ordering::AcqRel) < until_ms {
+            self.probe_until_ms.store(0, Ordering::Release);
+        }
     }
 
     /// Any other outcome: Instagram is not throttling (any more); the pause ends.
@@ -75,7 +78,6 @@ impl ThrottlePause {
     }
 
     /// The pause's end (Unix ms), when calls are paused.
-    #[allow(dead_code)] // for sharing the pause through Redis (not yet wired)
     pub(crate) fn paused_until(&self) -> Option<u64> {
         let until = self.until_ms.load(Ordering::Acquire);
         (until > unix_ms()).then_some(until)
@@ -101,6 +103,15 @@ mod tests {
         );
         pause.answered();
         assert!(pause.permit_at(36_002) && pause.permit_at(36_003));
+    }
+
+    #[test]
+    fn hearing_of_the_same_pause_again_lets_no_second_probe_through() {
+        let pause = ThrottlePause::new(Duration::from_secs(5));
+        pause.pause_until(31_000);
+        assert!(pause.permit_at(31_000), "the probe");
+        pause.pause_until(31_000);
+        assert!(!pause.permit_at(31_001), "still one at a time");
     }
 
     #[test]

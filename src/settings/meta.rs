@@ -95,7 +95,8 @@ impl Settings {
         }
         if !(60..=7 * 86_400).contains(&meta.signed_request_max_age_secs) {
             return Err(
-                "IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS must be between 60 and 604800 (a week);                  Meta retries within hours, so the default of 86400 (a day) suits most apps"
+                "IGAUTH_META__SIGNED_REQUEST_MAX_AGE_SECS must be between 60 and 604800 (a week); \
+                 Meta retries within hours, so the default of 86400 (a day) suits most apps"
                     .into(),
             );
         }

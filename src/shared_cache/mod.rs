@@ -18,6 +18,10 @@
 //! Data-deletion statuses, when Parse does not keep them, are sealed records too
 //! ([`SharedCache::put_record`], in `records.rs`).
 //!
+//! Instagram's throttle pause is one sealed value, `igauth:pause:instagram`, that lives as long
+//! as the pause (`pause.rs`): read with every verdict lookup, written by the replica Instagram
+//! throttled.
+//!
 //! Redis is an optimisation, never a dependency:
 //! - every read and write has a short budget (`IGAUTH_CACHE__REDIS_TIMEOUT_MS`); an error, a
 //!   timeout or no connection yet means "not in Redis", the validator asks Instagram (or the
@@ -33,6 +37,7 @@
 
 mod handoffs;
 mod health;
+mod pause;
 mod probe;
 mod records;
 mod seal;
@@ -50,6 +55,8 @@ use crate::domain::{Lookup, TokenKey};
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use health::Health;
+pub(crate) use pause::Found;
+use pause::PAUSE_KEY;
 pub(crate) use probe::probe;
 use seal::{Generation, Sealer};
 
@@ -116,38 +123,42 @@ impl SharedCache {
         Ok(cache)
     }
 
-    /// The verdict Redis holds for `key` and how long it has left, or `None` when Redis has none,
-    /// or is slow, down or not connected (those are counted; the caller asks Instagram). A value
-    /// that igauth did not seal for this key is ignored like a miss, and counted.
-    /// `ttl_for` is the caller's lifetime rule (the validator's): a value is never believed for
-    /// longer, nor at all for a kind the rule never stores.
+    /// What Redis knows that spares a `/me` call for `key`: the verdict it holds and how long
+    /// it has left, or else Instagram's throttle pause another replica recorded (read in the same
+    /// round trip, so sharing the pause costs nothing extra). `None` when Redis has neither, or
+    /// is slow, down or not connected (those are counted; the caller asks Instagram, under its
+    /// own pause). A value that igauth did not seal for its key is ignored like a miss, and
+    /// counted. `ttl_for` is the caller's lifetime rule (the validator's): a value is never
+    /// believed for longer, nor at all for a kind the rule never stores.
     pub(crate) async fn get(
         &self,
         key: &TokenKey,
         ttl_for: impl Fn(&Lookup) -> Option<Duration>,
-    ) -> Option<(Lookup, Duration)> {
+    ) -> Option<Found> {
         let mut conn = self.usable_connection(OP_GET)?;
         let names = self.inner.sealer.verdict_keys(key);
         let mut cmd = redis::cmd("MGET");
         for (_, name) in &names {
             cmd.arg(name);
         }
-        let values = self
+        cmd.arg(PAUSE_KEY);
+        let mut values = self
             .inner
             .within_budget(OP_GET, cmd.query_async::<Vec<Option<Vec<u8>>>>(&mut conn))
             .await?;
+        let pause = values.pop().flatten();
         // The current secret's entry first; the previous one only while a rotation is under way.
         for ((generation, name), value) in names.iter().zip(values) {
             let Some(value) = value else {
                 continue;
             };
             match self.inner.open_verdict(name, &value, *generation, &ttl_for) {
-                Ok(Some(found)) => return Some(found),
+                Ok(Some((lookup, ttl))) => return Some(Found::Verdict(lookup, ttl)),
                 Ok(None) => {}
                 Err(()) => self.inner.rejected(),
             }
         }
-        None
+        self.inner.open_pause(&pause?).map(Found::Paused)
     }
 
     /// Stores what `/me` said, sealed, with the lifetime for its kind, without waiting for

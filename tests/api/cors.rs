@@ -93,6 +93,14 @@ async fn cors_echoes_only_a_listed_origin() {
             .unwrap_or_default()
             .to_ascii_lowercase();
         assert!(headers.contains("content-type"), "{headers}");
+        // A web app that links the account to its logged-in Parse user sends this one.
+        let linking = preflight_with(&app, origin, "content-type, x-parse-session-token").await;
+        assert!(
+            (200..300).contains(&linking.status),
+            "{} {}",
+            linking.status,
+            linking.text
+        );
     }
 
     // An unlisted origin is never echoed, and never gets a wildcard.

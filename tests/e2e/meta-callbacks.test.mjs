@@ -8,7 +8,6 @@
 // every authData write, so igauth's unlink must be reported `failed` naming the cause.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import * as h from './harness.mjs';
 
@@ -24,18 +23,9 @@ const DAVE = '17841400000000003';
 let pg, fake, introspector, parse, parseDefault, igauth, igauthDefault;
 let metaEnv;
 
-/** `base64url(HMAC-SHA256(secret, payload_b64)).payload_b64`, as Meta documents it. */
-function sign(payload, secret = h.CLIENT_SECRET) {
-  const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  const sig = createHmac('sha256', secret).update(encoded).digest('base64url');
-  return `${sig}.${encoded}`;
-}
-const nowSecs = () => Math.floor(Date.now() / 1000);
-// Fresh, as Meta sends them (igauth refuses requests older than a day).
-const request = (userId, extra = {}) => sign({ algorithm: 'HMAC-SHA256', issued_at: nowSecs(), user_id: userId, ...extra });
-
-const callback = (base, route, signedRequest) =>
-  h.call(`${base.url}/v1/meta/${route}`, { method: 'POST', form: { signed_request: signedRequest } });
+const sign = h.signRequest;
+const request = h.metaRequest;
+const callback = h.metaCallback;
 
 /** igauth configured to act on `p` through its REST API. */
 function startMeta(p, env = {}) {

@@ -1,9 +1,10 @@
 // `bash scripts/playground.sh` once, as a newcomer runs it: it prints one `open <URL>` line,
-// the sample page there logs in with Instagram (the fake) through igauth and ends in a Parse
-// session, and Ctrl-C (SIGINT to its process group) stops every piece.
+// the sample page there logs in with Instagram (the fake) through igauth, with PKCE and
+// /v1/token, and ends in a Parse session, and Ctrl-C (SIGINT to its process group) stops every piece.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import * as h from './harness.mjs';
 
@@ -39,9 +40,20 @@ test('the playground prints one open line whose page logs in to Parse, and Ctrl-
   const igauth = page.text.match(/const IGAUTH = '([^']+)'/)?.[1];
   assert.ok(igauth, page.text);
 
+  // The page runs the PKCE web recipe: a verifier kept in the tab, its S256 challenge sent to
+  // /v1/authorize, the #code= traded at igauth's /v1/token (cross-origin, so CORS must admit it).
+  for (const piece of ["code_challenge_method: 'S256'", "crypto.subtle.digest('SHA-256'", "IGAUTH + '/v1/token'"]) {
+    assert.ok(page.text.includes(piece), `the page's script has ${piece}`);
+  }
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
+
   // What the page's button and a browser do: authorize, the fake's consent "Allow", callback.
   const returnTo = new URL(open).href;
-  const authorize = await fetch(`${igauth}/v1/authorize?${new URLSearchParams({ return_to: returnTo })}`, { redirect: 'manual' });
+  const authorize = await fetch(
+    `${igauth}/v1/authorize?${new URLSearchParams({ return_to: returnTo, code_challenge: challenge, code_challenge_method: 'S256' })}`,
+    { redirect: 'manual' },
+  );
   assert.equal(authorize.status, 302, await authorize.text());
   const cookie = authorize.headers.get('set-cookie').split(';')[0];
   const consent = await h.call(authorize.headers.get('location'));
@@ -51,16 +63,29 @@ test('the playground prints one open line whose page logs in to Parse, and Ctrl-
   assert.equal(callback.status, 302, await callback.text());
   const landing = new URL(callback.headers.get('location'));
   assert.equal(landing.origin + landing.pathname, returnTo);
-  const result = new URLSearchParams(landing.hash.slice(1));
-  assert.ok(result.get('access_token'), landing.hash);
+  const code = new URLSearchParams(landing.hash.slice(1)).get('code');
+  assert.ok(code, landing.hash);
+
+  // The page's fetch to /v1/token, from the page's origin.
+  const pageOrigin = new URL(open).origin;
+  const token = await fetch(`${igauth}/v1/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: pageOrigin },
+    body: JSON.stringify({ code, code_verifier: verifier }),
+  });
+  const tokenText = await token.text();
+  assert.equal(token.status, 200, h.redact(tokenText));
+  assert.equal(token.headers.get('access-control-allow-origin'), pageOrigin, 'igauth admits the page');
+  const { authData } = JSON.parse(tokenText);
+  assert.ok(authData?.instagram?.access_token, 'authData from /v1/token');
 
   // What the page's script does next: Parse.User.logInWith("instagram", {authData}) over REST.
-  const parse = `${new URL(open).origin}/parse`;
+  const parse = `${pageOrigin}/parse`;
   const headers = { 'X-Parse-Application-Id': 'playground' };
   const login = await h.call(`${parse}/users`, {
     method: 'POST',
     headers,
-    json: { authData: { instagram: { id: result.get('id'), access_token: result.get('access_token') } } },
+    json: { authData: { instagram: authData.instagram } },
   });
   assert.ok(login.status === 201 || login.status === 200, `${login.status} ${h.redact(login.text)}`);
   const me = await h.call(`${parse}/users/me`, { headers: { ...headers, 'X-Parse-Session-Token': login.json.sessionToken } });

@@ -3,6 +3,7 @@
 
 mod check_config;
 mod doctor;
+mod doctor_redis;
 mod meta_test;
 mod setup;
 

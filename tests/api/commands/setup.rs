@@ -49,7 +49,11 @@ fn a_complete_configuration_prints_every_url_to_paste_and_no_secret() {
         "IGAUTH_PARSE__SESSIONS=true",
         "https://auth.example/v1/parse/functions/validate",
         // where an app starts a login
-        "https://auth.example/v1/authorize?return_to=https%3A%2F%2Fapp.example%2Fdone",
+        "https://auth.example/v1/authorize?return_to=https%3A%2F%2Fapp.example%2Fdone\
+         &code_challenge=<CHALLENGE>&code_challenge_method=S256",
+        // ... and where it trades the code that comes back, with its PKCE verifier
+        "return_to#code=<one-time code>",
+        "POST https://auth.example/v1/token with code and code_verifier",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
@@ -70,6 +74,9 @@ fn what_is_missing_is_marked_with_its_variable_and_setup_still_exits_0() {
         "<set IGAUTH_INSTAGRAM__CLIENT_ID>",
         "<set IGAUTH_PARSE__MASTER_KEY>",
         "<set IGAUTH_INSTAGRAM__RETURN_URLS>",
+        // the path stays, so the reader still sees which URL goes where
+        "<set IGAUTH_SERVER__PUBLIC_URL>/v1/meta/data-deletion",
+        "<set IGAUTH_SERVER__PUBLIC_URL>/v1/introspect",
     ] {
         assert!(
             run.stdout.contains(marker),

@@ -1,0 +1,225 @@
+//! igauth signs people into Parse itself (`IGAUTH_PARSE__SESSIONS`), seen through `/v1/exchange`
+//! with mockito as Instagram and as Parse: what Parse is asked for a first login, and what Parse
+//! trouble answers (a 5xx with our codes, never a user left without its link, never a session).
+//! The same flow against a real Parse Server is tests/e2e/sessions.test.mjs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use mockito::Matcher;
+use serde_json::json;
+
+use crate::helpers::grants::*;
+use crate::helpers::parse::*;
+use crate::helpers::*;
+
+const CODE: &str = "AQB-sessions";
+const TOKEN: &str = "IGAA-sessions";
+const LINKS: &str = "/parse/classes/InstagramAccount";
+
+/// An app that signs people in, its Instagram ready for one exchange of [`CODE`].
+async fn app_signing_in(parse: &mockito::ServerGuard) -> (TestApp, Vec<mockito::Mock>) {
+    let mut app = app_with_parse(parse, &[("IGAUTH_PARSE__SESSIONS", "true")]).await;
+    let grant = mock_exchange(&mut app, CODE, REDIRECT_URI, 200, &flat_grant(TOKEN)).await;
+    let me = app.mock_me(TOKEN, 200, &me_body(FLAT_USER_ID, "jay")).await;
+    (app, vec![grant, me])
+}
+
+/// Parse for a person it has never seen: no link, no adapter user; the user made is `u1`.
+/// The link class answers nothing until a link is made, then the link `l1` to `u1`.
+async fn parse_for_a_newcomer(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
+    let links_made = Arc::new(AtomicUsize::new(0));
+    let made = links_made.clone();
+    vec![
+        parse_mock(parse, "POST", "/parse/schemas/InstagramAccount", json!({})).await,
+        parse
+            .mock("GET", LINKS)
+            .match_header("x-parse-master-key", MASTER_KEY)
+            .match_query(Matcher::Any)
+            .with_body_from_request(move |_| {
+                let rows = match made.load(Ordering::SeqCst) {
+                    0 => json!([]),
+                    _ => json!([{"objectId": "l1", "user": {"objectId": "u1"}}]),
+                };
+                json!({ "results": rows }).to_string().into()
+            })
+            .create_async()
+            .await,
+        parse_mock(parse, "GET", "/parse/classes/_User", json!({"results": []})).await,
+        parse
+            .mock("POST", "/parse/classes/_User")
+            .match_header("x-parse-master-key", MASTER_KEY)
+            .match_body(Matcher::PartialJson(
+                json!({"username": format!("instagram-{FLAT_USER_ID}"), "instagramUsername": "jay"}),
+            ))
+            .with_status(201)
+            .with_body(r#"{"objectId":"u1"}"#)
+            .expect(1)
+            .create_async()
+            .await,
+        parse
+            .mock("POST", LINKS)
+            .match_header("x-parse-master-key", MASTER_KEY)
+            .match_body(Matcher::PartialJson(json!({
+                "user": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
+                "instagramId": FLAT_USER_ID,
+            })))
+            .with_status(201)
+            .with_body_from_request(move |_| {
+                links_made.fetch_add(1, Ordering::SeqCst);
+                br#"{"objectId":"l1"}"#.to_vec()
+            })
+            .create_async()
+            .await,
+    ]
+}
+
+/// Whatever else igauth asks Parse at start (the Meta deletions' sweep) is answered empty.
+async fn parse_background(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
+    vec![
+        parse_mock(
+            parse,
+            "POST",
+            "/parse/schemas/InstagramDataDeletion",
+            json!({}),
+        )
+        .await,
+        parse_mock(
+            parse,
+            "GET",
+            "/parse/classes/InstagramDataDeletion",
+            json!({"results": []}),
+        )
+        .await,
+    ]
+}
+
+#[actix_web::test]
+async fn a_first_login_creates_one_linked_user_and_a_master_key_session() {
+    let mut parse = mockito::Server::new_async().await;
+    let _newcomer = parse_for_a_newcomer(&mut parse).await;
+    let _background = parse_background(&mut parse).await;
+    let session = parse
+        .mock("POST", "/parse/classes/_Session")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .match_body(Matcher::PartialJson(json!({
+            "user": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
+            "createdWith": {"action": "login", "authProvider": "instagram"},
+            "restricted": false,
+            "installationId": "3f9c2a6e-0d1b-4c55-9a7e-2b8d1e4f6a70",
+        })))
+        .with_status(201)
+        .with_body(r#"{"objectId":"s1"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let (app, _instagram) = app_signing_in(&parse).await;
+
+    let answer = exchange_json(
+        &app,
+        r#"{"code":"AQB-sessions","installation_id":"3f9c2a6e-0d1b-4c55-9a7e-2b8d1e4f6a70"}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["objectId"], "u1");
+    assert_eq!(body["isNew"], true);
+    let token = body["sessionToken"].as_str().unwrap();
+    assert!(
+        token.starts_with("r:") && token.len() == 66,
+        "a random r: token: {token}"
+    );
+    assert_eq!(body["authData"]["instagram"]["id"], FLAT_USER_ID);
+    session.assert_async().await;
+}
+
+#[actix_web::test]
+async fn a_link_that_cannot_be_made_leaves_no_user_behind_and_no_session() {
+    let mut parse = mockito::Server::new_async().await;
+    let failing_link = parse
+        .mock("POST", LINKS)
+        .with_status(500)
+        .with_body(r#"{"code":1,"error":"Internal server error."}"#)
+        .create_async()
+        .await;
+    let _newcomer = parse_for_a_newcomer(&mut parse).await;
+    let _background = parse_background(&mut parse).await;
+    let undo = parse
+        .mock("DELETE", "/parse/users/u1")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let no_session = parse
+        .mock("POST", "/parse/classes/_Session")
+        .expect(0)
+        .create_async()
+        .await;
+    let (app, _instagram) = app_signing_in(&parse).await;
+
+    let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert_eq!(answer.error_code(), "parse_error", "{}", answer.text);
+    assert!(
+        answer.json().get("access_token").is_none(),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("nothing was created"),
+        "{}",
+        answer.text
+    );
+    failing_link.assert_async().await;
+    undo.assert_async().await;
+    no_session.assert_async().await;
+}
+
+#[actix_web::test]
+async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() {
+    let mut app = spawn_app_with(&[
+        ("IGAUTH_PARSE__SERVER_URL", "http://127.0.0.1:9/parse"),
+        ("IGAUTH_PARSE__APP_ID", APP_ID),
+        ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
+        ("IGAUTH_PARSE__SESSIONS", "true"),
+    ])
+    .await;
+    let _grant = mock_exchange(&mut app, CODE, REDIRECT_URI, 200, &flat_grant(TOKEN)).await;
+    let _me = app.mock_me(TOKEN, 200, &me_body(FLAT_USER_ID, "jay")).await;
+    let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
+    assert_eq!(answer.status, 504, "{}", answer.text);
+    assert_eq!(answer.error_code(), "parse_timeout", "{}", answer.text);
+    assert!(
+        answer.json().get("access_token").is_none(),
+        "{}",
+        answer.text
+    );
+
+    // Linking to a session Parse does not know: asked with that token, never the master key.
+    let mut parse = mockito::Server::new_async().await;
+    let _background = parse_background(&mut parse).await;
+    let me = parse
+        .mock("GET", "/parse/users/me")
+        .match_header("x-parse-session-token", "r:not-a-live-session")
+        .match_header("x-parse-master-key", Matcher::Missing)
+        .with_status(400)
+        .with_body(r#"{"code":209,"error":"Invalid session token"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let (app, _instagram) = app_signing_in(&parse).await;
+    let answer = app
+        .post_with(
+            "/v1/exchange",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Session-Token", "r:not-a-live-session"),
+            ],
+            r#"{"code":"AQB-sessions"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 401, "{}", answer.text);
+    assert_eq!(answer.error_code(), "invalid_session_token");
+    me.assert_async().await;
+}
