@@ -8,6 +8,7 @@
 #   bash bench/callgrind.sh                 # igauth from target/release (builds it)
 #   IGAUTH_BIN=/path/to/other/igauth bash bench/callgrind.sh   # compare another build
 #   WHICH="igauth ceiling floor" bash bench/callgrind.sh        # also the bare handler and proxy floor
+#   CALLGRIND_KEEP=/tmp/cg bash bench/callgrind.sh                # keep the profiles (callgrind_annotate)
 #
 # Needs valgrind and wrk (Debian: apt-get install valgrind wrk). Measures and prints; never fails on
 # a figure.
@@ -57,6 +58,7 @@ measure() {
     "http://127.0.0.1:$port/v1/validate" | awk '/requests in/ {print $1}')
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
   total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
+  if [ -n "${CALLGRIND_KEEP:-}" ]; then cp "$out" "$CALLGRIND_KEEP/$(echo "$name" | tr -c 'a-z0-9\n' '_').out"; fi
   # Every request the dispatcher served is counted: wrk's, the readiness probe's and the warm-up's.
   printf '%-30s %8s requests %10.0f instructions/request\n' "$name" "$reqs" \
     "$(echo "$total / ($reqs + 2)" | bc -l)"
