@@ -40,8 +40,7 @@ async fn chunked_body_under_the_limit_is_read() {
     let answer = app
         .post_chunked("/v1/validate", &json_headers(), vec![a.into(), b.into()])
         .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], true);
+    assert_valid(&answer);
     me.assert_async().await;
 }
 

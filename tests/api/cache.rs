@@ -23,18 +23,6 @@ async fn me_counted(
     slow_me_on(&mut app.instagram, token, status, body, delay).await
 }
 
-fn assert_valid(answer: &Answer) {
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], true, "{}", answer.text);
-    assert_eq!(answer.json()["id"], BIG_ID, "{}", answer.text);
-}
-
-fn assert_rejected(answer: &Answer, reason: &str) {
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], false, "{}", answer.text);
-    assert_eq!(answer.json()["reason"], reason, "{}", answer.text);
-}
-
 #[actix_web::test]
 async fn a_cached_verdict_is_served_without_calling_instagram() {
     let mut app = spawn_app().await;

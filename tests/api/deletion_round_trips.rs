@@ -10,8 +10,7 @@ use crate::helpers::parse::*;
 
 #[actix_web::test]
 async fn a_data_deletion_makes_eight_parse_calls() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user")]).await;
+    let (mut parse, app) = parse_and_app(&[DELETION_DELETES]).await;
     // The retries' sweep looks for deletions to resume once at start (not part of the count).
     let sweep = parse.mock("GET", STATUS_CLASS).match_query(pending());
     let sweep = sweep.with_body(r#"{"results":[]}"#).create_async().await;

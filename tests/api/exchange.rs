@@ -36,7 +36,7 @@ impl Call<'_> {
 /// `/me` knows as `me_id`; `call` is sent. Asserts the 200 and both of Instagram's calls.
 async fn exchanged(code: &str, grant: &str, token: &str, me_id: &str, call: Call<'_>) -> Answer {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(&mut app, code, REDIRECT_URI, 200, grant).await;
+    let grant = mock_exchange(&mut app, code, 200, grant).await;
     let me = app.mock_me(token, 200, &me_body(me_id, "jayposiris")).await;
     let answer = call.send(&app).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -139,7 +139,7 @@ async fn me_is_the_authority_when_it_disagrees_with_the_exchange_user_id() {
 #[actix_web::test]
 async fn used_code_is_400_invalid_code() {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(&mut app, "AQB-used", REDIRECT_URI, 400, USED_CODE_BODY).await;
+    let grant = mock_exchange(&mut app, "AQB-used", 400, USED_CODE_BODY).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-used"}"#).await;
     assert_envelope(&answer, 400, "invalid_code");
     let message = answer.error_text();
@@ -174,7 +174,7 @@ async fn instagrams_error_text_never_reaches_the_caller() {
         let body = serde_json::json!({"error_type": "OAuthException", "code": 400,
             "error_message": message})
         .to_string();
-        let grant = mock_exchange(&mut app, code, REDIRECT_URI, 400, &body).await;
+        let grant = mock_exchange(&mut app, code, 400, &body).await;
         let answer = exchange_json(&app, &format!(r#"{{"code":"{code}"}}"#)).await;
         assert_envelope(&answer, 400, "invalid_code");
         assert!(!answer.text.contains("MARKER"), "{}", answer.text);
@@ -190,7 +190,6 @@ async fn invalid_platform_app_is_502_upstream_error_without_leaking_our_secret()
     let grant = mock_exchange(
         &mut app,
         "AQB-platform",
-        REDIRECT_URI,
         400,
         r#"{"error_type":"OAuthException","code":400,"error_message":"Invalid platform app"}"#,
     )
@@ -265,7 +264,7 @@ async fn missing_code_is_400_invalid_request() {
 #[actix_web::test]
 async fn exchange_is_not_retried_when_instagram_answers_500() {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(&mut app, "AQB-once", REDIRECT_URI, 500, "oops")
+    let grant = mock_exchange(&mut app, "AQB-once", 500, "oops")
         .await
         .expect(1);
     let answer = exchange_json(&app, r#"{"code":"AQB-once"}"#).await;

@@ -61,8 +61,7 @@ async fn me_and_the_long_lived_exchange_run_at_once_and_the_long_token_is_known(
     );
 
     let answer = app.validate(BIG_ID, LONG).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.json()["valid"], true, "{}", answer.text);
+    assert_valid(&answer);
     assert_eq!(
         upstream.connections(),
         3,
@@ -122,14 +121,7 @@ async fn a_refused_long_lived_exchange_fails_even_when_me_answers() {
 #[actix_web::test]
 async fn long_lived_goes_through_ig_exchange_token_and_returns_expires_in() {
     let mut app = spawn_app().await;
-    let grant = mock_exchange(
-        &mut app,
-        "AQB-long",
-        REDIRECT_URI,
-        200,
-        &flat_grant("IGAA-short"),
-    )
-    .await;
+    let grant = mock_exchange(&mut app, "AQB-long", 200, &flat_grant("IGAA-short")).await;
     let long = app
         .instagram
         .mock("GET", "/access_token")

@@ -5,7 +5,9 @@ use mockito::Matcher;
 use serde_json::json;
 
 use crate::helpers::parse::*;
-use crate::helpers::{assert_all, metric, spawn_app_with, ChildApp, CLIENT_SECRET};
+use crate::helpers::{
+    assert_all, assert_metric_at_least, metric, spawn_app_with, ChildApp, CLIENT_SECRET,
+};
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
@@ -42,8 +44,7 @@ async fn without_a_client_secret_or_a_public_url_the_callbacks_say_what_to_set()
 
 #[actix_web::test]
 async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user")]).await;
+    let (mut parse, app) = parse_and_app(&[DEAUTHORIZE_DELETES]).await;
     let never = parse_never_called(&mut parse).await;
     let good = signed(IG_ID);
     let (sig, _) = good.split_once('.').unwrap();
@@ -84,28 +85,21 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
         let headers = [("Content-Type", "application/json")];
         let body = r#"{"signed_request":"x"}"#;
         let json = app.post_with(path, &headers, body).await;
-        assert_eq!(json.status, 415, "Meta posts a form: {}", json.text);
+        json.assert_status(415, "Meta posts a form");
     }
     assert_all(&never).await;
     let scrape = app.scrape().await;
-    assert!(
-        metric(
-            &scrape,
-            r#"igauth_meta_callbacks_total{outcome="invalid",route="deauthorize"}"#
-        )
-        .is_some_and(|n| n >= 8.0),
-        "{scrape}"
+    assert_metric_at_least(
+        &scrape,
+        r#"igauth_meta_callbacks_total{outcome="invalid",route="deauthorize"}"#,
+        8.0,
     );
 }
 
 #[actix_web::test]
 async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_records_in_parse() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")],
-    )
-    .await;
+    let (mut parse, app) =
+        parse_and_app(&[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")]).await;
     let schema_body = parse
         .mock("POST", "/parse/schemas/InstagramDataDeletion")
         .match_body(Matcher::PartialJson(json!({"classLevelPermissions": {
@@ -170,21 +164,14 @@ async fn a_deletion_finds_users_by_either_id_revokes_sessions_deletes_and_record
         r#"igauth_parse_actions_total{kind="function",result="ok"}"#,
         r#"igauth_meta_callbacks_total{outcome="completed",route="data_deletion"}"#,
     ] {
-        assert!(
-            metric(&scrape, series).is_some_and(|n| n >= 1.0),
-            "{series}\n{scrape}"
-        );
+        assert_metric_at_least(&scrape, series, 1.0);
     }
 }
 
 #[actix_web::test]
 async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")],
-    )
-    .await;
+    let (mut parse, app) =
+        parse_and_app(&[("IGAUTH_PARSE__DELETION_FUNCTION", "purgeInstagram")]).await;
     let _schema = parse_mock(&mut parse, "POST", STATUS_SCHEMA, json!({})).await;
     let _no_status = finds(&mut parse, STATUS_CLASS, &[]).await;
     // First "received", then still in progress with one failed run: igauth retries it.
@@ -205,11 +192,7 @@ async fn a_failing_cloud_function_fails_the_request_and_skips_the_action() {
     // No deletion, no unlink (and, below, no session listing).
     let never = forbidden(&mut parse, &[("DELETE", ".*"), ("PUT", ".*")]).await;
     let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
-    assert_eq!(
-        answer.status, 200,
-        "Meta still gets its code: {}",
-        answer.text
-    );
+    answer.assert_status(200, "Meta still gets its code");
     function.assert_async().await;
     assert_all(&writes).await;
     assert_all(&never).await;
@@ -290,12 +273,7 @@ async fn without_parse_a_deletion_is_no_data_replays_get_the_same_code_and_the_s
 
 #[actix_web::test]
 async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions")],
-    )
-    .await;
+    let (mut parse, app) = parse_and_app(&[DEAUTHORIZE_REVOKES]).await;
     let _users = finds(&mut parse, USERS, &["u1"]).await;
     let _sessions = finds(&mut parse, SESSIONS, &["s1"]).await;
     let store = crate::helpers::meta_store::FakeStatusClass::install(&mut parse).await;
@@ -304,11 +282,7 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
     let raw = signed(IG_ID);
     for users in [1, 0] {
         let answer = post(&app, DEAUTHORIZE, &raw).await;
-        assert_eq!(
-            answer.status, 200,
-            "a replay is answered again, without acting: {}",
-            answer.text
-        );
+        answer.assert_status(200, "a replay is answered again, without acting");
         assert_eq!(answer.json()["users"], users);
     }
     revoke.assert_async().await;
@@ -323,7 +297,7 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
         ("IGAUTH_PARSE__SERVER_URL", "http://127.0.0.1:9/parse"),
         ("IGAUTH_PARSE__APP_ID", APP_ID),
         ("IGAUTH_PARSE__MASTER_KEY", MASTER_KEY),
-        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user"),
+        DEAUTHORIZE_DELETES,
         ("IGAUTH_PARSE__TIMEOUT_MS", "2000"),
     ])
     .await;
@@ -355,10 +329,7 @@ async fn the_master_key_and_the_signed_request_never_reach_the_log() {
     }
     let server_url = server_url(&parse);
     let mut env = parse_env(&server_url);
-    env.extend([
-        ("RUST_LOG", "trace"),
-        ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions"),
-    ]);
+    env.extend([("RUST_LOG", "trace"), DEAUTHORIZE_REVOKES]);
     let child = ChildApp::spawn(&env).await;
     let mut code = String::new();
     for (route, raw) in [

@@ -2,7 +2,6 @@
 //! nothing to guess; the status page speaks to the person. mockito plays Parse, with a status
 //! class that remembers ([`crate::helpers::meta_store`]).
 
-use crate::helpers::meta_store::FakeStatusClass;
 use crate::helpers::parse::*;
 use crate::helpers::{assert_all, spawn_app_with, CLIENT_SECRET};
 
@@ -10,16 +9,7 @@ const DAY: u64 = 86_400;
 
 #[actix_web::test]
 async fn stale_future_and_non_numeric_issued_at_act_on_nobody() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[
-            ("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user"),
-            ("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user"),
-        ],
-    )
-    .await;
-    let store = FakeStatusClass::install(&mut parse).await;
+    let (mut parse, app, store) = parse_with_store(&[DEAUTHORIZE_DELETES, DELETION_DELETES]).await;
     let never = forbidden(
         &mut parse,
         &[
@@ -65,16 +55,7 @@ async fn stale_future_and_non_numeric_issued_at_act_on_nobody() {
 
 #[actix_web::test]
 async fn a_replayed_request_acts_once_and_never_on_the_other_callback() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[
-            ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions"),
-            ("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user"),
-        ],
-    )
-    .await;
-    let store = FakeStatusClass::install(&mut parse).await;
+    let (mut parse, app, store) = parse_with_store(&[DEAUTHORIZE_REVOKES, DELETION_DELETES]).await;
     let _users = finds(&mut parse, USERS, &["u1"]).await;
     let _sessions = finds(&mut parse, SESSIONS, &["s1"]).await;
     let revoke = called(&mut parse, "DELETE", "/parse/classes/_Session/s1", 2).await;
@@ -117,16 +98,11 @@ async fn a_replayed_request_acts_once_and_never_on_the_other_callback() {
 
 #[actix_web::test]
 async fn guessed_status_codes_cost_no_lookup_and_the_route_is_rate_limited() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(
-        &parse,
-        &[
-            ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "60"),
-            ("IGAUTH_LIMITS__EXCHANGE_BURST", "40"),
-        ],
-    )
+    let (mut parse, app, store) = parse_with_store(&[
+        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "60"),
+        ("IGAUTH_LIMITS__EXCHANGE_BURST", "40"),
+    ])
     .await;
-    let store = FakeStatusClass::install(&mut parse).await;
     let _users = finds(&mut parse, USERS, &[]).await;
     let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
     let code = confirmation_code(&answer);

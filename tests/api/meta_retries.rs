@@ -47,12 +47,10 @@ where
 
 #[actix_web::test]
 async fn a_deletion_acknowledged_while_parse_failed_completes_once_parse_recovers() {
-    let mut parse = mockito::Server::new_async().await;
-    let app = app_with_parse(&parse, &[("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user")]).await;
-    let store = FakeStatusClass::install(&mut parse).await;
+    let (mut parse, app, store) = parse_with_store(&[DELETION_DELETES]).await;
     let failing = parse_users(&mut parse, &["u1"], 500).await;
     let answer = post(&app, DATA_DELETION, &signed(IG_ID)).await;
-    assert_eq!(answer.status, 200, "Meta gets its code: {}", answer.text);
+    answer.assert_status(200, "Meta gets its code");
     let code = confirmation_code(&answer);
     let path = format!("{DATA_DELETION}/{code}");
     let status = app.deletion_status(&code).await.json();

@@ -20,7 +20,7 @@ const LINKS: &str = "/parse/classes/InstagramAccount";
 /// An app that signs people in, its Instagram ready for one exchange of [`CODE`].
 async fn app_signing_in(parse: &mockito::ServerGuard) -> (TestApp, Vec<mockito::Mock>) {
     let mut app = app_with_parse(parse, &[("IGAUTH_PARSE__SESSIONS", "true")]).await;
-    let grant = mock_exchange(&mut app, CODE, REDIRECT_URI, 200, &flat_grant(TOKEN)).await;
+    let grant = mock_exchange(&mut app, CODE, 200, &flat_grant(TOKEN)).await;
     let me = app.mock_me(TOKEN, 200, &me_body(FLAT_USER_ID, "jay")).await;
     (app, vec![grant, me])
 }
@@ -181,7 +181,7 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
         ("IGAUTH_PARSE__SESSIONS", "true"),
     ])
     .await;
-    let _grant = mock_exchange(&mut app, CODE, REDIRECT_URI, 200, &flat_grant(TOKEN)).await;
+    let _grant = mock_exchange(&mut app, CODE, 200, &flat_grant(TOKEN)).await;
     let _me = app.mock_me(TOKEN, 200, &me_body(FLAT_USER_ID, "jay")).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
     assert_eq!(answer.status, 504, "{}", answer.text);

@@ -248,6 +248,11 @@ impl Answer {
         );
     }
 
+    /// Asserts the status is `status`; `why` says what it means.
+    pub fn assert_status(&self, status: u16, why: &str) {
+        assert_eq!(self.status, status, "{why}: {}", self.text);
+    }
+
     /// Asserts the status is in `range` (a class such as `200..300`); `what` names the request.
     pub fn assert_status_in(&self, range: std::ops::Range<u16>, what: &str) {
         let status = self.status;
@@ -279,6 +284,15 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
             let (name, value) = line.rsplit_once(' ')?;
             (name == series).then(|| value.parse().expect("a number"))
         })
+}
+
+/// Asserts `series` in the scrape `text` is at least `n`.
+pub fn assert_metric_at_least(text: &str, series: &str, n: f64) {
+    let value = metric(text, series);
+    assert!(
+        value.is_some_and(|v| v >= n),
+        "{series} = {value:?}, not >= {n}\n{text}"
+    );
 }
 
 /// [`metric`], 0 when the series is absent (a counter not yet incremented).

@@ -42,3 +42,17 @@ pub fn assert_no_store(answer: &Answer) {
         answer.text
     );
 }
+
+/// A yes from `/v1/validate`: 200, `valid: true`, for [`BIG_ID`].
+pub fn assert_valid(answer: &Answer) {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], true, "{}", answer.text);
+    assert_eq!(answer.json()["id"], super::BIG_ID, "{}", answer.text);
+}
+
+/// `/v1/validate`'s refusal for `reason`: 200, `valid: false`.
+pub fn assert_rejected(answer: &Answer, reason: &str) {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["valid"], false, "{}", answer.text);
+    assert_eq!(answer.json()["reason"], reason, "{}", answer.text);
+}

@@ -5,17 +5,16 @@ use super::*;
 
 pub const FLAT_USER_ID: &str = "27640875392278831";
 
-/// Mocks the code exchange for exactly this form body; answers `status` with `body`.
+/// Mocks the code exchange of `code` for [`REDIRECT_URI`], exactly as igauth sends it; answers
+/// `status` with `body`.
 pub async fn mock_exchange(
     app: &mut TestApp,
     code: &str,
-    redirect_uri: &str,
     status: usize,
     body: &str,
 ) -> mockito::Mock {
-    exchange_call(app, code, redirect_uri, status, body)
-        .create_async()
-        .await
+    let call = exchange_call(app, code, REDIRECT_URI, status, body);
+    call.create_async().await
 }
 
 /// Instagram's code exchange of `code` for `redirect_uri`, as igauth sends it (a form with our

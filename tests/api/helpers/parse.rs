@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use mockito::Matcher;
 
+use super::meta_store::FakeStatusClass;
 use super::{spawn_app_with, Answer, ChildApp, TestApp, CLIENT_SECRET};
 
 pub const MASTER_KEY: &str = "master-key-of-the-api-tests-7d41";
@@ -47,6 +48,11 @@ pub fn signed(user_id: &str) -> String {
 pub fn signed_form(signed_request: &str) -> String {
     serde_urlencoded::to_string([("signed_request", signed_request)]).unwrap()
 }
+
+/// What igauth does in Parse on each callback.
+pub const DEAUTHORIZE_DELETES: (&str, &str) = ("IGAUTH_PARSE__ON_DEAUTHORIZE", "delete_user");
+pub const DEAUTHORIZE_REVOKES: (&str, &str) = ("IGAUTH_PARSE__ON_DEAUTHORIZE", "revoke_sessions");
+pub const DELETION_DELETES: (&str, &str) = ("IGAUTH_PARSE__ON_DATA_DELETION", "delete_user");
 
 /// Meta's callbacks.
 pub const DEAUTHORIZE: &str = "/v1/meta/deauthorize";
@@ -101,6 +107,22 @@ pub async fn app_with_parse(parse: &mockito::ServerGuard, extra: &[(&str, &str)]
     let mut vars = parse_env(&server_url);
     vars.extend_from_slice(extra);
     spawn_app_with(&vars).await
+}
+
+/// A fresh mockito Parse and an app using it ([`app_with_parse`]) with `extra` settings.
+pub async fn parse_and_app(extra: &[(&str, &str)]) -> (mockito::ServerGuard, TestApp) {
+    let parse = mockito::Server::new_async().await;
+    let app = app_with_parse(&parse, extra).await;
+    (parse, app)
+}
+
+/// [`parse_and_app`], Parse holding a status class that remembers what igauth writes.
+pub async fn parse_with_store(
+    extra: &[(&str, &str)],
+) -> (mockito::ServerGuard, TestApp, FakeStatusClass) {
+    let (mut parse, app) = parse_and_app(extra).await;
+    let store = FakeStatusClass::install(&mut parse).await;
+    (parse, app, store)
 }
 
 impl TestApp {

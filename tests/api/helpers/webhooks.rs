@@ -72,11 +72,7 @@ pub fn assert_no_operator_details(message: &str) {
 /// Parse's error answer: HTTP 200, exactly one `error` string, no `success`, nothing an end
 /// user should not read.
 pub fn error_message(answer: &Answer) -> String {
-    assert_eq!(
-        answer.status, 200,
-        "Parse's protocol is always 200: {}",
-        answer.text
-    );
+    answer.assert_status(200, "Parse's protocol is always 200");
     let body = answer.json();
     assert!(body.get("success").is_none(), "{}", answer.text);
     assert_eq!(
