@@ -119,8 +119,7 @@ async fn missing_or_wrong_api_key_is_401() {
         let answer = app
             .post_with("/v1/introspect", &headers, "token=IGT-nokey")
             .await;
-        assert_eq!(answer.status, 401, "{}", answer.text);
-        assert_eq!(answer.error_code(), "unauthorized");
+        assert_envelope(&answer, 401, "unauthorized");
         assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
     }
     assert_all(&never).await;
@@ -136,7 +135,6 @@ async fn json_body_is_415() {
     let answer = app
         .post_with("/v1/introspect", &headers, r#"{"token":"IGT-json"}"#)
         .await;
-    assert_eq!(answer.status, 415, "{}", answer.text);
-    assert_eq!(answer.error_code(), "unsupported_media_type");
+    assert_envelope(&answer, 415, "unsupported_media_type");
     assert_all(&never).await;
 }

@@ -113,8 +113,7 @@ async fn a_refused_long_lived_exchange_fails_even_when_me_answers() {
     let _long = mock_long(&mut app, 400, INVALID_TOKEN_BODY).await;
     let _me = app.me_ok("IGAA-short-9z8y").await;
     let answer = app.post_json("/v1/exchange", &long_exchange_body()).await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
-    assert_eq!(answer.error_code(), "invalid_token");
+    assert_envelope(&answer, 400, "invalid_token");
     assert!(!answer.text.contains("IGAA-short"), "{}", answer.text);
 }
 
@@ -175,8 +174,7 @@ async fn exchange_with_a_refused_long_lived_step_is_invalid_token() {
     let long = mock_long_lived(&mut app, 400, INVALID_TOKEN_BODY).await;
     let body = format!(r#"{{"code":"{CODE}","long_lived":true}}"#);
     let answer = app.post_json("/v1/exchange", &body).await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
-    assert_eq!(answer.error_code(), "invalid_token");
+    assert_envelope(&answer, 400, "invalid_token");
     assert!(!answer.text.contains(SHORT_TOKEN));
     assert_all(&[exchange, long]).await;
 }

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::helpers::parse::*;
 use crate::helpers::{
-    assert_all, assert_metric_at_least, metric, spawn_app_with, ChildApp, CLIENT_SECRET,
+    assert_all, assert_envelope, assert_metric_at_least, metric, spawn_app_with, ChildApp,
+    CLIENT_SECRET,
 };
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
@@ -80,8 +81,7 @@ async fn forged_tampered_foreign_and_garbage_requests_are_400_and_touch_nothing(
             assert!(answer.json()["error"]["request_id"].is_string());
         }
         let missing = app.post_with(path, &[FORM], "other=1").await;
-        assert_eq!(missing.status, 400, "{}", missing.text);
-        assert_eq!(missing.error_code(), "invalid_request");
+        assert_envelope(&missing, 400, "invalid_request");
         let headers = [("Content-Type", "application/json")];
         let body = r#"{"signed_request":"x"}"#;
         let json = app.post_with(path, &headers, body).await;
@@ -302,8 +302,7 @@ async fn deauthorize_revokes_sessions_when_configured_and_parse_trouble_is_502()
     ])
     .await;
     let answer = post(&down, DEAUTHORIZE, &signed(IG_ID)).await;
-    assert_eq!(answer.status, 502, "{}", answer.text);
-    assert_eq!(answer.error_code(), "parse_unavailable");
+    assert_envelope(&answer, 502, "parse_unavailable");
     assert!(
         !answer.text.contains("127.0.0.1"),
         "no Parse URL in answers: {}",

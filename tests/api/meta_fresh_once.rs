@@ -3,7 +3,7 @@
 //! class that remembers ([`crate::helpers::meta_store`]).
 
 use crate::helpers::parse::*;
-use crate::helpers::{assert_all, spawn_app_with, CLIENT_SECRET};
+use crate::helpers::{assert_all, assert_envelope, spawn_app_with, CLIENT_SECRET};
 
 const DAY: u64 = 86_400;
 
@@ -69,8 +69,7 @@ async fn a_replayed_request_acts_once_and_never_on_the_other_callback() {
         assert_eq!(answer.json()["users"], users, "a replay acts on nobody");
     }
     let crossed = post(&app, DATA_DELETION, &deauthorize).await;
-    assert_eq!(crossed.status, 400, "{}", crossed.text);
-    assert_eq!(crossed.error_code(), "invalid_signed_request");
+    assert_envelope(&crossed, 400, "invalid_signed_request");
     // A deletion request, replayed, then posted as a deauthorization.
     let deletion = signed_at(IG_ID, now - 5);
     let first = post(&app, DATA_DELETION, &deletion).await;

@@ -169,8 +169,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
     );
     // Not on the main listener any more, and nothing but /metrics on its own.
     let main = app.get_with("/metrics", &[]).await;
-    assert_eq!(main.status, 404, "{}", main.text);
-    assert_eq!(main.error_code(), "not_found");
+    assert_envelope(&main, 404, "not_found");
     let api = app
         .http
         .post(format!("{metrics}/v1/validate"))

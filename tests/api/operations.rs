@@ -43,8 +43,7 @@ async fn unknown_route_is_404_with_the_envelope() {
     let answer = app
         .post_with("/v1/nope", &[("Content-Type", "application/json")], "{}")
         .await;
-    assert_eq!(answer.status, 404, "{}", answer.text);
-    assert_eq!(answer.error_code(), "not_found");
+    assert_envelope(&answer, 404, "not_found");
 }
 
 #[actix_web::test]

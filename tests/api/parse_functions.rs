@@ -213,7 +213,6 @@ async fn validate_refuses_a_wrapper_next_to_loose_fields() {
     let (app, never) = spawn_app_unasked(&[]).await;
     let body = r#"{"id":"111","access_token":"junk","authData":{"id":"222","access_token":"IGT-attacker"}}"#;
     let answer = app.post_json("/v1/validate", body).await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
-    assert_eq!(answer.error_code(), "invalid_request");
+    assert_envelope(&answer, 400, "invalid_request");
     assert_all(&never).await;
 }

@@ -28,8 +28,7 @@ async fn me_is_retried_once_on_500_and_no_more() {
         .create_async()
         .await;
     let answer = app.validate(BIG_ID, "IGT-retry").await;
-    assert_eq!(answer.status, 502, "{}", answer.text);
-    assert_eq!(answer.error_code(), "upstream_error");
+    assert_envelope(&answer, 502, "upstream_error");
     me.assert_async().await;
 }
 
@@ -85,15 +84,13 @@ async fn a_code_exchange_is_never_retried() {
         .await;
     let body = serde_json::json!({ "code": "AQB-once", "redirect_uri": REDIRECT_URI });
     let answer = app.post_json("/v1/exchange", &body.to_string()).await;
-    assert_eq!(answer.status, 502, "{}", answer.text);
-    assert_eq!(answer.error_code(), "upstream_error");
+    assert_envelope(&answer, 502, "upstream_error");
     exchange.assert_async().await;
 
     // ... and on a reset connection.
     let upstream = raw_upstream(|_| Conduct::Reset).await;
     let app = fault_app(Some(&upstream.url)).await;
     let answer = app.post_json("/v1/exchange", &body.to_string()).await;
-    assert_eq!(answer.status, 502, "{}", answer.text);
-    assert_eq!(answer.error_code(), "upstream_error");
+    assert_envelope(&answer, 502, "upstream_error");
     assert_eq!(upstream.connections(), 1, "the code was offered once");
 }

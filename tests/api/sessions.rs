@@ -159,8 +159,7 @@ async fn a_link_that_cannot_be_made_leaves_no_user_behind_and_no_session() {
     let (app, _instagram) = app_signing_in(&parse).await;
 
     let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
-    assert_eq!(answer.status, 502, "{}", answer.text);
-    assert_eq!(answer.error_code(), "parse_error", "{}", answer.text);
+    assert_envelope(&answer, 502, "parse_error");
     assert!(
         answer.json().get("access_token").is_none(),
         "{}",
@@ -184,8 +183,7 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
     let _grant = mock_exchange(&mut app, CODE, 200, &flat_grant(TOKEN)).await;
     let _me = app.mock_me(TOKEN, 200, &me_body(FLAT_USER_ID, "jay")).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
-    assert_eq!(answer.status, 504, "{}", answer.text);
-    assert_eq!(answer.error_code(), "parse_timeout", "{}", answer.text);
+    assert_envelope(&answer, 504, "parse_timeout");
     assert!(
         answer.json().get("access_token").is_none(),
         "{}",
@@ -211,7 +209,6 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
     ];
     let body = r#"{"code":"AQB-sessions"}"#;
     let answer = app.post_with("/v1/exchange", &headers, body).await;
-    assert_eq!(answer.status, 401, "{}", answer.text);
-    assert_eq!(answer.error_code(), "invalid_session_token");
+    assert_envelope(&answer, 401, "invalid_session_token");
     me.assert_async().await;
 }

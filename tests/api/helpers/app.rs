@@ -239,6 +239,13 @@ impl Answer {
             .to_string()
     }
 
+    /// The `Retry-After` header in seconds (panics when absent or not a number).
+    pub fn retry_after_secs(&self) -> u64 {
+        let value = self.header("retry-after");
+        let value = value.unwrap_or_else(|| panic!("no Retry-After: {}", self.text));
+        value.parse().expect("Retry-After in seconds")
+    }
+
     /// Asserts the body holds `needle`, showing the body when it does not.
     pub fn assert_has(&self, needle: &str) {
         assert!(

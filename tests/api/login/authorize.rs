@@ -203,8 +203,7 @@ async fn authorize_and_callback_are_rate_limited_per_client() {
         None,
     )
     .await;
-    assert_eq!(answer.status, 429, "{}", answer.text);
-    assert_eq!(answer.error_code(), "rate_limited");
+    assert_envelope(&answer, 429, "rate_limited");
     let answer = callback(&app, "code=x&state=y", None).await;
     assert_eq!(answer.status, 429);
     assert!(answer.header("retry-after").is_some());

@@ -45,8 +45,7 @@ async fn refresh_of_a_refused_token_is_invalid_token() {
     let mut app = spawn_flow(&[]).await;
     let refresh = mock_refresh(&mut app, 400, INVALID_TOKEN_BODY).await;
     let answer = refresh_long(&app).await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
-    assert_eq!(answer.error_code(), "invalid_token");
+    assert_envelope(&answer, 400, "invalid_token");
     assert!(!answer.text.contains(LONG_TOKEN));
     assert_all(&[refresh]).await;
 }
@@ -79,8 +78,7 @@ async fn refresh_timeout_is_504() {
         .create_async()
         .await;
     let answer = refresh_long(&app).await;
-    assert_eq!(answer.status, 504, "{}", answer.text);
-    assert_eq!(answer.error_code(), "upstream_timeout");
+    assert_envelope(&answer, 504, "upstream_timeout");
 }
 
 #[actix_web::test]

@@ -4,7 +4,7 @@
 use crate::helpers::login::*;
 use std::time::Duration;
 
-use crate::helpers::{assert_all, TestApp, BIG_ID};
+use crate::helpers::{assert_all, assert_envelope, TestApp, BIG_ID};
 
 /// A login that ended at the app: its handoff code.
 async fn handoff_code(app: &mut TestApp) -> String {
@@ -74,8 +74,7 @@ async fn unknown_used_and_wrongly_verified_codes_are_refused_alike() {
     let messages: Vec<String> = [&wrong, &after, &unknown, &garbage]
         .iter()
         .map(|a| {
-            assert_eq!(a.status, 400, "{}", a.text);
-            assert_eq!(a.error_code(), "invalid_grant");
+            assert_envelope(&a, 400, "invalid_grant");
             a.error_text()
         })
         .collect();
