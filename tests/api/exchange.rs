@@ -63,11 +63,8 @@ async fn refused(overrides: &[(&str, &str)], calls: &[Call<'_>]) -> Vec<Answer> 
 #[actix_web::test]
 async fn flat_grant_keeps_a_numeric_user_id_above_2_pow_53_exact() {
     let answer = exchanged_flat("AQB-flat", "IGAA-flat", Json(r#"{"code":"AQB-flat"}"#)).await;
-    assert!(
-        answer.text.contains(r#""user_id":"27640875392278831""#),
-        "user_id as the exact string: {}",
-        answer.text
-    );
+    // user_id as the exact string.
+    answer.assert_has(r#""user_id":"27640875392278831""#);
     assert_eq!(
         answer.json(),
         serde_json::json!({

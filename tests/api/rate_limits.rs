@@ -1,7 +1,7 @@
 //! Abuse limits: the per-client-IP limit on `/v1/exchange` (on by default, off at 0, never on
 //! the server-to-server routes), and `X-Forwarded-For` believed only from trusted proxies.
 
-use crate::helpers::limits::{exchange, TIGHT};
+use crate::helpers::limits::{exchange, exchange_limit, TIGHT};
 use crate::helpers::*;
 
 fn assert_rate_limited(answer: &Answer) {
@@ -58,11 +58,7 @@ async fn exchange_rate_limit_is_on_by_default() {
 
 #[actix_web::test]
 async fn zero_turns_the_exchange_rate_limit_off() {
-    let mut app = spawn_app_with(&[
-        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "0"),
-        ("IGAUTH_LIMITS__EXCHANGE_BURST", "1"),
-    ])
-    .await;
+    let mut app = spawn_app_with(&exchange_limit("0", "1")).await;
     let _codes = refuse_codes(&mut app).await;
     for _ in 0..40 {
         assert_passed(&exchange(&app, None).await);
@@ -71,11 +67,7 @@ async fn zero_turns_the_exchange_rate_limit_off() {
 
 #[actix_web::test]
 async fn validate_introspect_and_webhooks_are_never_rate_limited() {
-    let mut app = spawn_app_with(&[
-        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "1"),
-        ("IGAUTH_LIMITS__EXCHANGE_BURST", "1"),
-    ])
-    .await;
+    let mut app = spawn_app_with(&exchange_limit("1", "1")).await;
     let _me = app.me_ok("IGT-busy").await;
     let _codes = refuse_codes(&mut app).await;
     let validate_params =

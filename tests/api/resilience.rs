@@ -27,13 +27,9 @@ async fn instagram_500_is_502_upstream_error() {
 #[actix_web::test]
 async fn instagram_html_answer_is_502_upstream_error() {
     let mut app = spawn_app().await;
-    let me = app
-        .any_me()
-        .with_status(200)
-        .with_header("content-type", "text/html")
-        .with_body("<html><body>Sorry, something went wrong.</body></html>")
-        .create_async()
-        .await;
+    let html = "<html><body>Sorry, something went wrong.</body></html>";
+    let me = app.any_me().with_header("content-type", "text/html");
+    let me = me.with_status(200).with_body(html).create_async().await;
     let answer = app.validate(BIG_ID, "IGT-html").await;
     assert_envelope(&answer, 502, "upstream_error");
     me.assert_async().await;

@@ -20,13 +20,8 @@ async fn retry_app(upstream: Option<&str>) -> TestApp {
 #[actix_web::test]
 async fn me_is_retried_once_on_500_and_no_more() {
     let mut app = retry_app(None).await;
-    let me = app
-        .any_me()
-        .with_status(500)
-        .with_body("{}")
-        .expect(2)
-        .create_async()
-        .await;
+    let me = app.any_me().with_status(500).with_body("{}").expect(2);
+    let me = me.create_async().await;
     let answer = app.validate(BIG_ID, "IGT-retry").await;
     assert_envelope(&answer, 502, "upstream_error");
     me.assert_async().await;
@@ -35,19 +30,10 @@ async fn me_is_retried_once_on_500_and_no_more() {
 #[actix_web::test]
 async fn a_500_then_a_good_answer_is_valid() {
     let mut app = retry_app(None).await;
-    let failing = app
-        .any_me()
-        .with_status(500)
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let healthy = app
-        .any_me()
-        .answer(200, me_body(BIG_ID, "jay"))
-        .expect(1)
-        .create_async()
-        .await;
+    let failing = app.any_me().with_status(500).with_body("{}").expect(1);
+    let failing = failing.create_async().await;
+    let healthy = app.any_me().answer(200, me_body(BIG_ID, "jay")).expect(1);
+    let healthy = healthy.create_async().await;
     let answer = app.validate(BIG_ID, "IGT-retry-ok").await;
     assert_valid(&answer);
     assert_all(&[failing, healthy]).await;

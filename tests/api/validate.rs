@@ -330,8 +330,7 @@ async fn missing_api_key_is_401_with_www_authenticate() {
     let (app, never) = spawn_app_unasked(&[]).await;
     let json = [("Content-Type", "application/json")];
     let answer = app.post_with("/v1/validate", &json, &plain("IGT")).await;
-    assert_envelope(&answer, 401, "unauthorized");
-    assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+    assert_unauthorized(&answer);
     assert_all(&never).await;
 }
 

@@ -16,6 +16,17 @@ pub fn assert_envelope(answer: &Answer, status: u16, code: &str) {
     assert!(answer.json().get("valid").is_none(), "{}", answer.text);
 }
 
+/// A 401 for a missing or wrong API key, naming the scheme to use.
+pub fn assert_unauthorized(answer: &Answer) {
+    assert_envelope(answer, 401, "unauthorized");
+    assert_eq!(
+        answer.header("www-authenticate"),
+        Some("Bearer"),
+        "{}",
+        answer.text
+    );
+}
+
 pub fn assert_security_headers(answer: &Answer) {
     let context = format!("{} {}", answer.status, answer.text);
     assert_eq!(

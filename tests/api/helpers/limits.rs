@@ -16,7 +16,19 @@ pub async fn exchange(app: &TestApp, forwarded_for: Option<&str>) -> Answer {
     Answer::read(req.send_body(body.to_string()).await.expect("app answers")).await
 }
 
+/// A limit of two a minute, two at once.
 pub const TIGHT: [(&str, &str); 2] = [
     ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", "2"),
     ("IGAUTH_LIMITS__EXCHANGE_BURST", "2"),
 ];
+
+/// The exchange limit at `per_minute` with a burst of `burst`.
+pub fn exchange_limit(
+    per_minute: &'static str,
+    burst: &'static str,
+) -> [(&'static str, &'static str); 2] {
+    [
+        ("IGAUTH_LIMITS__EXCHANGE_PER_MINUTE", per_minute),
+        ("IGAUTH_LIMITS__EXCHANGE_BURST", burst),
+    ]
+}
