@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::commands::igauth_async;
+use crate::helpers::binary::igauth_async;
 use crate::helpers::{ChildApp, API_KEY, CLIENT_SECRET};
 
 const MASTER_KEY: &str = "boundary-master-key-0123456789";

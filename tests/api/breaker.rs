@@ -173,12 +173,8 @@ async fn a_failed_probe_opens_the_breaker_again() {
 #[actix_web::test]
 async fn refusals_are_answers_and_keep_the_breaker_closed() {
     let mut app = breaker_app().await;
-    let invalid = app
-        .any_me()
-        .answer(400, INVALID_TOKEN_BODY)
-        .expect(10)
-        .create_async()
-        .await;
+    let invalid = app.any_me().answer(400, INVALID_TOKEN_BODY).expect(10);
+    let invalid = invalid.create_async().await;
     for n in 0..10 {
         let answer = app.validate(BIG_ID, &format!("IGT-refused-{n}")).await;
         assert_eq!(answer.status, 200, "{}", answer.text);

@@ -63,11 +63,8 @@ async fn no_cors_headers_unless_origins_are_configured() {
 
 #[actix_web::test]
 async fn cors_echoes_only_a_listed_origin() {
-    let mut app = spawn_app_with(&[(
-        "IGAUTH_SERVER__CORS_ORIGINS",
-        "https://app.example, https://admin.example",
-    )])
-    .await;
+    let origins = "https://app.example, https://admin.example";
+    let mut app = spawn_app_with(&[("IGAUTH_SERVER__CORS_ORIGINS", origins)]).await;
     let _codes = refuse_codes(&mut app).await;
 
     for origin in [APP_ORIGIN, "https://admin.example"] {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use mockito::Matcher;
 
 use crate::helpers::{
-    grant_body, me_body, ChildApp, Exited, JsonAnswer, BIG_ID, INVALID_TOKEN_BODY, USED_CODE_BODY,
+    grant_body, http_client, me_body, ChildApp, Exited, JsonAnswer, BIG_ID, INVALID_TOKEN_BODY,
+    USED_CODE_BODY,
 };
 
 const CLIENT_ID: &str = "1234567890";
@@ -139,9 +140,7 @@ async fn trace_logs_show_every_request_and_no_secret_and_sigterm_exits_zero() {
         ("IGAUTH_INSTAGRAM__TIMEOUT_MS", "3000"),
     ])
     .await;
-    let http = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish();
+    let http = http_client(10);
     let base = app.url("");
 
     let bearer = format!("Bearer {API_KEY}");

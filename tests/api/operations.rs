@@ -1,6 +1,7 @@
 //! Operational surface: health, readiness, the API description, and what every answer carries
 //! (`X-Content-Type-Options: nosniff`, `X-Request-Id`), errors included.
 
+use crate::helpers::webhooks::VALIDATE_FN;
 use crate::helpers::*;
 
 /// `GET path` answers 200 with `{"status": word}`.
@@ -48,13 +49,14 @@ async fn unknown_route_is_404_with_the_envelope() {
 
 #[actix_web::test]
 async fn wrong_method_is_405_with_the_envelope() {
-    let (app, never) = spawn_app_unasked(&[]).await;
-    for path in [
+    let posted_to = [
         "/v1/validate",
         "/v1/exchange",
         "/v1/introspect",
-        "/v1/parse/functions/validate",
-    ] {
+        VALIDATE_FN,
+    ];
+    let (app, never) = spawn_app_unasked(&[]).await;
+    for path in posted_to {
         let answer = app.get_with(path, &[]).await;
         assert_eq!(answer.status, 405, "GET {path}: {}", answer.text);
         assert_eq!(answer.error_code(), "method_not_allowed", "GET {path}");

@@ -84,17 +84,18 @@ async fn validate_function_without_the_webhook_key_is_refused_before_instagram()
 
 #[actix_web::test]
 async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram() {
-    let (app, never) = spawn_app_unasked(&[]).await;
-    for wrong in [
+    let wrong_keys = [
         "test-webhook-key-9876543211",
         "test-webhook-key-98765432100",
         API_KEY,
-    ] {
+    ];
+    let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-37"));
+    let (app, never) = spawn_app_unasked(&[]).await;
+    for wrong in wrong_keys {
         let headers = [
             ("Content-Type", "application/json"),
             ("X-Parse-Webhook-Key", wrong),
         ];
-        let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-37"));
         let answer = app.post_with(VALIDATE_FN, &headers, &body).await;
         assert_eq!(error_message(&answer), UNVERIFIABLE, "{wrong}");
     }
@@ -105,17 +106,7 @@ async fn validate_function_with_a_wrong_webhook_key_is_refused_before_instagram(
 async fn validate_function_reads_a_chunked_body_without_content_length() {
     let (app, me) = app_where_me("IGT-38", 200, &me_body(BIG_ID, "jay")).await;
     let body = function_call("igValidate", &validate_params(BIG_ID, "IGT-38"));
-    let chunks = body.as_bytes().chunks(37).map(<[u8]>::to_vec).collect();
-    let answer = app
-        .post_chunked(
-            VALIDATE_FN,
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
-            ],
-            chunks,
-        )
-        .await;
+    let answer = app.webhook_chunked(VALIDATE_FN, &body, 37).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["success"]["valid"], true, "{}", answer.text);
     me.assert_async().await;

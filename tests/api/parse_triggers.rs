@@ -90,17 +90,7 @@ async fn before_save_reads_a_chunked_body() {
     let object = signup_object(&validate_params(BIG_ID, "IGT-46"));
     let body = trigger_call("beforeSave", &object);
     // 64-byte chunks: boundaries fall anywhere, including inside the multi-byte eagle.
-    let chunks = body.as_bytes().chunks(64).map(<[u8]>::to_vec).collect();
-    let answer = app
-        .post_chunked(
-            USER_TRIGGER,
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Webhook-Key", WEBHOOK_KEY),
-            ],
-            chunks,
-        )
-        .await;
+    let answer = app.webhook_chunked(USER_TRIGGER, &body, 64).await;
     assert_pass(&answer);
     me.assert_async().await;
 }

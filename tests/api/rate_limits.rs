@@ -19,12 +19,8 @@ fn assert_passed(answer: &Answer) {
 #[actix_web::test]
 async fn exchange_is_rate_limited_per_client_after_the_burst() {
     let mut app = spawn_app_with(&TIGHT).await;
-    let codes = app
-        .code_exchange()
-        .answer(400, BAD_CODE_BODY)
-        .expect(2)
-        .create_async()
-        .await;
+    let codes = app.code_exchange().answer(400, BAD_CODE_BODY).expect(2);
+    let codes = codes.create_async().await;
     assert_passed(&exchange(&app, None).await);
     assert_passed(&exchange(&app, None).await);
     for _ in 0..3 {

@@ -2,9 +2,7 @@
 //! wrong API or webhook key go to their metrics, and the log says so at most once a minute per
 //! kind, with a count. The API-key line names what to fix on both sides.
 
-use std::time::Duration;
-
-use crate::helpers::{metric, ChildApp, API_KEY, CLIENT_SECRET, WEBHOOK_KEY};
+use crate::helpers::{http_client, metric, ChildApp, API_KEY, CLIENT_SECRET, WEBHOOK_KEY};
 
 #[actix_web::test]
 async fn two_hundred_forged_calls_give_one_warn_line_per_kind_and_full_counts() {
@@ -25,9 +23,7 @@ async fn two_hundred_forged_calls_give_one_warn_line_per_kind_and_full_counts() 
         ("IGAUTH_INSTAGRAM__API_URL", "http://127.0.0.1:9"),
     ])
     .await;
-    let http = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish();
+    let http = http_client(10);
     let form = ("Content-Type", "application/x-www-form-urlencoded");
     let json = ("Content-Type", "application/json");
     for i in 0..50 {

@@ -3,7 +3,6 @@
 //! entry that admits more than a place.
 
 use std::process::Command;
-use std::time::Duration;
 
 use igauth::settings::{Settings, Sources};
 
@@ -38,10 +37,7 @@ fn enc(value: &str) -> String {
 
 /// GET without following redirects.
 async fn get(app: &TestApp, path_and_query: &str, cookie: Option<&str>) -> Answer {
-    let client = awc::Client::builder()
-        .disable_redirects()
-        .timeout(Duration::from_secs(10))
-        .finish();
+    let client = crate::helpers::login::browser();
     let mut req = client.get(app.url(path_and_query));
     if let Some(cookie) = cookie {
         req = req.insert_header(("Cookie", cookie));

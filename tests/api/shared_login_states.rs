@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mockito::{Matcher, ServerGuard};
 
-use crate::helpers::login::{redeem, PKCE, VERIFIER};
+use crate::helpers::login::{browser, redeem, PKCE, VERIFIER};
 use crate::helpers::redis_fleet::*;
 use crate::helpers::redis_server::Redis;
 use crate::helpers::*;
@@ -83,13 +83,6 @@ async fn finish_login(app: &TestApp, path: &str, cookie: &str) -> String {
     let answer = Answer::read(answer).await;
     assert_eq!(answer.status, 302, "{}", answer.text);
     answer.header("location").expect("a Location").to_string()
-}
-
-fn browser() -> awc::Client {
-    awc::Client::builder()
-        .disable_redirects()
-        .timeout(Duration::from_secs(10))
-        .finish()
 }
 
 /// The Redis key that marks the state of a login used: its nonce id also names the cookie.

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::helpers::upstream::read_request;
-use crate::helpers::{ChildApp, BIG_ID};
+use crate::helpers::{http_client, ChildApp, BIG_ID};
 
 const IN_FLIGHT: usize = 4;
 
@@ -58,9 +58,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     ])
     .await;
 
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish();
+    let client = http_client(30);
     let mut requests = Vec::new();
     for _ in 0..IN_FLIGHT {
         let req = client

@@ -334,16 +334,19 @@ async fn missing_api_key_is_401_with_www_authenticate() {
     assert_all(&never).await;
 }
 
+/// One off by a digit, one a digit long, none, the key without its scheme, another scheme.
+const WRONG_KEYS: [&str; 5] = [
+    "Bearer test-api-key-0123456789abcdef-0123456788",
+    "Bearer test-api-key-0123456789abcdef-01234567890",
+    "Bearer ",
+    "test-api-key-0123456789abcdef-0123456789",
+    "Basic dGVzdC1hcGkta2V5LTAxMjM0NTY3ODk=",
+];
+
 #[actix_web::test]
 async fn wrong_api_key_is_401_with_www_authenticate() {
     let (app, never) = spawn_app_unasked(&[]).await;
-    for wrong in [
-        "Bearer test-api-key-0123456789abcdef-0123456788",
-        "Bearer test-api-key-0123456789abcdef-01234567890",
-        "Bearer ",
-        "test-api-key-0123456789abcdef-0123456789",
-        "Basic dGVzdC1hcGkta2V5LTAxMjM0NTY3ODk=",
-    ] {
+    for wrong in WRONG_KEYS {
         let headers = [
             ("Content-Type", "application/json"),
             ("Authorization", wrong),

@@ -1,7 +1,7 @@
 //! `igauth check-config`: the settings as the variables people set, and the same findings
 //! `serve` logs; configurations that can never work stop both.
 
-use super::igauth;
+use crate::helpers::binary::igauth;
 use crate::helpers::ChildApp;
 
 const API_KEY: &str = "cc-api-key-0123456789abcdef-0123456789";

@@ -1,7 +1,7 @@
 //! `igauth doctor` against local stand-ins: mockito plays Instagram's hosts and Parse. (The
 //! end-to-end suite runs it against a real Parse Server.)
 
-use super::igauth_async;
+use crate::helpers::binary::igauth_async;
 
 const MASTER_KEY: &str = "doctor-master-key-0123456789";
 
@@ -21,7 +21,7 @@ fn env(instagram: &str, parse: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn doctor(env: &[(&'static str, String)]) -> super::Run {
+async fn doctor(env: &[(&'static str, String)]) -> crate::helpers::binary::Run {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     igauth_async(&["doctor"], &env).await
 }

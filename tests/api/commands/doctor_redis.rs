@@ -3,7 +3,7 @@
 //! replica ignores the others' values silently, so only doctor can tell), and a Redis that is
 //! gone names its URL.
 
-use super::igauth_async;
+use crate::helpers::binary::igauth_async;
 use crate::helpers::redis_fleet::*;
 use crate::helpers::redis_server::Redis;
 

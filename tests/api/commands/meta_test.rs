@@ -1,6 +1,6 @@
 //! `igauth meta-test`: a Meta callback signed as Meta signs it, sent to a running igauth.
 
-use super::igauth_async;
+use crate::helpers::binary::igauth_async;
 use crate::helpers::{ChildApp, CLIENT_SECRET};
 
 #[actix_web::test]

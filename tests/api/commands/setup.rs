@@ -1,6 +1,6 @@
 //! `igauth setup`: what to paste into Meta's dashboard and into Parse, from the configuration.
 
-use super::igauth;
+use crate::helpers::binary::igauth;
 
 const API_KEY: &str = "setup-api-key-0123456789abcdef-0123456789";
 const CLIENT_SECRET: &str = "setup-client-secret-abcdef";

@@ -88,10 +88,16 @@ fn start_app(
         address,
         metrics_address,
         instagram,
-        http: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .finish(),
+        http: http_client(10),
     }
+}
+
+/// An HTTP client whose requests give up after `secs` seconds.
+pub fn http_client(secs: u64) -> awc::Client {
+    let builder = awc::Client::builder();
+    builder
+        .timeout(std::time::Duration::from_secs(secs))
+        .finish()
 }
 
 // --- TestApp: requests to the app, and mocks on its Instagram --------------------------------
@@ -176,6 +182,17 @@ impl TestApp {
             body,
         )
         .await
+    }
+
+    /// [`TestApp::webhook`] with the body streamed in `chunk`-byte pieces, no Content-Length,
+    /// as Parse Server sends it.
+    pub async fn webhook_chunked(&self, path: &str, body: &str, chunk: usize) -> Answer {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-Parse-Webhook-Key", WEBHOOK_KEY),
+        ];
+        let chunks = body.as_bytes().chunks(chunk).map(<[u8]>::to_vec).collect();
+        self.post_chunked(path, &headers, chunks).await
     }
 
     /// Parse's `validate` Cloud Code function call for `id` and `token`.

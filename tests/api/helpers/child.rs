@@ -51,9 +51,7 @@ impl ChildApp {
             stderr,
             readers,
         };
-        let http = awc::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .finish();
+        let http = super::http_client(2);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             app.port = listening_port(&app.stderr.lock().unwrap()).unwrap_or(0);

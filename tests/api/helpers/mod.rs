@@ -7,6 +7,7 @@
 //! - [`limits`]: tight exchange limits, and an exchange from a chosen client.
 //! - [`checks`]: the error envelope, security headers, no-store.
 //! - [`child`]: the real binary as a child process (`ChildApp`).
+//! - [`binary`]: the real binary run to completion as a command (`igauth`, `igauth_async`).
 //! - [`grants`]: `/v1/exchange` calls and Instagram's code exchange mocked for them.
 //! - [`login`]: the login flow's harness: a browser, a login's steps, signed states.
 //! - [`parse`]: Parse Server played by mockito, and Meta's signed requests.
@@ -18,6 +19,7 @@
 //! are imported by name (`use crate::helpers::login::*`).
 
 mod app;
+pub mod binary;
 mod checks;
 mod child;
 pub mod faults;
