@@ -118,37 +118,30 @@ mod tests {
         }
     }
 
-    #[actix_web::test]
-    async fn a_code_is_redeemed_once_with_its_verifier() {
-        let handoffs = Handoffs::new(HANDOFF_TTL, None);
+    /// A handoff store whose codes live `ttl`, and a code issued for [`VERIFIER`].
+    async fn issued(ttl: Duration) -> (Handoffs, String) {
+        let handoffs = Handoffs::new(ttl, None);
         let code = handoffs
             .issue(result(), CodeChallenge::of_verifier(VERIFIER))
             .await
             .unwrap();
-        let got = handoffs.redeem(&code.expose(), VERIFIER).await.unwrap();
+        (handoffs, code.expose())
+    }
+
+    #[actix_web::test]
+    async fn a_code_is_redeemed_once_with_its_verifier() {
+        let (handoffs, code) = issued(HANDOFF_TTL).await;
+        let got = handoffs.redeem(&code, VERIFIER).await.unwrap();
         assert_eq!(got.access_token.expose(), "IGAA-x");
-        assert_eq!(
-            handoffs.redeem(&code.expose(), VERIFIER).await,
-            Err(InvalidGrant)
-        );
+        assert_eq!(handoffs.redeem(&code, VERIFIER).await, Err(InvalidGrant));
     }
 
     #[actix_web::test]
     async fn a_wrong_verifier_burns_the_code() {
-        let handoffs = Handoffs::new(HANDOFF_TTL, None);
-        let code = handoffs
-            .issue(result(), CodeChallenge::of_verifier(VERIFIER))
-            .await
-            .unwrap();
+        let (handoffs, code) = issued(HANDOFF_TTL).await;
         let wrong = VERIFIER.replace('d', "e");
-        assert_eq!(
-            handoffs.redeem(&code.expose(), &wrong).await,
-            Err(InvalidGrant)
-        );
-        assert_eq!(
-            handoffs.redeem(&code.expose(), VERIFIER).await,
-            Err(InvalidGrant)
-        );
+        assert_eq!(handoffs.redeem(&code, &wrong).await, Err(InvalidGrant));
+        assert_eq!(handoffs.redeem(&code, VERIFIER).await, Err(InvalidGrant));
         assert_eq!(
             handoffs.redeem("nonsense", VERIFIER).await,
             Err(InvalidGrant)
@@ -157,14 +150,7 @@ mod tests {
 
     #[actix_web::test]
     async fn an_expired_code_is_refused() {
-        let handoffs = Handoffs::new(Duration::ZERO, None);
-        let code = handoffs
-            .issue(result(), CodeChallenge::of_verifier(VERIFIER))
-            .await
-            .unwrap();
-        assert_eq!(
-            handoffs.redeem(&code.expose(), VERIFIER).await,
-            Err(InvalidGrant)
-        );
+        let (handoffs, code) = issued(Duration::ZERO).await;
+        assert_eq!(handoffs.redeem(&code, VERIFIER).await, Err(InvalidGrant));
     }
 }

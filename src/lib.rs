@@ -26,12 +26,13 @@
 //!
 //! The library's interface is what the binary and the tests need: [`commands`] (the whole command
 //! line, which `main.rs` hands over to), [`settings`] (load and check the configuration),
-//! [`startup`] (run the app), and the [`domain`] types tests use to craft input. Everything else
-//! is crate-private, so rustc reports what nothing uses.
+//! [`startup`] (run the app), and `testing` (a login state signed outside the app, for the
+//! black-box tests). Everything else, the domain types included, is crate-private, so rustc
+//! reports what nothing uses.
 
 mod clock;
 pub mod commands;
-pub mod domain;
+mod domain;
 mod error;
 mod exchange;
 mod handoff;
@@ -48,6 +49,8 @@ pub mod settings;
 mod shared_cache;
 pub mod startup;
 mod state;
+#[doc(hidden)]
+pub mod testing;
 mod transport;
 mod unread_body;
 mod validator;

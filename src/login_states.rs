@@ -161,6 +161,14 @@ mod tests {
         CodeChallenge::of_verifier(&"v".repeat(43))
     }
 
+    /// A state for `myapp://auth`, issued at [`NOW`].
+    fn issued(states: &LoginStates) -> String {
+        states
+            .issue_at(&target("myapp://auth"), &challenge(), NOW)
+            .unwrap()
+            .value
+    }
+
     impl LoginStates {
         /// Opens and spends, as the callback does; the return target on success.
         async fn verify_at(&self, state: &str, now: u64) -> Result<String, StateError> {
@@ -172,13 +180,11 @@ mod tests {
     #[actix_web::test]
     async fn a_state_verifies_once_and_carries_its_return_target() {
         let states = states();
-        let issued = states
-            .issue_at(&target("myapp://auth"), &challenge(), NOW)
-            .unwrap();
-        let verified = states.verify_at(&issued.value, NOW + 1).await.unwrap();
+        let state = issued(&states);
+        let verified = states.verify_at(&state, NOW + 1).await.unwrap();
         assert_eq!(verified, "myapp://auth");
         assert_eq!(
-            states.verify_at(&issued.value, NOW + 2).await.unwrap_err(),
+            states.verify_at(&state, NOW + 2).await.unwrap_err(),
             StateError::Replayed {
                 return_to: "myapp://auth".into()
             }
@@ -188,18 +194,16 @@ mod tests {
     #[actix_web::test]
     async fn opening_does_not_spend_and_spending_is_once() {
         let states = states();
-        let issued = states
-            .issue_at(&target("myapp://auth"), &challenge(), NOW)
-            .unwrap();
-        let first = states.open_at(&issued.value, NOW).unwrap();
-        let second = states.open_at(&issued.value, NOW).unwrap();
+        let state = issued(&states);
+        let first = states.open_at(&state, NOW).unwrap();
+        let second = states.open_at(&state, NOW).unwrap();
         assert!(states.spend(&first).await.is_ok());
         assert!(matches!(
             states.spend(&second).await,
             Err(StateError::Replayed { .. })
         ));
         assert!(matches!(
-            states.open_at(&issued.value, NOW),
+            states.open_at(&state, NOW),
             Err(StateError::Replayed { .. })
         ));
     }
@@ -209,14 +213,12 @@ mod tests {
         // Workers are threads: a check-then-insert would let two of them spend one state.
         let states = std::sync::Arc::new(states());
         for _ in 0..100 {
-            let issued = states
-                .issue_at(&target("myapp://auth"), &challenge(), NOW)
-                .unwrap();
+            let state = issued(&states);
             let start = std::sync::Arc::new(std::sync::Barrier::new(8));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     let (states, start) = (states.clone(), start.clone());
-                    let opened = states.open_at(&issued.value, NOW).unwrap();
+                    let opened = states.open_at(&state, NOW).unwrap();
                     std::thread::spawn(move || {
                         let runtime = tokio::runtime::Builder::new_current_thread()
                             .build()
@@ -238,16 +240,14 @@ mod tests {
     #[actix_web::test]
     async fn refusing_an_expired_state_does_not_spend_it() {
         let states = states();
-        let issued = states
-            .issue_at(&target("myapp://auth"), &challenge(), NOW)
-            .unwrap();
+        let state = issued(&states);
         let at_expiry = NOW + STATE_TTL.as_secs();
         assert!(matches!(
-            states.verify_at(&issued.value, at_expiry).await,
+            states.verify_at(&state, at_expiry).await,
             Err(StateError::Expired { .. })
         ));
         // The error is about time, not reuse.
-        assert!(states.verify_at(&issued.value, at_expiry - 1).await.is_ok());
+        assert!(states.verify_at(&state, at_expiry - 1).await.is_ok());
     }
 
     #[actix_web::test]

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -22,8 +23,8 @@ pub(crate) struct Metrics {
     pub(crate) shared_cache_errors: IntCounterVec,
     pub(crate) shared_cache_rejected: IntCounter,
     pub(crate) rate_limited: IntCounterVec,
-    /// Calls refused for a wrong or missing key, by key (`api_key`, `webhook_key`).
-    pub(crate) wrong_key: IntCounterVec,
+    /// Calls refused for a wrong or missing key, by key: see [`Metrics::wrong_key`].
+    wrong_key: IntCounterVec,
     pub(crate) breaker_state: IntGauge,
     meta_callbacks: IntCounterVec,
     meta_deletions_pending: IntGauge,
@@ -37,144 +38,93 @@ const BUCKETS: &[f64] = &[
 ];
 
 impl Metrics {
+    /// Every metric is declared once: built and registered by the same call.
     pub(crate) fn new() -> Metrics {
         let registry =
             Registry::new_custom(Some("igauth".into()), None).expect("a constant prefix is valid");
-        let m = Metrics {
-            http_requests: IntCounterVec::new(
-                Opts::new("http_requests_total", "HTTP requests by route and status"),
-                &["route", "status"],
-            )
-            .expect("valid metric"),
-            http_duration: HistogramVec::new(
-                HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
-                    .buckets(BUCKETS.to_vec()),
-                &["route"],
-            )
-            .expect("valid metric"),
-            upstream_requests: IntCounterVec::new(
-                Opts::new(
-                    "upstream_requests_total",
-                    "Calls to Instagram by endpoint and outcome",
-                ),
-                &["endpoint", "outcome"],
-            )
-            .expect("valid metric"),
-            upstream_duration: HistogramVec::new(
-                HistogramOpts::new(
-                    "upstream_request_duration_seconds",
-                    "Instagram call latency",
-                )
-                .buckets(BUCKETS.to_vec()),
-                &["endpoint"],
-            )
-            .expect("valid metric"),
-            cache_hits: IntCounter::new("cache_hits_total", "Validations answered from cache")
-                .expect("valid metric"),
-            cache_misses: IntCounter::new(
-                "cache_misses_total",
-                "Validations that had to ask Instagram",
-            )
-            .expect("valid metric"),
-            cache_entries: IntGauge::new("cache_entries", "Verdicts held in the local cache")
-                .expect("valid metric"),
-            singleflight_joins: IntCounter::new(
-                "singleflight_joins_total",
-                "Validations that waited for an identical in-flight call instead of making one",
-            )
-            .expect("valid metric"),
-            shared_cache_errors: IntCounterVec::new(
-                Opts::new(
-                    "shared_cache_errors_total",
-                    "Shared (Redis) cache operations that failed or timed out and fell back",
-                ),
-                &["op"],
-            )
-            .expect("valid metric"),
-            shared_cache_rejected: IntCounter::new(
-                "shared_cache_rejected_total",
-                "Values read from Redis that igauth did not seal (forged, copied or from another secret), ignored like misses",
-            )
-            .expect("valid metric"),
-            rate_limited: IntCounterVec::new(
-                Opts::new(
-                    "rate_limited_total",
-                    "Requests refused by the per-client rate limit",
-                ),
-                &["route"],
-            )
-            .expect("valid metric"),
-            wrong_key: IntCounterVec::new(
-                Opts::new(
-                    "wrong_key_total",
-                    "Calls refused for a wrong or missing key (api_key, webhook_key)",
-                ),
-                &["key"],
-            )
-            .expect("valid metric"),
-            breaker_state: IntGauge::new(
-                "upstream_breaker_state",
-                "Circuit breaker: 0 closed, 1 open, 2 half-open",
-            )
-            .expect("valid metric"),
-            meta_callbacks: IntCounterVec::new(
-                Opts::new(
-                    "meta_callbacks_total",
-                    "Meta's deauthorize and data-deletion callbacks by route and outcome",
-                ),
-                &["route", "outcome"],
-            )
-            .expect("valid metric"),
-            meta_deletions_pending: IntGauge::new(
-                "meta_deletions_pending",
-                "Data deletions recorded but not finished yet, as of the last sweep",
-            )
-            .expect("valid metric"),
-            meta_deletions_failed: IntCounter::new(
-                "meta_deletions_failed_total",
-                "Data deletions still failing a day after they came, given up",
-            )
-            .expect("valid metric"),
-            parse_actions: IntCounterVec::new(
-                Opts::new(
-                    "parse_actions_total",
-                    "Calls to Parse Server's REST API by kind and result",
-                ),
-                &["kind", "result"],
-            )
-            .expect("valid metric"),
-            registry,
-        };
-        let build_info =
-            IntGaugeVec::new(Opts::new("build_info", "Build information"), &["version"])
-                .expect("valid metric");
-        build_info
+        let r = Register(&registry);
+        r.gauges("build_info", "Build information", &["version"])
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(m.http_requests.clone()),
-            Box::new(m.http_duration.clone()),
-            Box::new(m.upstream_requests.clone()),
-            Box::new(m.upstream_duration.clone()),
-            Box::new(m.cache_hits.clone()),
-            Box::new(m.cache_misses.clone()),
-            Box::new(m.cache_entries.clone()),
-            Box::new(m.singleflight_joins.clone()),
-            Box::new(m.shared_cache_errors.clone()),
-            Box::new(m.shared_cache_rejected.clone()),
-            Box::new(m.rate_limited.clone()),
-            Box::new(m.wrong_key.clone()),
-            Box::new(m.breaker_state.clone()),
-            Box::new(m.meta_callbacks.clone()),
-            Box::new(m.meta_deletions_pending.clone()),
-            Box::new(m.meta_deletions_failed.clone()),
-            Box::new(m.parse_actions.clone()),
-            Box::new(build_info),
-        ];
-        for c in collectors {
-            m.registry.register(c).expect("metric names are unique");
+        Metrics {
+            http_requests: r.counters(
+                "http_requests_total",
+                "HTTP requests by route and status",
+                &["route", "status"],
+            ),
+            http_duration: r.histograms(
+                "http_request_duration_seconds",
+                "HTTP request latency",
+                &["route"],
+            ),
+            upstream_requests: r.counters(
+                "upstream_requests_total",
+                "Calls to Instagram by endpoint and outcome",
+                &["endpoint", "outcome"],
+            ),
+            upstream_duration: r.histograms(
+                "upstream_request_duration_seconds",
+                "Instagram call latency",
+                &["endpoint"],
+            ),
+            cache_hits: r.counter("cache_hits_total", "Validations answered from cache"),
+            cache_misses: r.counter(
+                "cache_misses_total",
+                "Validations that had to ask Instagram",
+            ),
+            cache_entries: r.gauge("cache_entries", "Verdicts held in the local cache"),
+            singleflight_joins: r.counter(
+                "singleflight_joins_total",
+                "Validations that waited for an identical in-flight call instead of making one",
+            ),
+            shared_cache_errors: r.counters(
+                "shared_cache_errors_total",
+                "Shared (Redis) cache operations that failed or timed out and fell back",
+                &["op"],
+            ),
+            shared_cache_rejected: r.counter(
+                "shared_cache_rejected_total",
+                "Values read from Redis that igauth did not seal (forged, copied or from another secret), ignored like misses",
+            ),
+            rate_limited: r.counters(
+                "rate_limited_total",
+                "Requests refused by the per-client rate limit",
+                &["route"],
+            ),
+            wrong_key: r.counters(
+                "wrong_key_total",
+                "Calls refused for a wrong or missing key (api_key, webhook_key)",
+                &["key"],
+            ),
+            breaker_state: r.gauge(
+                "upstream_breaker_state",
+                "Circuit breaker: 0 closed, 1 open, 2 half-open",
+            ),
+            meta_callbacks: r.counters(
+                "meta_callbacks_total",
+                "Meta's deauthorize and data-deletion callbacks by route and outcome",
+                &["route", "outcome"],
+            ),
+            meta_deletions_pending: r.gauge(
+                "meta_deletions_pending",
+                "Data deletions recorded but not finished yet, as of the last sweep",
+            ),
+            meta_deletions_failed: r.counter(
+                "meta_deletions_failed_total",
+                "Data deletions still failing a day after they came, given up",
+            ),
+            parse_actions: r.counters(
+                "parse_actions_total",
+                "Calls to Parse Server's REST API by kind and result",
+                &["kind", "result"],
+            ),
+            registry,
         }
-        m
+    }
+
+    /// A call refused for a wrong or missing key (`api_key`, `webhook_key`).
+    pub(crate) fn wrong_key(&self, key: &str) {
+        self.wrong_key.with_label_values(&[key]).inc();
     }
 
     pub(crate) fn request(&self, route: &str, status: u16, elapsed: Duration) {
@@ -230,6 +180,41 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Builds a metric and registers it in one step, so each is named once.
+struct Register<'a>(&'a Registry);
+
+impl Register<'_> {
+    fn add<C: Collector + Clone + 'static>(&self, built: prometheus::Result<C>) -> C {
+        let metric = built.expect("valid metric");
+        // Metrics are handles to shared values: the registry's copy and ours count together.
+        self.0
+            .register(Box::new(metric.clone()))
+            .expect("metric names are unique");
+        metric
+    }
+
+    fn counter(&self, name: &str, help: &str) -> IntCounter {
+        self.add(IntCounter::new(name, help))
+    }
+
+    fn counters(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        self.add(IntCounterVec::new(Opts::new(name, help), labels))
+    }
+
+    fn gauge(&self, name: &str, help: &str) -> IntGauge {
+        self.add(IntGauge::new(name, help))
+    }
+
+    fn gauges(&self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        self.add(IntGaugeVec::new(Opts::new(name, help), labels))
+    }
+
+    fn histograms(&self, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+        let opts = HistogramOpts::new(name, help).buckets(BUCKETS.to_vec());
+        self.add(HistogramVec::new(opts, labels))
     }
 }
 

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
+use crate::domain::Secret;
 use crate::settings::Settings;
 
 pub(super) fn setup(settings: &Settings) -> ExitCode {
@@ -17,6 +18,24 @@ fn missing(var: &str) -> String {
     format!("<set {var}>")
 }
 
+/// A plain setting as the guide shows it: its value, or the marker naming `var`.
+fn shown(var: &str, value: &str) -> String {
+    if value.is_empty() {
+        missing(var)
+    } else {
+        value.to_string()
+    }
+}
+
+/// A secret setting as the guide shows it: never its value, only whether it is set.
+fn shown_secret(var: &str, secret: &Secret) -> String {
+    if secret.is_set() {
+        "(set)".to_string()
+    } else {
+        missing(var)
+    }
+}
+
 /// The whole guide, as text.
 fn guide(settings: &Settings) -> String {
     let ig = &settings.instagram;
@@ -27,10 +46,12 @@ fn guide(settings: &Settings) -> String {
         Some(base) => format!("{base}{path}"),
         None => format!("{}{path}", missing(base_var)),
     };
-    let callback = if ig.callback_url.is_empty() {
-        missing("IGAUTH_INSTAGRAM__CALLBACK_URL")
-    } else {
-        ig.callback_url.clone()
+    let callback = shown("IGAUTH_INSTAGRAM__CALLBACK_URL", &ig.callback_url);
+    // Lines of a label and the URL of one of igauth's paths (labels padded to line URLs up).
+    let urls = |w: &mut String, rows: &[(&str, &str)]| {
+        for (label, path) in rows {
+            let _ = writeln!(w, "  {label}{}", at(path));
+        }
     };
     let mut out = String::new();
     let w = &mut out;
@@ -55,15 +76,18 @@ fn guide(settings: &Settings) -> String {
         w,
         "  OAuth redirect URIs (Valid OAuth Redirect URIs): {callback}"
     );
-    let _ = writeln!(
+    urls(
         w,
-        "  Deauthorize callback URL:                       {}",
-        at("/v1/meta/deauthorize")
-    );
-    let _ = writeln!(
-        w,
-        "  Data deletion request URL:                      {}",
-        at("/v1/meta/data-deletion")
+        &[
+            (
+                "Deauthorize callback URL:                       ",
+                "/v1/meta/deauthorize",
+            ),
+            (
+                "Data deletion request URL:                      ",
+                "/v1/meta/data-deletion",
+            ),
+        ],
     );
     let _ = writeln!(
         w,
@@ -72,20 +96,12 @@ fn guide(settings: &Settings) -> String {
     let _ = writeln!(
         w,
         "    IGAUTH_INSTAGRAM__CLIENT_ID={}",
-        if ig.client_id.is_empty() {
-            missing("IGAUTH_INSTAGRAM__CLIENT_ID")
-        } else {
-            ig.client_id.clone()
-        }
+        shown("IGAUTH_INSTAGRAM__CLIENT_ID", &ig.client_id)
     );
     let _ = writeln!(
         w,
         "    IGAUTH_INSTAGRAM__CLIENT_SECRET={}",
-        if ig.client_secret.is_set() {
-            "(set)".to_string()
-        } else {
-            missing("IGAUTH_INSTAGRAM__CLIENT_SECRET")
-        }
+        shown_secret("IGAUTH_INSTAGRAM__CLIENT_SECRET", &ig.client_secret)
     );
     let _ = writeln!(w, "  Redirect URIs must be https: for local development, use a tunnel (see docs/meta-app.md).");
     let _ = writeln!(w);
@@ -120,21 +136,17 @@ fn guide(settings: &Settings) -> String {
     let _ = writeln!(w, "== Parse, sessions (Back4App, or any Parse whose options you cannot set): igauth signs people in");
     let parse = &settings.parse;
     for (var, value) in [
-        (
-            "IGAUTH_PARSE__SERVER_URL",
-            (!parse.server_url.is_empty()).then(|| parse.server_url.clone()),
-        ),
-        (
-            "IGAUTH_PARSE__APP_ID",
-            (!parse.app_id.is_empty()).then(|| parse.app_id.clone()),
-        ),
-        (
-            "IGAUTH_PARSE__MASTER_KEY",
-            parse.master_key.is_set().then(|| "(set)".to_string()),
-        ),
+        ("IGAUTH_PARSE__SERVER_URL", &parse.server_url),
+        ("IGAUTH_PARSE__APP_ID", &parse.app_id),
     ] {
-        let _ = writeln!(w, "  {var}={}", value.unwrap_or_else(|| missing(var)));
+        let _ = writeln!(w, "  {var}={}", shown(var, value));
     }
+    let master_key = "IGAUTH_PARSE__MASTER_KEY";
+    let _ = writeln!(
+        w,
+        "  {master_key}={}",
+        shown_secret(master_key, &parse.master_key)
+    );
     let _ = writeln!(
         w,
         "  IGAUTH_PARSE__SESSIONS=true  (now {}; then /v1/token also answers a Parse sessionToken",
@@ -146,29 +158,27 @@ fn guide(settings: &Settings) -> String {
         w,
         "== Parse, ways 2 and 3 (a second check in Cloud Code; on Parse >= 8 they need way 1 too)"
     );
-    let _ = writeln!(
+    urls(
         w,
-        "  webhook function igValidate:  {}",
-        at("/v1/parse/functions/validate")
-    );
-    let _ = writeln!(
-        w,
-        "  webhook function igExchange:  {}",
-        at("/v1/parse/functions/exchange")
-    );
-    let _ = writeln!(
-        w,
-        "  webhook trigger _User beforeSave: {}",
-        at("/v1/parse/triggers/user")
+        &[
+            (
+                "webhook function igValidate:  ",
+                "/v1/parse/functions/validate",
+            ),
+            (
+                "webhook function igExchange:  ",
+                "/v1/parse/functions/exchange",
+            ),
+            (
+                "webhook trigger _User beforeSave: ",
+                "/v1/parse/triggers/user",
+            ),
+        ],
     );
     let _ = writeln!(
         w,
         "  Parse's webhookKey = IGAUTH_PARSE__WEBHOOK_KEY {}",
-        if parse.webhook_key.is_set() {
-            "(set)".to_string()
-        } else {
-            missing("IGAUTH_PARSE__WEBHOOK_KEY")
-        }
+        shown_secret("IGAUTH_PARSE__WEBHOOK_KEY", &parse.webhook_key)
     );
     let _ = writeln!(w);
 

@@ -19,7 +19,7 @@ use super::pkce::CodeChallenge;
 use super::{AccessToken, Lookup, TokenOwner};
 
 /// How long a handoff code can be redeemed: the app calls `/v1/token` right after the redirect.
-pub const HANDOFF_TTL: Duration = Duration::from_secs(60);
+pub(crate) const HANDOFF_TTL: Duration = Duration::from_secs(60);
 const CODE_BYTES: usize = 32;
 const CODE_LEN: usize = 43;
 const FORMAT: &str = "h1";

@@ -24,7 +24,7 @@ use super::return_to::MAX_RETURN_TO;
 use super::{ReturnTo, Secret};
 
 /// How long a login may take from the redirect to Instagram until the callback.
-pub const STATE_TTL: Duration = Duration::from_secs(600);
+pub(crate) const STATE_TTL: Duration = Duration::from_secs(600);
 /// Shortest state secret accepted; a short HMAC key could be guessed offline from one state.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 const NONCE_LEN: usize = 16;
@@ -37,11 +37,11 @@ const MAX_STATE_LEN: usize = 2 * (HEADER_LEN + MAX_RETURN_TO) + 64;
 
 /// The random part of a state: what makes it single-use and what binds it to a browser.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Nonce([u8; NONCE_LEN]);
+pub(crate) struct Nonce([u8; NONCE_LEN]);
 
 impl Nonce {
     /// A printable form (22 base64url characters), safe in a cookie name.
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 }
@@ -54,9 +54,9 @@ impl fmt::Debug for Nonce {
 
 /// A freshly signed state, to send to Instagram.
 #[derive(Debug)]
-pub struct IssuedState {
-    pub value: String,
-    pub nonce: Nonce,
+pub(crate) struct IssuedState {
+    pub(crate) value: String,
+    pub(crate) nonce: Nonce,
 }
 
 /// A state that is signed by us and in time (whether it was used is not known here).
@@ -71,7 +71,7 @@ pub(crate) struct OpenedState {
 /// Why a state was refused. Only [`StateError::Forged`] means the return target is unknown;
 /// the others were signed by us, so their (re-checked) return target can be told what happened.
 #[derive(Debug, PartialEq, Eq)]
-pub enum StateError {
+pub(crate) enum StateError {
     /// No state secret is configured.
     NotConfigured,
     /// Missing, malformed, or the signature does not match: nothing in it can be trusted.
@@ -88,14 +88,14 @@ pub(crate) fn usable_state_secret(secret: &Secret) -> bool {
 }
 
 /// Signs and opens states with the operator's state secret.
-pub struct StateKey {
+pub(crate) struct StateKey {
     key: hmac::Key,
     rng: SystemRandom,
 }
 
 impl StateKey {
     /// `None` without a secret of at least [`MIN_SECRET_LEN`] characters.
-    pub fn new(secret: &Secret) -> Option<StateKey> {
+    pub(crate) fn new(secret: &Secret) -> Option<StateKey> {
         usable_state_secret(secret).then(|| StateKey {
             key: hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes()),
             rng: SystemRandom::new(),
@@ -104,7 +104,7 @@ impl StateKey {
 
     /// A state for `return_to` and the app's `challenge` that expires `ttl` after `now` (seconds
     /// since the epoch).
-    pub fn issue_at(
+    pub(crate) fn issue_at(
         &self,
         return_to: &ReturnTo,
         challenge: &CodeChallenge,
@@ -142,12 +142,10 @@ impl StateKey {
         let (payload, tag) = state.split_once('.').ok_or(StateError::Forged)?;
         // The base64 crate's no-padding engine is strict (no padding, no other alphabet, no
         // leftover bits), so every state has exactly one accepted spelling.
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| StateError::Forged)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| StateError::Forged)?;
+        let (Ok(payload), Ok(tag)) = (URL_SAFE_NO_PAD.decode(payload), URL_SAFE_NO_PAD.decode(tag))
+        else {
+            return Err(StateError::Forged);
+        };
         hmac::verify(&self.key, &payload, &tag).map_err(|_| StateError::Forged)?;
         // Signed by us from here on; a malformed payload would be our own bug, still refused.
         if payload.len() < HEADER_LEN || payload[0] != VERSION {

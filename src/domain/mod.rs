@@ -7,8 +7,8 @@ mod auth_data;
 mod deletion;
 mod handoff;
 mod ig_id;
-pub mod login_state;
-pub mod pkce;
+pub(crate) mod login_state;
+pub(crate) mod pkce;
 mod proxy_range;
 mod return_to;
 mod secrets;
@@ -16,8 +16,8 @@ mod signed_request;
 mod verdict;
 
 // Public: what tests need to craft input (a return target, a signed state, a secret).
-pub use return_to::{ReturnTo, ReturnToError};
-pub use secrets::Secret;
+pub(crate) use return_to::{ReturnTo, ReturnToError};
+pub(crate) use secrets::Secret;
 
 pub(crate) use auth_data::AuthData;
 pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus, Pending, RequestKind};

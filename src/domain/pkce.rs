@@ -12,7 +12,7 @@ use base64::Engine;
 use subtle::ConstantTimeEq;
 
 /// The only method accepted.
-pub const S256: &str = "S256";
+pub(crate) const S256: &str = "S256";
 /// A challenge is base64url (no padding) of 32 bytes: always 43 characters.
 const CHALLENGE_LEN: usize = 43;
 /// RFC 7636 section 4.1: 43 to 128 unreserved characters.
@@ -21,11 +21,11 @@ const VERIFIER_MAX: usize = 128;
 
 /// The SHA-256 an app committed to when it started its login.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct CodeChallenge([u8; 32]);
+pub(crate) struct CodeChallenge([u8; 32]);
 
 /// Why a challenge was refused; each message names what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PkceError {
+pub(crate) enum PkceError {
     MissingChallenge,
     WrongMethod,
     MalformedChallenge,
@@ -49,7 +49,7 @@ impl fmt::Display for PkceError {
 
 impl CodeChallenge {
     /// The challenge and method of an authorize request.
-    pub fn parse(challenge: Option<&str>, method: Option<&str>) -> Result<Self, PkceError> {
+    pub(crate) fn parse(challenge: Option<&str>, method: Option<&str>) -> Result<Self, PkceError> {
         let challenge = challenge
             .filter(|c| !c.is_empty())
             .ok_or(PkceError::MissingChallenge)?;
@@ -66,7 +66,7 @@ impl CodeChallenge {
     }
 
     /// The challenge of `verifier`, as an app computes it.
-    pub fn of_verifier(verifier: &str) -> CodeChallenge {
+    pub(crate) fn of_verifier(verifier: &str) -> CodeChallenge {
         let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(digest.as_ref());
@@ -82,7 +82,7 @@ impl CodeChallenge {
     }
 
     /// The text form an app sends.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 

@@ -5,13 +5,13 @@
 
 mod strict_url;
 
-pub use self::strict_url::ReturnToError;
+pub(crate) use self::strict_url::ReturnToError;
 use self::strict_url::StrictUrl;
 pub(crate) use self::strict_url::MAX_RETURN_TO;
 
 /// A return target that matches the operator's allow-list (`IGAUTH_INSTAGRAM__RETURN_URLS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReturnTo(String);
+pub(crate) struct ReturnTo(String);
 
 impl ReturnTo {
     /// Accepts `candidate` when it has the scheme, host and port of an allowed URL and its path
@@ -24,7 +24,7 @@ impl ReturnTo {
     /// and `;` in the path (raw or percent-encoded, however often), and a query naming a result
     /// parameter (`id`, `access_token`, ...). A candidate whose scheme, host and port match no
     /// entry is [`ReturnToError::NotAllowed`] before anything else is said about it.
-    pub fn parse(candidate: &str, allowed: &[String]) -> Result<ReturnTo, ReturnToError> {
+    pub(crate) fn parse(candidate: &str, allowed: &[String]) -> Result<ReturnTo, ReturnToError> {
         let url = match StrictUrl::split(candidate) {
             Ok(url) => url,
             Err(

@@ -9,10 +9,10 @@ use serde::Deserialize;
 /// Empty means "not configured".
 #[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
     pub(crate) fn expose(&self) -> &str {

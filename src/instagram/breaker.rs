@@ -40,6 +40,23 @@ pub(crate) enum BreakerState {
     HalfOpen,
 }
 
+/// Lets one probe through at `now` if no other holds the lease in `probe_until_ms` (a time in
+/// the caller's milliseconds); the winner holds it for `lease`. The breaker and the throttle
+/// pause (`pause.rs`) both end this way.
+#[inline]
+pub(super) fn take_probe(probe_until_ms: &AtomicU64, now: u64, lease: Duration) -> bool {
+    let held_until = probe_until_ms.load(Ordering::Acquire);
+    now >= held_until
+        && probe_until_ms
+            .compare_exchange(
+                held_until,
+                now + lease.as_millis() as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+}
+
 impl Breaker {
     /// `probe_lease` should cover one upstream call (its total timeout).
     pub(crate) fn new(threshold: u32, cooldown: Duration, probe_lease: Duration) -> Breaker {
@@ -68,18 +85,7 @@ impl Breaker {
             return Permit::Wait((until - now).div_ceil(1000).max(1));
         }
         // Cool-down over: one probe at a time decides, each for at most its lease.
-        let lease = self.probe_until_ms.load(Ordering::Acquire);
-        let taken = now >= lease
-            && self
-                .probe_until_ms
-                .compare_exchange(
-                    lease,
-                    now + self.probe_lease.as_millis() as u64,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_ok();
-        if taken {
+        if take_probe(&self.probe_until_ms, now, self.probe_lease) {
             Permit::Go
         } else {
             Permit::Wait(1)

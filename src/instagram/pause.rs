@@ -8,6 +8,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::breaker::take_probe;
+
 /// How long calls pause after Instagram says "throttled"; also the `Retry-After` callers get.
 pub(crate) const THROTTLE_PAUSE: Duration = Duration::from_secs(30);
 
@@ -49,17 +51,7 @@ impl ThrottlePause {
         if now < until {
             return false;
         }
-        let lease = self.probe_until_ms.load(Ordering::Acquire);
-        now >= lease
-            && self
-                .probe_until_ms
-                .compare_exchange(
-                    lease,
-                    now + self.probe_lease.as_millis() as u64,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_ok()
+        take_probe(&self.probe_until_ms, now, self.probe_lease)
     }
 
     /// Instagram said "throttled": pause for [`THROTTLE_PAUSE`] from now.

@@ -1,6 +1,6 @@
 //! Where log lines go: stderr, in batches. Writing each line with its own `write(2)` under the
-//! stderr lock cost about a tenth of the cached path's throughput (one access-log line per
-//! request); appending to a buffer costs a short lock and a copy. A background thread writes the
+//! stderr lock was a large part of the cached path's cost (one access-log line per request;
+//! BENCHMARKS.md has the measurements); appending to a buffer costs a short lock and a copy. A background thread writes the
 //! buffer every [`FLUSH_EVERY`], or sooner once it holds [`HIGH_WATER`] bytes; `flush_now`
 //! (after every warning or error, and at exit) writes what is waiting at once.
 //!

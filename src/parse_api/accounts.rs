@@ -8,8 +8,7 @@ use actix_web::http::Method;
 use serde_json::{json, Value};
 
 use super::{
-    checked_id, object_ids, ParseClient, ParseError, INVALID_SESSION_TOKEN, OBJECT_NOT_FOUND,
-    USERNAME_TAKEN,
+    checked_id, ParseClient, ParseError, INVALID_SESSION_TOKEN, OBJECT_NOT_FOUND, USERNAME_TAKEN,
 };
 use crate::domain::{IgId, TokenOwner};
 
@@ -103,15 +102,6 @@ impl ParseClient {
             Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// Users who signed up through Parse's own adapter with this app-scoped id.
-    pub(crate) async fn find_adapter_users(&self, id: &IgId) -> Result<Vec<String>, ParseError> {
-        let filter = json!({"authData.instagram.id": id.as_str()});
-        let found = self
-            .query("find_users", "/classes/_User", &filter.to_string())
-            .await?;
-        Ok(object_ids(&found))
     }
 
     /// Creates a user with the master key: `username`, a `password` nobody is told, and the

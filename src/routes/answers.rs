@@ -54,13 +54,8 @@ pub(crate) struct ExchangeAnswer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     permissions: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in: Option<u64>,
-    #[serde(rename = "authData")]
-    auth_data: AuthDataOut<'a>,
-    /// With `IGAUTH_PARSE__SESSIONS`: `sessionToken`, `objectId`, `isNew`.
     #[serde(flatten)]
-    session: Option<SessionOut<'a>>,
+    handover: Handover<'a>,
 }
 
 #[derive(Serialize)]
@@ -83,9 +78,41 @@ pub(crate) struct InstagramAuthData<'a> {
     expiration_date: Option<String>,
 }
 
-/// ISO 8601 of `secs` from now.
-fn expiry(secs: Option<u64>) -> Option<String> {
-    secs.map(|s| iso8601(unix_ms().saturating_add(s.saturating_mul(1000))))
+/// How every answer that hands a token over ends: the token's lifetime, the authData for
+/// Parse, and, with `IGAUTH_PARSE__SESSIONS`, the session (`sessionToken`, `objectId`, `isNew`).
+#[derive(Serialize)]
+struct Handover<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    #[serde(rename = "authData")]
+    auth_data: AuthDataOut<'a>,
+    #[serde(flatten)]
+    session: Option<SessionOut<'a>>,
+}
+
+impl<'a> Handover<'a> {
+    fn new(
+        (id, user_id): (&'a str, Option<&'a str>),
+        access_token: &'a str,
+        expires_in: Option<u64>,
+        session: Option<&'a SignedIn>,
+    ) -> Handover<'a> {
+        // ISO 8601, so the app can store it with the user and knows when to refresh.
+        let expiration_date =
+            expires_in.map(|s| iso8601(unix_ms().saturating_add(s.saturating_mul(1000))));
+        Handover {
+            expires_in,
+            auth_data: AuthDataOut {
+                instagram: InstagramAuthData {
+                    id,
+                    user_id,
+                    access_token,
+                    expiration_date,
+                },
+            },
+            session: session.map(SessionOut::from),
+        }
+    }
 }
 
 /// `/v1/token`'s answer: what the login's callback used to put in the URL, and the session.
@@ -97,12 +124,8 @@ pub(crate) struct TokenAnswer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     access_token: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in: Option<u64>,
-    #[serde(rename = "authData")]
-    auth_data: AuthDataOut<'a>,
     #[serde(flatten)]
-    session: Option<SessionOut<'a>>,
+    handover: Handover<'a>,
 }
 
 impl<'a> TokenAnswer<'a> {
@@ -114,16 +137,7 @@ impl<'a> TokenAnswer<'a> {
             user_id,
             username: handoff.owner.username(),
             access_token,
-            expires_in: handoff.expires_in,
-            auth_data: AuthDataOut {
-                instagram: InstagramAuthData {
-                    id,
-                    user_id,
-                    access_token,
-                    expiration_date: expiry(handoff.expires_in),
-                },
-            },
-            session: session.map(SessionOut::from),
+            handover: Handover::new((id, user_id), access_token, handoff.expires_in, session),
         }
     }
 }
@@ -134,23 +148,14 @@ impl<'a> ExchangeAnswer<'a> {
         session: Option<&'a SignedIn>,
     ) -> ExchangeAnswer<'a> {
         let access_token = exchanged.access_token.expose();
-        let id = exchanged.owner.id();
+        let (id, user_id) = (exchanged.owner.id(), exchanged.owner.user_id());
         ExchangeAnswer {
             access_token,
             user_id: &exchanged.user_id,
             id,
             username: exchanged.owner.username(),
             permissions: &exchanged.permissions,
-            expires_in: exchanged.expires_in,
-            auth_data: AuthDataOut {
-                instagram: InstagramAuthData {
-                    id,
-                    user_id: exchanged.owner.user_id(),
-                    access_token,
-                    expiration_date: expiry(exchanged.expires_in),
-                },
-            },
-            session: session.map(SessionOut::from),
+            handover: Handover::new((id, user_id), access_token, exchanged.expires_in, session),
         }
     }
 }

@@ -65,11 +65,7 @@ fn check_api_key(req: &HttpRequest) -> Result<ServiceCaller, ApiError> {
     if keys_match(given.as_bytes(), expected.expose().as_bytes()) {
         return Ok(ServiceCaller);
     }
-    state
-        .metrics
-        .wrong_key
-        .with_label_values(&["api_key"])
-        .inc();
+    state.metrics.wrong_key("api_key");
     if let Some(count) = state.api_key_refusals.tick() {
         log::warn!(
             "API call refused: the Authorization: Bearer key is {} ({count} refused since the \

@@ -7,6 +7,7 @@
 
 mod answers;
 mod body;
+mod csp;
 mod exchange;
 mod extract;
 mod guards;

@@ -174,11 +174,7 @@ fn key_refusal(req: &HttpRequest, state: &AppState) -> Option<ApiError> {
             .map(|v| v.as_bytes())
             .unwrap_or(b"");
         if !keys_match(given, expected.expose().as_bytes()) {
-            state
-                .metrics
-                .wrong_key
-                .with_label_values(&["webhook_key"])
-                .inc();
+            state.metrics.wrong_key("webhook_key");
             if let Some(count) = state.webhook_refusals.tick() {
                 log::warn!(
                     "Parse webhook refused: the X-Parse-Webhook-Key is {} ({count} refused since \

@@ -160,7 +160,7 @@ impl ParseSessions {
             return belongs(link.user);
         }
         // Signed up earlier through Parse's own adapter: keep that user.
-        if let Some(user) = parse.find_adapter_users(id).await?.into_iter().next() {
+        if let Some(user) = parse.find_users(id).await?.into_iter().next() {
             let user = belongs(user)?.0;
             return self.link(parse, owner, id, &user, false).await;
         }

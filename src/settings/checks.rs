@@ -5,8 +5,21 @@ use super::{CacheBackend, Settings};
 use crate::domain::{ProxyRange, ReturnTo, Secret};
 
 impl Settings {
-    /// Rules that serde cannot express. Each message names the variable to fix.
+    /// Rules that serde cannot express, section by section (each stops at the first broken
+    /// rule). Each message names the variable to fix.
     pub(super) fn check(&self) -> Result<(), String> {
+        self.check_listeners()?;
+        self.check_instagram_urls()?;
+        self.check_numbers()?;
+        self.check_lists()?;
+        self.check_secrets()?;
+        self.check_redis()?;
+        check_scopes(&self.instagram.scopes)?;
+        self.check_meta()
+    }
+
+    /// The listen addresses: `/metrics` on its own address must not take the main one.
+    fn check_listeners(&self) -> Result<(), String> {
         let main = self.bind_addr()?;
         if let Some(metrics) = self.metrics_bind_addr()? {
             if metrics == main && metrics.port() != 0 {
@@ -17,6 +30,11 @@ impl Settings {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Instagram's URLs and Graph API version.
+    fn check_instagram_urls(&self) -> Result<(), String> {
         for (var, url) in [
             ("IGAUTH_INSTAGRAM__API_URL", &self.instagram.api_url),
             ("IGAUTH_INSTAGRAM__GRAPH_URL", &self.instagram.graph_url),
@@ -39,6 +57,11 @@ impl Settings {
                 "IGAUTH_INSTAGRAM__GRAPH_VERSION must look like v25.0, got {version:?}"
             ));
         }
+        Ok(())
+    }
+
+    /// Times, sizes and counts: within bounds, and not zero where zero would stop everything.
+    fn check_numbers(&self) -> Result<(), String> {
         // Bounded so no deadline or expiry computed from them can overflow, and because larger
         // values are mistakes (a minute-long upstream call, a week-long negative answer).
         for (var, value, max) in [
@@ -99,6 +122,11 @@ impl Settings {
         if self.limits.webhook_max_body_bytes < 1024 {
             return Err("IGAUTH_LIMITS__WEBHOOK_MAX_BODY_BYTES must be at least 1024".into());
         }
+        Ok(())
+    }
+
+    /// The list settings, entry by entry: trusted proxies, return URLs, CORS origins.
+    fn check_lists(&self) -> Result<(), String> {
         for proxy in &self.limits.trusted_proxies {
             ProxyRange::parse(proxy).map_err(|e| format!("IGAUTH_LIMITS__TRUSTED_PROXIES: {e}"))?;
         }
@@ -118,6 +146,11 @@ impl Settings {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Every secret setting: no stray whitespace, no placeholder, long enough.
+    fn check_secrets(&self) -> Result<(), String> {
         let cache = &self.cache;
         // Every secret setting. The state secret's length is a login-flow setup rule
         // (features.rs): a short one turns the flow off, it does not stop validation.
@@ -153,6 +186,12 @@ impl Settings {
         ] {
             check_secret(var, secret, min)?;
         }
+        Ok(())
+    }
+
+    /// The Redis backend: a usable URL and a sealing secret, and a budget per operation.
+    fn check_redis(&self) -> Result<(), String> {
+        let cache = &self.cache;
         if cache.backend == CacheBackend::Redis {
             check_redis_url(&cache.redis_url, &cache.redis_ca_file)?;
             if !cache.redis_secret.is_set() {
@@ -168,8 +207,7 @@ impl Settings {
         if !(1..=5000).contains(&self.cache.redis_timeout_ms) {
             return Err("IGAUTH_CACHE__REDIS_TIMEOUT_MS must be between 1 and 5000".into());
         }
-        check_scopes(&self.instagram.scopes)?;
-        self.check_meta()
+        Ok(())
     }
 }
 

@@ -32,7 +32,7 @@ const NEED_HOST: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
 
 /// Why a `return_to` (or an entry of the allow-list) was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReturnToError {
+pub(crate) enum ReturnToError {
     Missing,
     TooLong,
     /// Spaces, control characters or non-ASCII: not a URL we would put in a `Location` header.

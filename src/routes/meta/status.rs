@@ -11,10 +11,9 @@ use std::sync::OnceLock;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Serialize;
 
+use super::super::csp::inline_hash;
 use super::super::guards::WithinRateLimit;
 use crate::domain::{iso8601, DeletionRecord, DeletionStatus};
 use crate::error::ApiError;
@@ -169,18 +168,10 @@ fn escape(text: &str) -> String {
 fn csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
     CSP.get_or_init(|| {
-        let start = STATUS_HTML
-            .find("<style>")
-            .map_or(0, |i| i + "<style>".len());
-        let end = STATUS_HTML.find("</style>").unwrap_or(start);
-        let digest = ring::digest::digest(
-            &ring::digest::SHA256,
-            &STATUS_HTML.as_bytes()[start..end.max(start)],
-        );
         format!(
-            "default-src 'none'; style-src 'sha256-{}'; base-uri 'none'; form-action 'none'; \
+            "default-src 'none'; style-src {}; base-uri 'none'; form-action 'none'; \
              frame-ancestors 'none'",
-            STANDARD.encode(digest.as_ref())
+            inline_hash(STATUS_HTML, "<style>", "</style>")
         )
     })
 }

@@ -10,10 +10,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-// The login harness's only imports from the library itself: keep them here, in one place.
-use igauth::domain::login_state::{StateKey, STATE_TTL};
-use igauth::domain::pkce::CodeChallenge;
-use igauth::domain::{ReturnTo, Secret};
+// The login harness's only import from the library itself: keep it here, in one place.
+use igauth::testing::signed_login_state;
 
 use super::{grant_body, instagram_call, spawn_app_with, Answer, TestApp, BIG_ID, CLIENT_SECRET};
 
@@ -321,25 +319,18 @@ pub fn now() -> u64 {
 /// A state signed with the server's secret, as the server would have issued it at `issued_at`
 /// for `return_to` (which need not be allowed now).
 pub fn signed_state(return_to: &str, issued_at: u64) -> (String, String) {
-    let states = StateKey::new(&Secret::new(STATE_SECRET)).unwrap();
-    let target = ReturnTo::parse(return_to, &[return_to.to_string()]).unwrap();
-    let challenge = CodeChallenge::of_verifier(VERIFIER);
-    let issued = states
-        .issue_at(&target, &challenge, issued_at, STATE_TTL)
-        .unwrap();
-    let cookie = format!("__Host-igauth-login-{}=1", issued.nonce.id());
-    (issued.value, cookie)
+    let (state, nonce) =
+        signed_login_state(STATE_SECRET, return_to, VERIFIER, issued_at).expect("a valid state");
+    let cookie = format!("__Host-igauth-login-{nonce}=1");
+    (state, cookie)
 }
 
 /// A state signed with a secret that is not the server's.
 pub fn signed_with_another_secret() -> String {
-    let states = StateKey::new(&Secret::new("someone-elses-secret-0123456789abcdef")).unwrap();
-    let target = ReturnTo::parse("https://evil.example", &["https://evil.example".into()]).unwrap();
-    let challenge = CodeChallenge::of_verifier(VERIFIER);
-    states
-        .issue_at(&target, &challenge, now(), STATE_TTL)
-        .unwrap()
-        .value
+    let secret = "someone-elses-secret-0123456789abcdef";
+    signed_login_state(secret, "https://evil.example", VERIFIER, now())
+        .expect("a valid state")
+        .0
 }
 
 // --- the app as a child process, seen from a browser -----------------------------------------

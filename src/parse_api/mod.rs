@@ -14,6 +14,10 @@
 //! and `keys=authData` silently find nothing there); deleting a user leaves its `_Session` rows,
 //! so sessions are listed by user pointer and deleted one by one; an authData write answers 500
 //! under the default `directAccess: true` (a Parse bug), reported as [`ParseError::UnlinkBug`].
+//!
+//! This file holds the client and its one REST call (`call`/`send`: headers, deadline, retry,
+//! Parse's error codes); `users.rs` acts on users for Meta's callbacks, `rows.rs` reads and
+//! writes a master-key-only class, `accounts.rs` serves sign-ins (the link class, sessions).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,15 +25,17 @@ use std::time::{Duration, Instant};
 use actix_web::http::Method;
 use actix_web::web::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::domain::{IgId, Secret};
+use crate::domain::Secret;
 use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::transport::{self, operator_text, TransportError};
 
 mod accounts;
+mod rows;
+mod users;
 
 pub(crate) use accounts::NewUser;
 
@@ -134,156 +140,6 @@ impl ParseClient {
             .disable_redirects()
             .finish();
         ParseClient { http, up }
-    }
-
-    /// The objectIds of users whose `authData.instagram.id` is `id`. Only `id`: it is what
-    /// Parse's adapter (or igauth's trigger) checked against the token at signup, while a
-    /// `user_id` beside it may be whatever the client stored, and a destructive action must not
-    /// reach an account on an unverified claim.
-    pub(crate) async fn find_users(&self, id: &IgId) -> Result<Vec<String>, ParseError> {
-        let filter = json!({"authData.instagram.id": id.as_str()});
-        let found = self
-            .query("find_users", "/classes/_User", &filter.to_string())
-            .await?;
-        Ok(object_ids(&found))
-    }
-
-    /// Deletes every session of `user`; how many there were.
-    pub(crate) async fn revoke_sessions(&self, user: &str) -> Result<usize, ParseError> {
-        let filter = json!({"user": {"__type": "Pointer", "className": "_User", "objectId": user}});
-        let sessions = self
-            .query("list_sessions", "/classes/_Session", &filter.to_string())
-            .await?;
-        let ids = object_ids(&sessions);
-        for session in &ids {
-            let path = format!("/classes/_Session/{session}");
-            match self
-                .call("revoke_session", Method::DELETE, &path, None)
-                .await
-            {
-                Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(ids.len())
-    }
-
-    /// Deletes `user` (Parse runs its beforeDelete/afterDelete triggers). Already gone is done.
-    pub(crate) async fn delete_user(&self, user: &str) -> Result<(), ParseError> {
-        let path = format!("/users/{}", checked_id(user)?);
-        match self.call("delete_user", Method::DELETE, &path, None).await {
-            Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Removes `authData.instagram` from `user`.
-    pub(crate) async fn unlink(&self, user: &str) -> Result<(), ParseError> {
-        let path = format!("/users/{}", checked_id(user)?);
-        let body = json!({"authData": {"instagram": null}});
-        match self.call("unlink", Method::PUT, &path, Some(&body)).await {
-            Ok(_) | Err(ParseError::Refused(_, Some(OBJECT_NOT_FOUND))) => Ok(()),
-            Err(ParseError::Refused(500, _)) => Err(ParseError::UnlinkBug),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Runs the Cloud function `name` with `params` (master key: `request.master` is true).
-    pub(crate) async fn call_function(&self, name: &str, params: &Value) -> Result<(), ParseError> {
-        let path = format!("/functions/{name}");
-        self.call("function", Method::POST, &path, Some(params))
-            .await
-            .map(drop)
-    }
-
-    /// Makes sure `class` exists with `fields` and that only the master key can read or write
-    /// it: every class-level permission empty (Parse's "master key only").
-    pub(crate) async fn ensure_private_class(
-        &self,
-        class: &str,
-        fields: &Value,
-    ) -> Result<(), ParseError> {
-        let clp = json!({
-            "find": {}, "count": {}, "get": {}, "create": {}, "update": {}, "delete": {},
-            "addField": {}, "protectedFields": {},
-        });
-        let path = format!("/schemas/{}", checked_id(class)?);
-        let schema = json!({"className": class, "fields": fields, "classLevelPermissions": clp});
-        match self
-            .call("schema", Method::POST, &path, Some(&schema))
-            .await
-        {
-            Ok(_) => Ok(()),
-            // It exists: make sure its permissions are still master-key only.
-            Err(ParseError::Refused(_, Some(INVALID_CLASS_NAME))) => {
-                let update = json!({"className": class, "classLevelPermissions": clp});
-                self.call("schema", Method::PUT, &path, Some(&update))
-                    .await
-                    .map(drop)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The rows of `class` that match `filter` (a page of them), counted as `kind`.
-    pub(crate) async fn find_rows(
-        &self,
-        kind: &'static str,
-        class: &str,
-        filter: &Value,
-    ) -> Result<Vec<Value>, ParseError> {
-        let path = format!("/classes/{}", checked_id(class)?);
-        self.query(kind, &path, &filter.to_string()).await
-    }
-
-    /// Writes `body` into the row `id` of `class`, or into a new row without one; the row's
-    /// objectId when Parse names a new one.
-    pub(crate) async fn write_row(
-        &self,
-        kind: &'static str,
-        class: &str,
-        id: Option<&str>,
-        body: &Value,
-    ) -> Result<Option<String>, ParseError> {
-        let class = format!("/classes/{}", checked_id(class)?);
-        match id {
-            Some(id) => {
-                let path = format!("{class}/{}", checked_id(id)?);
-                self.call(kind, Method::PUT, &path, Some(body)).await?;
-                Ok(Some(id.to_string()))
-            }
-            None => {
-                let created = self.call(kind, Method::POST, &class, Some(body)).await?;
-                Ok(serde_json::from_slice::<Value>(&created)
-                    .ok()
-                    .as_ref()
-                    .and_then(|v| v.get("objectId")?.as_str())
-                    .filter(|id| checked_id(id).is_ok())
-                    .map(str::to_string))
-            }
-        }
-    }
-
-    /// Adds one to the number `field` of row `id` and writes `also` with it, atomically in
-    /// Parse; the number after the increment (a missing field counts as 0).
-    pub(crate) async fn increment_row(
-        &self,
-        kind: &'static str,
-        class: &str,
-        id: &str,
-        field: &str,
-        also: &Value,
-    ) -> Result<i64, ParseError> {
-        let path = format!("/classes/{}/{}", checked_id(class)?, checked_id(id)?);
-        let mut body = also.clone();
-        if let Some(map) = body.as_object_mut() {
-            map.insert(field.into(), json!({"__op": "Increment", "amount": 1}));
-        }
-        let answer = self.call(kind, Method::PUT, &path, Some(&body)).await?;
-        serde_json::from_slice::<Value>(&answer)
-            .ok()
-            .and_then(|v| v.get(field)?.as_i64())
-            .ok_or(ParseError::Unusable)
     }
 
     /// `GET path?where=...&limit=PAGE`'s results.
@@ -449,6 +305,8 @@ pub(crate) fn checked_id(id: &str) -> Result<&str, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
