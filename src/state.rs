@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::exchange::{self, ExchangeError, ExchangeRequest, Exchanged, RedirectUri, RefreshError};
 use crate::handoff::{Handoffs, LoginResult};
-use crate::instagram::{self, BreakerState, InstagramClient, TokenGrant, Upstream, UpstreamError};
+use crate::instagram::{self, InstagramClient, TokenGrant, Upstream, UpstreamError};
 use crate::logging::LogThrottle;
 use crate::login_states::LoginStates;
 use crate::meta_callbacks::{Callback, Deauthorized, MetaCallbacks, MetaError};
@@ -86,11 +86,7 @@ impl AppState {
     /// date first.
     pub(crate) fn render_metrics(&self) -> String {
         let m = &self.metrics;
-        m.breaker_state.set(match self.upstream.breaker.state() {
-            BreakerState::Closed => 0,
-            BreakerState::Open => 1,
-            BreakerState::HalfOpen => 2,
-        });
+        m.breaker_state.set(self.upstream.breaker.state() as i64);
         m.cache_entries
             .set(i64::try_from(self.validator.cached_entries()).unwrap_or(i64::MAX));
         m.render()

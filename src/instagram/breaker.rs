@@ -34,10 +34,11 @@ pub(crate) enum Permit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The discriminants are what `igauth_upstream_breaker_state` shows.
 pub(crate) enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
+    Closed = 0,
+    Open = 1,
+    HalfOpen = 2,
 }
 
 /// Lets one probe through at `now` if no other holds the lease in `probe_until_ms` (a time in

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use actix_web::rt::time::sleep;
 use awc::SendClientRequest;
 
-pub(crate) use breaker::{Breaker, BreakerState, Permit};
+pub(crate) use breaker::{Breaker, Permit};
 pub(crate) use grant::{CodeGrant, GrantError, Refusal, TokenGrant};
 pub(crate) use pause::{ThrottlePause, THROTTLE_PAUSE};
 

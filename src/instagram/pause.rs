@@ -6,7 +6,10 @@
 //! across replicas through Redis when that is configured.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+// Wall clock: the pause's end is shared between replicas.
+use crate::clock::unix_ms;
 
 use super::breaker::take_probe;
 
@@ -19,13 +22,6 @@ pub(crate) struct ThrottlePause {
     /// Unix milliseconds until which the current probe owns the ended pause.
     probe_until_ms: AtomicU64,
     probe_lease: Duration,
-}
-
-/// Unix time in milliseconds (wall clock: the pause's end is shared between replicas).
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl ThrottlePause {
