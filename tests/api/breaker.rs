@@ -44,7 +44,7 @@ async fn trip(app: &TestApp) {
 }
 
 fn assert_breaker_open(answer: &Answer, elapsed: Duration) {
-    assert_envelope(&answer, 503, "upstream_unavailable");
+    assert_envelope(answer, 503, "upstream_unavailable");
     let retry = answer.retry_after_secs();
     assert!((1..=1).contains(&retry), "cool-down is 1 s: {retry}");
     assert!(
@@ -104,14 +104,14 @@ async fn the_breaker_opens_fails_fast_lets_one_probe_through_and_recovers() {
     let valid = answers.iter().filter(|a| a.status == 200).count();
     assert_eq!(valid, 1, "one probe: {:?}", texts(&answers));
     for answer in answers.iter().filter(|a| a.status != 200) {
-        assert_envelope(&answer, 503, "upstream_unavailable");
+        assert_envelope(answer, 503, "upstream_unavailable");
     }
     assert_eq!(healthy_hits.load(Ordering::SeqCst), 1);
 
     // The probe succeeded: closed again, everything is answered normally.
     let answers = join_all((0..8).map(|n| validate_as(&app, format!("IGT-after-{n}")))).await;
     for answer in &answers {
-        assert_valid(&answer);
+        assert_valid(answer);
     }
     assert_eq!(healthy_hits.load(Ordering::SeqCst), 9);
 }

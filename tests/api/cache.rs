@@ -250,7 +250,7 @@ async fn concurrent_identical_validations_share_one_failed_call_and_do_not_keep_
     let answers = join_all((0..16).map(|_| app.validate(BIG_ID, "IGT-outage"))).await;
     let elapsed = started.elapsed();
     for answer in &answers {
-        assert_envelope(&answer, 504, "upstream_timeout");
+        assert_envelope(answer, 504, "upstream_timeout");
     }
     assert_eq!(
         upstream.connections(),

@@ -5,7 +5,7 @@ use crate::helpers::limits::{exchange, exchange_limit, TIGHT};
 use crate::helpers::*;
 
 fn assert_rate_limited(answer: &Answer) {
-    assert_envelope(&answer, 429, "rate_limited");
+    assert_envelope(answer, 429, "rate_limited");
     let retry = answer.retry_after_secs();
     assert!(retry >= 1, "Retry-After {retry}");
     assert_security_headers(answer);
@@ -13,7 +13,7 @@ fn assert_rate_limited(answer: &Answer) {
 
 fn assert_passed(answer: &Answer) {
     assert_ne!(answer.status, 429, "{}", answer.text);
-    assert_envelope(&answer, 400, "invalid_code");
+    assert_envelope(answer, 400, "invalid_code");
 }
 
 #[actix_web::test]

@@ -74,7 +74,7 @@ async fn unknown_used_and_wrongly_verified_codes_are_refused_alike() {
     let messages: Vec<String> = [&wrong, &after, &unknown, &garbage]
         .iter()
         .map(|a| {
-            assert_envelope(&a, 400, "invalid_grant");
+            assert_envelope(a, 400, "invalid_grant");
             a.error_text()
         })
         .collect();
