@@ -7,11 +7,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as h from './harness.mjs';
 
-const ID = '27640875392278831';
-const OTHER = '17841405793187219';
+const { ID, OTHER, UNVERIFIABLE } = h;
 const INVALID = 'Instagram auth is invalid for this user.';
-// Parse relays Cloud Code errors to the app: end users read this, never igauth's name or settings.
-const UNVERIFIABLE = 'Instagram login could not be verified right now; please try again.';
 
 const done = h.timer('cloud code (e2e)');
 const apiKey = h.secret('api');
@@ -147,14 +144,8 @@ test('Instagram down: a user who added a password still logs in with it; Parse l
 });
 
 test('Instagram down: refused with code 101 and the plain "could not be verified" sentence; the reason is logged', async () => {
-  await fake.mode('500');
-  const token = `IGT-${OTHER}-down`;
-  try {
-    const res = await parse.logInWith({ instagram: { id: OTHER, access_token: token } });
-    assertUnverifiable(res);
-  } finally {
-    await fake.mode('ok');
-  }
+  const { res, token } = await h.logInWhileInstagramDown(fake, parse, OTHER);
+  assertUnverifiable(res);
   // /v1/validate answers 5xx when Instagram is down: the operator reads that in Parse's log.
   const logged = cloudLog('igauth answered HTTP 5');
   assert.ok(logged.length > 0, `no reason in Parse's log:\n${parse.proc.tail()}`);

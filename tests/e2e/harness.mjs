@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '../..');
@@ -18,9 +18,19 @@ const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const FAKE_IG_BIN = process.env.FAKE_IG_BIN ?? path.join(REPO, 'target/release/fake-instagram');
 const IGAUTH_BIN = process.env.IGAUTH_BIN ?? path.join(REPO, 'target/release/igauth');
 
+// Meta's signed requests and the login flow as a client makes it, in files of their own.
+export { signRequest, metaRequest, metaCallback } from './meta.mjs';
+export { pkce, logIn, handoffCode, redeem } from './login.mjs';
+
 export const CLIENT_ID = '1234567890';
 export const CLIENT_SECRET = 'fake-secret';
 export const REDIRECT_URI = 'https://app.example/cb';
+
+/** Two users the fake Instagram knows; both odd and above 2^53: a double would turn either into another user. */
+export const ID = '27640875392278831';
+export const OTHER = '17841405793187219';
+/** What an end user reads when igauth has no verdict (Parse relays it): never igauth's name or settings. */
+export const UNVERIFIABLE = 'Instagram login could not be verified right now; please try again.';
 
 export const secret = (label) => `${label}-${randomBytes(16).toString('hex')}`;
 
@@ -335,44 +345,6 @@ export async function startIgauth({ fakeUrl, apiKey, webhookKey, login = false, 
   };
 }
 
-/** A PKCE pair as an app makes one: a random verifier and its S256 challenge. */
-export function pkce() {
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  return { verifier, challenge };
-}
-
-let logins = 0;
-
-/**
- * A login through igauth's flow as a browser makes it, as Instagram user `userId` (the fake
- * issues `CODE-<id>-...` codes for anyone): authorize with a PKCE challenge, then the callback
- * with the state and the binding cookie. Returns the final Location and the verifier.
- */
-export async function logIn(igauth, userId, { challenge, verifier } = pkce()) {
-  const started = await fetch(
-    `${igauth.url}/v1/authorize?${new URLSearchParams({ return_to: APP_RETURN, code_challenge: challenge, code_challenge_method: 'S256' })}`,
-    { redirect: 'manual' },
-  );
-  if (started.status !== 302) throw new Error(`authorize answered ${started.status}: ${await started.text()}`);
-  const state = new URL(started.headers.get('location')).searchParams.get('state');
-  const cookie = started.headers.get('set-cookie').split(';')[0];
-  const code = `CODE-${userId}-login${++logins}`;
-  const back = await fetch(`${igauth.url}/v1/callback?${new URLSearchParams({ code, state })}`, {
-    redirect: 'manual',
-    headers: { cookie },
-  });
-  if (back.status !== 302) throw new Error(`callback answered ${back.status}: ${await back.text()}`);
-  return { location: back.headers.get('location'), verifier };
-}
-
-/** The handoff code in a login's final Location (`myapp://auth#code=...`), or null. */
-export const handoffCode = (location) => new URLSearchParams(location.split('#')[1] ?? '').get('code');
-
-/** `POST /v1/token`: the handoff code and verifier for the login's result. */
-export const redeem = (igauth, code, verifier, headers = {}) =>
-  call(`${igauth.url}/v1/token`, { method: 'POST', json: { code, code_verifier: verifier }, headers });
-
 // ---------------------------------------------------------------- Parse Server
 
 const PARSE_APP = path.join(HERE, 'parse-app.mjs');
@@ -465,6 +437,20 @@ export const oauth2Auth = (url, authorizationHeader) => ({
   },
 });
 
+/**
+ * Logs in to `parse` as Instagram user `id` while the fake Instagram answers 500, and makes the
+ * fake healthy again; returns Parse's answer and the token that was sent.
+ */
+export async function logInWhileInstagramDown(fake, parse, id) {
+  const token = `IGT-${id}-down`;
+  await fake.mode('500');
+  try {
+    return { res: await parse.logInWith({ instagram: { id, access_token: token } }), token };
+  } finally {
+    await fake.mode('ok');
+  }
+}
+
 /** Prints a phase's wall time (the suite reports how long it takes). */
 export function timer(label) {
   const started = process.hrtime.bigint();
@@ -488,20 +474,3 @@ export async function startedTogether(...starts) {
   }
   return results.map((r) => r.value);
 }
-
-// ---------------------------------------------------------------- Meta's signed requests
-
-/** `base64url(HMAC-SHA256(secret, payload_b64)).payload_b64`, as Meta signs its callbacks. */
-export function signRequest(payload, secret = CLIENT_SECRET) {
-  const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  const sig = createHmac('sha256', secret).update(encoded).digest('base64url');
-  return `${sig}.${encoded}`;
-}
-
-/** A signed request for `userId` issued now (as Meta sends them; igauth refuses stale ones). */
-export const metaRequest = (userId, extra = {}) =>
-  signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: userId, ...extra });
-
-/** Posts `signedRequest` to igauth's Meta callback `route` (`deauthorize`, `data-deletion`). */
-export const metaCallback = (igauth, route, signedRequest) =>
-  call(`${igauth.url}/v1/meta/${route}`, { method: 'POST', form: { signed_request: signedRequest } });

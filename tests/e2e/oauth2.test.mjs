@@ -5,9 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.mjs';
 
-// Both odd and above 2^53: a double would turn either into a different user.
-const ID = '27640875392278831';
-const OTHER = '17841405793187219';
+const { ID, OTHER } = h;
 const INVALID = 'OAuth2 access token is invalid for this user.';
 const FAILED = 'OAuth2 token introspection request failed.';
 

@@ -6,6 +6,8 @@
 import express from 'express';
 import { ParseServer } from 'parse-server';
 
+import { serveUntilSignalled } from './serve-parse.mjs';
+
 const config = JSON.parse(process.env.PARSE_APP_CONFIG ?? '{}');
 const port = Number(process.env.PARSE_APP_PORT);
 if (!Number.isInteger(port) || port <= 0) {
@@ -22,22 +24,5 @@ await server.start();
 
 const app = express();
 app.use('/parse', server.app);
-const http = app.listen(port, '127.0.0.1', () => console.log(`parse-app listening on ${port}`));
-http.on('error', (e) => {
-  console.error(`parse-app: ${e.message}`);
-  process.exit(1);
-});
-
-// SIGTERM from the harness: stop accepting, close the database pool, exit 0.
-let stopping = false;
-process.on('SIGTERM', async () => {
-  if (stopping) return;
-  stopping = true;
-  http.closeAllConnections?.();
-  http.close();
-  try {
-    await server.handleShutdown?.();
-  } finally {
-    process.exit(0);
-  }
-});
+// Until SIGTERM from the harness: then stop accepting, close the database pool, exit 0.
+serveUntilSignalled(app, server, { port, label: 'parse-app', listening: `parse-app listening on ${port}` });

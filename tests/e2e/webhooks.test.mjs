@@ -5,11 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.mjs';
 
-const ID = '27640875392278831';
-const OTHER = '17841405793187219';
+const { ID, OTHER, UNVERIFIABLE } = h;
 const INVALID = 'Instagram auth is invalid for this user.';
-// Parse relays webhook errors to the app: end users read this, never igauth's name or settings.
-const UNVERIFIABLE = 'Instagram login could not be verified right now; please try again.';
 
 const done = h.timer('webhooks (e2e)');
 const apiKey = h.secret('api');
@@ -122,14 +119,8 @@ test('beforeSave webhook: a mismatch and a bad token are refused although the ad
 });
 
 test('Instagram down: the beforeSave webhook refuses with the plain "could not be verified" sentence; igauth logs why', async () => {
-  await fake.mode('500');
-  const token = `IGT-${OTHER}-down`;
-  try {
-    const res = await parse.logInWith({ instagram: { id: OTHER, access_token: token } });
-    assertUnverifiable(res);
-  } finally {
-    await fake.mode('ok');
-  }
+  const { res, token } = await h.logInWhileInstagramDown(fake, parse, OTHER);
+  assertUnverifiable(res);
   const logged = igauthWarnings('no verdict on Instagram authData');
   assert.ok(logged.some((l) => /Instagram answered with HTTP 5\d\d/.test(l)), `no reason in igauth's log:\n${igauth.proc.tail()}`);
   assert.ok(!igauth.proc.output.includes(token), 'no token in igauth\'s log');

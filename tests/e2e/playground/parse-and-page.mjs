@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ParseServer } from 'parse-server';
 
+import { serveUntilSignalled } from '../serve-parse.mjs';
+
 const env = (name) => {
   const value = process.env[name];
   if (!value) {
@@ -51,23 +53,9 @@ const page = fs
 const app = express();
 app.use('/parse', server.app);
 app.get('/', (_req, res) => res.type('html').set('Cache-Control', 'no-store').send(page));
-const http = app.listen(port, '127.0.0.1', () => console.log(`playground page listening on ${origin}/`));
-http.on('error', (e) => {
-  console.error(`playground: ${e.message}`);
-  process.exit(1);
+serveUntilSignalled(app, server, {
+  port,
+  label: 'playground',
+  listening: `playground page listening on ${origin}/`,
+  signals: ['SIGTERM', 'SIGINT'],
 });
-
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  http.closeAllConnections?.();
-  http.close();
-  try {
-    await server.handleShutdown?.();
-  } finally {
-    process.exit(0);
-  }
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
