@@ -12,28 +12,20 @@ use futures_util::future::join_all;
 use crate::helpers::upstream::{raw_upstream, Conduct};
 use crate::helpers::*;
 
-/// Mocks `/me` for `token`: `status` and `body`, after `delay`, counting the calls.
-async fn me_counted(
-    app: &mut TestApp,
-    token: &str,
-    status: usize,
-    body: &str,
-    delay: Duration,
-) -> Me {
-    slow_me_on(&mut app.instagram, token, status, body, delay).await
+/// Mocks `/me` for `token` answering `status` with `body` at once, counting the calls.
+async fn me_counted(app: &mut TestApp, token: &str, status: usize, body: &str) -> Me {
+    slow_me_on(&mut app.instagram, token, status, body, Duration::ZERO).await
+}
+
+/// [`me_counted`] naming [`BIG_ID`] (jay).
+async fn me_counted_ok(app: &mut TestApp, token: &str) -> Me {
+    me_counted(app, token, 200, &me_body(BIG_ID, "jay")).await
 }
 
 #[actix_web::test]
 async fn a_cached_verdict_is_served_without_calling_instagram() {
     let mut app = spawn_app().await;
-    let me = me_counted(
-        &mut app,
-        "IGT-cached",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted_ok(&mut app, "IGT-cached").await;
     for _ in 0..3 {
         assert_valid(&app.validate(BIG_ID, "IGT-cached").await);
     }
@@ -43,22 +35,8 @@ async fn a_cached_verdict_is_served_without_calling_instagram() {
 #[actix_web::test]
 async fn validate_introspect_and_the_parse_webhook_share_one_entry() {
     let mut app = spawn_app().await;
-    let first = me_counted(
-        &mut app,
-        "IGT-shared-1",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
-    let second = me_counted(
-        &mut app,
-        "IGT-shared-2",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let first = me_counted_ok(&mut app, "IGT-shared-1").await;
+    let second = me_counted_ok(&mut app, "IGT-shared-2").await;
 
     // validate fills the entry; introspect and the webhook read it.
     assert_valid(&app.validate(BIG_ID, "IGT-shared-1").await);
@@ -80,30 +58,9 @@ async fn validate_introspect_and_the_parse_webhook_share_one_entry() {
 #[actix_web::test]
 async fn rejections_are_cached_for_the_negative_ttl_only() {
     let mut app = spawn_app_with(&[("IGAUTH_CACHE__NEGATIVE_TTL_SECS", "1")]).await;
-    let invalid = me_counted(
-        &mut app,
-        "IGT-invalid",
-        400,
-        INVALID_TOKEN_BODY,
-        Duration::ZERO,
-    )
-    .await;
-    let expired = me_counted(
-        &mut app,
-        "IGT-expired",
-        400,
-        EXPIRED_TOKEN_BODY,
-        Duration::ZERO,
-    )
-    .await;
-    let good = me_counted(
-        &mut app,
-        "IGT-positive",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let invalid = me_counted(&mut app, "IGT-invalid", 400, INVALID_TOKEN_BODY).await;
+    let expired = me_counted(&mut app, "IGT-expired", 400, EXPIRED_TOKEN_BODY).await;
+    let good = me_counted_ok(&mut app, "IGT-positive").await;
 
     for _ in 0..2 {
         assert_rejected(&app.validate(BIG_ID, "IGT-invalid").await, "invalid_token");
@@ -134,14 +91,7 @@ const NO_BREAKER: [(&str, &str); 2] = [
 #[actix_web::test]
 async fn an_upstream_500_is_not_cached() {
     let mut app = spawn_app_with(&NO_BREAKER).await;
-    let me = me_counted(
-        &mut app,
-        "IGT-500",
-        500,
-        r#"{"error":"oops"}"#,
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted(&mut app, "IGT-500", 500, r#"{"error":"oops"}"#).await;
     for _ in 0..2 {
         let answer = app.validate(BIG_ID, "IGT-500").await;
         assert_envelope(&answer, 502, "upstream_error");
@@ -178,14 +128,7 @@ async fn an_upstream_timeout_is_not_cached() {
 #[actix_web::test]
 async fn an_upstream_rate_limit_is_not_cached() {
     let mut app = spawn_app_with(&NO_BREAKER).await;
-    let me = me_counted(
-        &mut app,
-        "IGT-throttled",
-        400,
-        RATE_LIMITED_BODY,
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted(&mut app, "IGT-throttled", 400, RATE_LIMITED_BODY).await;
     for _ in 0..2 {
         let answer = app.validate(BIG_ID, "IGT-throttled").await;
         assert_envelope(&answer, 503, "upstream_rate_limited");
@@ -201,8 +144,8 @@ async fn an_upstream_rate_limit_is_not_cached() {
 async fn sixty_four_concurrent_identical_validations_make_one_upstream_call() {
     let mut app = spawn_app().await;
     // Slow enough that all 64 are in flight while the one call is outstanding.
-    let me = me_counted(
-        &mut app,
+    let me = slow_me_on(
+        &mut app.instagram,
         "IGT-burst",
         200,
         &me_body(BIG_ID, "jay"),
@@ -223,8 +166,8 @@ async fn sixty_four_concurrent_identical_validations_make_one_upstream_call() {
 #[actix_web::test]
 async fn concurrent_identical_rejections_also_share_one_call() {
     let mut app = spawn_app().await;
-    let me = me_counted(
-        &mut app,
+    let me = slow_me_on(
+        &mut app.instagram,
         "IGT-burst-bad",
         400,
         INVALID_TOKEN_BODY,
@@ -270,14 +213,7 @@ async fn concurrent_identical_validations_share_one_failed_call_and_do_not_keep_
 #[actix_web::test]
 async fn ttl_zero_turns_the_cache_off() {
     let mut app = spawn_app_with(&[("IGAUTH_CACHE__TTL_SECS", "0")]).await;
-    let me = me_counted(
-        &mut app,
-        "IGT-nocache",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted_ok(&mut app, "IGT-nocache").await;
     assert_valid(&app.validate(BIG_ID, "IGT-nocache").await);
     assert_valid(&app.validate(BIG_ID, "IGT-nocache").await);
     let answer = app.introspect("IGT-nocache").await;
@@ -288,14 +224,7 @@ async fn ttl_zero_turns_the_cache_off() {
 #[actix_web::test]
 async fn an_id_mismatch_for_a_cached_owner_needs_no_new_upstream_call() {
     let mut app = spawn_app().await;
-    let me = me_counted(
-        &mut app,
-        "IGT-owner",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted_ok(&mut app, "IGT-owner").await;
     assert_valid(&app.validate(BIG_ID, "IGT-owner").await);
     // BIG_ID minus one: the neighbour a trip through f64 would produce.
     let neighbour = "17841405793187218";
@@ -309,14 +238,7 @@ async fn an_id_mismatch_for_a_cached_owner_needs_no_new_upstream_call() {
 #[actix_web::test]
 async fn a_mismatch_asked_first_still_fills_the_entry_for_the_owner() {
     let mut app = spawn_app().await;
-    let me = me_counted(
-        &mut app,
-        "IGT-owner-2",
-        200,
-        &me_body(BIG_ID, "jay"),
-        Duration::ZERO,
-    )
-    .await;
+    let me = me_counted_ok(&mut app, "IGT-owner-2").await;
     assert_rejected(&app.validate("42", "IGT-owner-2").await, "id_mismatch");
     assert_valid(&app.validate(BIG_ID, "IGT-owner-2").await);
     assert_eq!(me.hits(), 1);

@@ -5,16 +5,6 @@
 use crate::helpers::grants::*;
 use crate::helpers::*;
 
-fn assert_envelope(answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(answer.error_code(), code, "{}", answer.text);
-    assert!(
-        answer.json().get("access_token").is_none(),
-        "{}",
-        answer.text
-    );
-}
-
 /// An exchange as the caller sends it: no API key, the body as JSON or as a form.
 #[derive(Clone, Copy)]
 enum Call<'a> {
@@ -138,7 +128,7 @@ async fn used_code_is_400_invalid_code() {
     let mut app = spawn_app().await;
     let grant = mock_exchange(&mut app, "AQB-used", 400, USED_CODE_BODY).await;
     let answer = exchange_json(&app, r#"{"code":"AQB-used"}"#).await;
-    assert_envelope(&answer, 400, "invalid_code");
+    assert_no_grant(&answer, 400, "invalid_code");
     let message = answer.error_text();
     assert!(
         message.contains("not found or was already used"),
@@ -173,7 +163,7 @@ async fn instagrams_error_text_never_reaches_the_caller() {
         .to_string();
         let grant = mock_exchange(&mut app, code, 400, &body).await;
         let answer = exchange_json(&app, &format!(r#"{{"code":"{code}"}}"#)).await;
-        assert_envelope(&answer, 400, "invalid_code");
+        assert_no_grant(&answer, 400, "invalid_code");
         assert!(!answer.text.contains("MARKER"), "{}", answer.text);
         assert!(answer.text.len() < 1024, "{} bytes", answer.text.len());
         answer.assert_has(says);
@@ -192,7 +182,7 @@ async fn invalid_platform_app_is_502_upstream_error_without_leaking_our_secret()
     )
     .await;
     let answer = exchange_json(&app, r#"{"code":"AQB-platform"}"#).await;
-    assert_envelope(&answer, 502, "upstream_error");
+    assert_no_grant(&answer, 502, "upstream_error");
     assert!(!answer.text.contains(CLIENT_SECRET), "{}", answer.text);
     assert!(!answer.text.contains("AQB-platform"), "{}", answer.text);
     grant.assert_async().await;
@@ -208,7 +198,7 @@ async fn foreign_redirect_uri_is_refused_without_calling_instagram() {
     ]
     .map(|foreign| serde_json::json!({"code": "AQB-foreign", "redirect_uri": foreign}).to_string());
     for answer in refused(&[], &bodies.each_ref().map(|b| Json(b))).await {
-        assert_envelope(&answer, 400, "redirect_uri_not_allowed");
+        assert_no_grant(&answer, 400, "redirect_uri_not_allowed");
     }
 }
 
@@ -225,7 +215,7 @@ async fn omitted_redirect_uri_with_several_configured_is_400() {
         "https://app.example/a,https://app.example/b",
     );
     let answers = refused(&[several], &[Json(r#"{"code":"AQB-which"}"#)]).await;
-    assert_envelope(&answers[0], 400, "invalid_request");
+    assert_no_grant(&answers[0], 400, "invalid_request");
     assert!(
         answers[0].text.contains("redirect_uri"),
         "{}",
@@ -240,7 +230,7 @@ async fn unconfigured_exchange_is_503_exchange_not_configured() {
         ("IGAUTH_INSTAGRAM__CLIENT_SECRET", ""),
     ];
     let answers = refused(&unset, &[Json(r#"{"code":"AQB-unconfigured"}"#)]).await;
-    assert_envelope(&answers[0], 503, "exchange_not_configured");
+    assert_no_grant(&answers[0], 503, "exchange_not_configured");
 }
 
 #[actix_web::test]
@@ -253,7 +243,7 @@ async fn missing_code_is_400_invalid_request() {
     ];
     let whats = ["json", "empty json", "only the marker", "form"];
     for (answer, what) in refused(&[], &calls).await.iter().zip(whats) {
-        assert_envelope(answer, 400, "invalid_request");
+        assert_no_grant(answer, 400, "invalid_request");
         assert!(answer.text.contains("code"), "{what}: {}", answer.text);
     }
 }
@@ -265,7 +255,7 @@ async fn exchange_is_not_retried_when_instagram_answers_500() {
         .await
         .expect(1);
     let answer = exchange_json(&app, r#"{"code":"AQB-once"}"#).await;
-    assert_envelope(&answer, 502, "upstream_error");
+    assert_no_grant(&answer, 502, "upstream_error");
     grant.assert_async().await;
 }
 

@@ -188,13 +188,18 @@ function watch(page) {
   return seen;
 }
 
-test('the demo page logs in with PKCE, redeems the code and ends with a Parse session', { timeout: 60_000 }, async () => {
+/** A new page on the demo page with a login started, now at the fake Instagram's consent page. */
+async function atConsent() {
   const page = await context.newPage();
   const seen = watch(page);
   await page.goto(`${igauthBase}/v1/demo`);
   await page.click('#login');
-
   await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  return { page, seen };
+}
+
+test('the demo page logs in with PKCE, redeems the code and ends with a Parse session', { timeout: 60_000 }, async () => {
+  const { page, seen } = await atConsent();
   const consent = new URL(page.url()).searchParams;
   assert.equal(consent.get('redirect_uri'), `${igauthBase}/v1/callback`);
   assert.equal(consent.get('client_id'), '1234567890');
@@ -256,10 +261,7 @@ test('the demo page logs in with PKCE, redeems the code and ends with a Parse se
 });
 
 test('declining on the consent page comes back to the demo as access_denied', { timeout: 60_000 }, async () => {
-  const page = await context.newPage();
-  await page.goto(`${igauthBase}/v1/demo`);
-  await page.click('#login');
-  await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  const { page } = await atConsent();
   await page.click('#cancel');
   await page.waitForURL((url) => url.href.startsWith(`${igauthBase}/v1/demo`));
   await page.locator('#error').waitFor({ state: 'visible', timeout: 15_000 });
@@ -269,11 +271,7 @@ test('declining on the consent page comes back to the demo as access_denied', { 
 });
 
 test('going back to a used callback link does not log in again', { timeout: 60_000 }, async () => {
-  const page = await context.newPage();
-  const seen = watch(page);
-  await page.goto(`${igauthBase}/v1/demo`);
-  await page.click('#login');
-  await page.waitForURL((url) => url.href.startsWith(`${fakeBase}/oauth/authorize`));
+  const { page, seen } = await atConsent();
   await page.click('#allow');
   await page.locator('#outcome').waitFor({ state: 'visible', timeout: 15_000 });
   const callback = seen.navigations.find((u) => u.startsWith(`${igauthBase}/v1/callback?`));

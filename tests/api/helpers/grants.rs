@@ -64,3 +64,10 @@ async fn exchange_as(app: &TestApp, content_type: &str, body: &str) -> Answer {
     let headers = [("Content-Type", content_type)];
     app.post_with("/v1/exchange", &headers, body).await
 }
+
+/// A refused exchange: our error envelope with `code` at `status`, and no token in it.
+pub fn assert_no_grant(answer: &Answer, status: u16, code: &str) {
+    assert_envelope(answer, status, code);
+    let token = answer.json().get("access_token").cloned();
+    assert!(token.is_none(), "{}", answer.text);
+}
