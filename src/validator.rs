@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use quick_cache::sync::Cache;
 
-use crate::clock::{unix_ms, Epoch};
+use crate::clock::{millis, unix_ms, Epoch};
 use crate::domain::{AccessToken, AuthData, Lookup, RejectReason, TokenKey, Verdict};
 use crate::instagram::{InstagramClient, UpstreamError, THROTTLE_PAUSE};
 use crate::metrics::Metrics;
@@ -277,8 +277,4 @@ impl Validator {
     pub(crate) fn cached_entries(&self) -> u64 {
         self.cache.as_ref().map_or(0, |cache| cache.len() as u64)
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

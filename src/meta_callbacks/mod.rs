@@ -96,7 +96,11 @@ impl MetaCallbacks {
     ) -> MetaCallbacks {
         let parse = &settings.parse;
         let parse_configured = settings.features.parse_api;
-        let statuses = DeletionStatuses::new(parse_configured, shared);
+        let statuses = DeletionStatuses::new(
+            parse_configured,
+            shared,
+            settings.instagram.client_secret.expose().as_bytes(),
+        );
         if settings.features.meta_callbacks {
             log::info!(
                 "Meta callbacks: data-deletion statuses are kept {}",

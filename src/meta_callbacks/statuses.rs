@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::hmac;
 use serde_json::{json, Value};
 
 use crate::clock::unix_ms as now_ms;
@@ -65,10 +68,14 @@ pub(crate) struct DeletionStatuses {
     waiting: Mutex<HashMap<String, u64>>,
     /// The Parse class exists with master-key-only permissions (checked once per process).
     class_ready: AtomicBool,
+    /// Signs the records kept in Parse: a row is believed only with its MAC, so a row planted
+    /// or edited by anything but igauth never makes igauth act (Redis' are sealed already).
+    row_key: hmac::Key,
 }
 
 impl DeletionStatuses {
-    pub(crate) fn new(parse: bool, shared: Option<SharedCache>) -> DeletionStatuses {
+    /// `secret`: the app secret Meta signs with, which also keys the Parse rows' MACs.
+    pub(crate) fn new(parse: bool, shared: Option<SharedCache>, secret: &[u8]) -> DeletionStatuses {
         let backend = match (parse, shared) {
             (true, _) => Backend::Parse,
             (false, Some(shared)) => Backend::Redis(shared),
@@ -79,6 +86,7 @@ impl DeletionStatuses {
             memory: Cache::new(MEMORY_ENTRIES),
             waiting: Mutex::new(HashMap::new()),
             class_ready: AtomicBool::new(false),
+            row_key: hmac::Key::new(hmac::HMAC_SHA256, secret),
         }
     }
 
@@ -109,7 +117,7 @@ impl DeletionStatuses {
                     .find_rows("status_read", STATUS_CLASS, &filter)
                     .await
                     .map_err(StoreError)?;
-                match rows.iter().find_map(parse_row) {
+                match rows.iter().find_map(|r| self.parse_row(r)) {
                     Some((text, row)) => (Some(text), row),
                     None => (None, Row::default()),
                 }
@@ -145,6 +153,7 @@ impl DeletionStatuses {
                 let parse = self.prepared(parse).await?;
                 let mut body = json!({
                     "confirmation_code": code,
+                    "mac": self.row_mac(&text),
                     "record": text,
                     "pending": due.is_some(),
                     "next_at": due.unwrap_or(0),
@@ -196,7 +205,7 @@ impl DeletionStatuses {
                     .find_rows("status_due", STATUS_CLASS, &json!({"pending": true}))
                     .await
                     .map_err(StoreError)?;
-                for (text, row) in rows.iter().filter_map(parse_row) {
+                for (text, row) in rows.iter().filter_map(|r| self.parse_row(r)) {
                     let Some(at) =
                         decode_any(&text).and_then(|r| Some((r.pending.as_ref()?.next_at_ms, r)))
                     else {
@@ -369,6 +378,7 @@ impl DeletionStatuses {
         let fields = json!({
             "confirmation_code": {"type": "String"},
             "record": {"type": "String"},
+            "mac": {"type": "String"},
             "pending": {"type": "Boolean"},
             "next_at": {"type": "Number"},
             "lease": {"type": "Number"},
@@ -381,21 +391,29 @@ impl DeletionStatuses {
         self.class_ready.store(true, Ordering::Release);
         Ok(parse)
     }
-}
 
-/// A Parse row's record text and where it lives.
-fn parse_row(row: &Value) -> Option<(String, Row)> {
-    let id = row.get("objectId")?.as_str()?;
-    let record = row.get("record")?.as_str()?;
-    checked_id(id).ok()?;
-    let lease = row.get("lease").and_then(Value::as_i64).unwrap_or(0);
-    Some((
-        record.to_string(),
-        Row {
-            id: Some(id.to_string()),
-            lease,
-        },
-    ))
+    fn row_mac(&self, text: &str) -> String {
+        let tag = hmac::sign(&self.row_key, format!("igauth-deletion\n{text}").as_bytes());
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// A Parse row's record text and where it lives, if igauth wrote it (its MAC checks out).
+    fn parse_row(&self, row: &Value) -> Option<(String, Row)> {
+        let id = row.get("objectId")?.as_str()?;
+        let record = row.get("record")?.as_str()?;
+        checked_id(id).ok()?;
+        let mac = URL_SAFE_NO_PAD.decode(row.get("mac")?.as_str()?).ok()?;
+        let message = format!("igauth-deletion\n{record}");
+        hmac::verify(&self.row_key, message.as_bytes(), &mac).ok()?;
+        let lease = row.get("lease").and_then(Value::as_i64).unwrap_or(0);
+        Some((
+            record.to_string(),
+            Row {
+                id: Some(id.to_string()),
+                lease,
+            },
+        ))
+    }
 }
 
 /// A record read without knowing its code first (a sweep), believed for the code it names.

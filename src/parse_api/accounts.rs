@@ -3,8 +3,16 @@
 //! master key (never with `authData`: Parse >= 8 validates any authData write with the
 //! provider's adapter, and a Parse without `auth.instagram` has none), sessions created with the
 //! master key, and the user behind a session token (`GET /users/me`, with that token alone).
+//!
+//! A link row decides whose session a login gets, so it is believed only with its MAC: an
+//! HMAC-SHA256, keyed with the master key, of the Instagram id and the user it links. A row
+//! igauth did not write (planted while the class was open to clients, or edited since) is
+//! ignored.
 
 use actix_web::http::Method;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::hmac;
 use serde_json::{json, Value};
 
 use super::{
@@ -39,6 +47,7 @@ impl ParseClient {
             "instagramId": {"type": "String"},
             "instagramUserId": {"type": "String"},
             "username": {"type": "String"},
+            "mac": {"type": "String"},
         });
         self.ensure_private_class(LINK_CLASS, &fields).await
     }
@@ -63,17 +72,28 @@ impl ParseClient {
                 "createdAt,objectId",
             )
             .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|row| {
-                let object_id = checked_id(row.get("objectId")?.as_str()?).ok()?;
-                let user = row.get("user")?.get("objectId")?.as_str()?;
-                Some(Link {
-                    object_id: object_id.to_string(),
-                    user: checked_id(user).ok()?.to_string(),
-                })
+        let key = self.link_key();
+        let believed = |row: &Value| {
+            let object_id = checked_id(row.get("objectId")?.as_str()?).ok()?;
+            let user = checked_id(row.get("user")?.get("objectId")?.as_str()?).ok()?;
+            let instagram_id = row.get("instagramId")?.as_str()?;
+            let mac = URL_SAFE_NO_PAD.decode(row.get("mac")?.as_str()?).ok()?;
+            hmac::verify(&key, link_message(instagram_id, user).as_bytes(), &mac).ok()?;
+            Some(Link {
+                object_id: object_id.to_string(),
+                user: user.to_string(),
             })
-            .collect())
+        };
+        let links: Vec<Link> = rows.iter().filter_map(believed).collect();
+        if links.len() < rows.len() {
+            log::warn!(
+                "Parse sign-in: {} {LINK_CLASS} row(s) for one account lack igauth's MAC and were \
+                 ignored (written by something else than igauth; the class must be master-key \
+                 only)",
+                rows.len() - links.len()
+            );
+        }
+        Ok(links)
     }
 
     /// Links `owner`'s account to `user`; the link's objectId.
@@ -82,11 +102,14 @@ impl ParseClient {
         user: &str,
         owner: &TokenOwner,
     ) -> Result<String, ParseError> {
+        let user = checked_id(user)?;
+        let mac = hmac::sign(&self.link_key(), link_message(owner.id(), user).as_bytes());
         let body = json!({
-            "user": pointer(checked_id(user)?),
+            "user": pointer(user),
             "instagramId": owner.id(),
             "instagramUserId": owner.user_id(),
             "username": owner.username(),
+            "mac": URL_SAFE_NO_PAD.encode(mac.as_ref()),
         });
         let path = format!("/classes/{LINK_CLASS}");
         let made = self
@@ -176,11 +199,18 @@ impl ParseClient {
         .await
         .map(drop)
     }
+}
 
-    /// Deletes a user this sign-in created but could not link (so none is left half-made).
-    pub(crate) async fn delete_unlinked_user(&self, user: &str) -> Result<(), ParseError> {
-        self.delete_user(user).await
+impl ParseClient {
+    /// The key of link rows' MACs: the master key, which only Parse and igauth hold.
+    fn link_key(&self) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, self.up.master_key.expose().as_bytes())
     }
+}
+
+/// What a link row's MAC covers: the Instagram id and the user it is linked to.
+fn link_message(instagram_id: &str, user: &str) -> String {
+    format!("igauth-link\n{instagram_id}\n{user}")
 }
 
 fn pointer(user: &str) -> Value {

@@ -30,7 +30,7 @@ use crate::shared_cache::SharedCache;
 use lock::AccountLocks;
 
 /// A session igauth created: what the app passes to `become`.
-#[derive(Debug)]
+/// Debug shows no token: a `{:?}` of it must not put a session in a log.
 pub(crate) struct SignedIn {
     pub(crate) session_token: String,
     pub(crate) object_id: String,
@@ -52,12 +52,31 @@ pub(crate) enum SessionError {
 }
 
 /// What the app sent for its session, beside the code.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct SessionRequest {
     /// `X-Parse-Session-Token` of a logged-in user: link the account to that user.
     pub(crate) link_to: Option<String>,
     /// Parse's installation id of the app, recorded in the session.
     pub(crate) installation_id: Option<String>,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("session_token", &"[redacted]")
+            .field("object_id", &self.object_id)
+            .field("is_new", &self.is_new)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRequest")
+            .field("link_to", &self.link_to.as_ref().map(|_| "[redacted]"))
+            .field("installation_id", &self.installation_id)
+            .finish()
+    }
 }
 
 /// Why a login did not end in its answer: the code (exchanged or handed off) failed, or the
@@ -152,6 +171,11 @@ impl ParseSessions {
         id: &IgId,
         asking: Option<&str>,
     ) -> Result<(String, bool), SessionError> {
+        // Closed to clients before any row of it is read (rows are believed by their MAC too).
+        if !self.link_class_ready.load(Ordering::Acquire) {
+            parse.ensure_link_class().await?;
+            self.link_class_ready.store(true, Ordering::Release);
+        }
         let belongs = |user: String| match asking {
             Some(asker) if asker != user => Err(SessionError::AlreadyLinked),
             _ => Ok((user, false)),
@@ -162,21 +186,21 @@ impl ParseSessions {
         // Signed up earlier through Parse's own adapter: keep that user.
         if let Some(user) = parse.find_users(id).await?.into_iter().next() {
             let user = belongs(user)?.0;
-            return self.link(parse, owner, id, &user, false).await;
+            return self.link(parse, owner, id, &user, false, asking).await;
         }
         match asking {
-            Some(user) => self.link(parse, owner, id, user, false).await,
+            Some(user) => self.link(parse, owner, id, user, false, asking).await,
             None => {
-                let user = self.create_user(parse, owner, id).await?;
+                let user = self.create_user_named(parse, owner, id, false).await?;
                 match user {
-                    Some(user) => self.link(parse, owner, id, &user, true).await,
+                    Some(user) => self.link(parse, owner, id, &user, true, None).await,
                     // The name was taken by a sign-in that got here first: its link is the answer.
                     None => match parse.find_links(id, false).await?.into_iter().next() {
                         Some(link) => Ok((link.user, false)),
                         None => {
                             let user = self.create_user_named(parse, owner, id, true).await?;
                             let user = user.ok_or(ParseError::Unusable)?;
-                            self.link(parse, owner, id, &user, true).await
+                            self.link(parse, owner, id, &user, true, None).await
                         }
                     },
                 }
@@ -186,7 +210,8 @@ impl ParseSessions {
 
     /// Links the account to `user`, then re-reads: if an older link exists (a race lost while
     /// Redis could not keep replicas apart), ours and the user made for it go, and the winner's
-    /// user is the answer.
+    /// user is the answer, unless a logged-in user (`asking`) wanted the account for itself:
+    /// then it is linked to someone else, and no session is made for that someone.
     async fn link(
         &self,
         parse: &ParseClient,
@@ -194,16 +219,9 @@ impl ParseSessions {
         id: &IgId,
         user: &str,
         created: bool,
+        asking: Option<&str>,
     ) -> Result<(String, bool), SessionError> {
-        let made = async {
-            if !self.link_class_ready.load(Ordering::Acquire) {
-                parse.ensure_link_class().await?;
-                self.link_class_ready.store(true, Ordering::Release);
-            }
-            parse.create_link(user, owner).await
-        }
-        .await;
-        let ours = match made {
+        let ours = match parse.create_link(user, owner).await {
             Ok(ours) => ours,
             Err(e) => {
                 if created {
@@ -220,20 +238,13 @@ impl ParseSessions {
                 if created {
                     self.undo_user(parse, user).await;
                 }
-                Ok((winner.user, false))
+                match asking {
+                    Some(asker) if asker != winner.user => Err(SessionError::AlreadyLinked),
+                    _ => Ok((winner.user, false)),
+                }
             }
             _ => Ok((user.to_string(), created)),
         }
-    }
-
-    /// A new user named after the account; `None` when that name is taken.
-    async fn create_user(
-        &self,
-        parse: &ParseClient,
-        owner: &TokenOwner,
-        id: &IgId,
-    ) -> Result<Option<String>, SessionError> {
-        self.create_user_named(parse, owner, id, false).await
     }
 
     /// `instagram-<id>`: people rarely choose it, and when one did (or a racing sign-in took it),
@@ -263,7 +274,7 @@ impl ParseSessions {
     /// Deletes a user this sign-in made and could not keep; a failure is logged (the user has no
     /// link, no session and a password nobody knows).
     async fn undo_user(&self, parse: &ParseClient, user: &str) {
-        if let Err(e) = parse.delete_unlinked_user(user).await {
+        if let Err(e) = parse.delete_user(user).await {
             log::error!("Parse sign-in: could not delete the unlinked user {user} it created: {e}");
         }
     }
@@ -275,4 +286,25 @@ fn random_hex(bytes: usize) -> Result<String, SessionError> {
         .fill(&mut buf)
         .map_err(|_| SessionError::NoRandomness)?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_tokens_never_show_in_debug() {
+        let signed_in = SignedIn {
+            session_token: "r:0123456789abcdef".into(),
+            object_id: "u1".into(),
+            is_new: true,
+        };
+        let request = SessionRequest {
+            link_to: Some("r:fedcba9876543210".into()),
+            installation_id: None,
+        };
+        let shown = format!("{signed_in:?} {request:?}");
+        assert!(!shown.contains("0123456789abcdef") && !shown.contains("fedcba9876543210"));
+        assert!(shown.contains("u1"), "{shown}");
+    }
 }

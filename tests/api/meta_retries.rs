@@ -121,3 +121,51 @@ async fn a_pending_deletion_survives_a_restart_and_the_next_process_finishes_it(
     assert_eq!(done["users"], 1, "{done}");
     second.terminate().await;
 }
+
+#[actix_web::test]
+async fn a_waiting_deletion_edited_in_parse_is_never_acted_on() {
+    let mut parse = mockito::Server::new_async().await;
+    let store = FakeStatusClass::install(&mut parse).await;
+    let failing = parse_users(&mut parse, &["u1"], 500).await;
+    let server_url = server_url(&parse);
+    let env = parse_env(&server_url);
+    let first = ChildApp::spawn(&env).await;
+    let answer = post_to(&first, DATA_DELETION, &signed(IG_ID)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let code = confirmation_code(&answer);
+    first.terminate().await;
+    drop(failing);
+
+    // Someone who can write the class points the waiting deletion at another person.
+    const VICTIM: &str = "17841400000000666";
+    store.tamper(|record| record.replace(IG_ID, VICTIM));
+    let victim_found = parse
+        .mock("GET", USERS)
+        .match_query(mockito::Matcher::Regex(VICTIM.into()))
+        .with_body(r#"{"results":[{"objectId":"v1"}]}"#)
+        .expect(0)
+        .create_async()
+        .await;
+    let _others = parse_users(&mut parse, &[], 200).await;
+    let second = ChildApp::spawn(&env).await;
+    // A sweep has run (and read the row) before anything is judged.
+    let swept = r#"igauth_parse_actions_total{kind="status_due",result="ok"}"#;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(&second.get_with("/metrics", &[]).await.text, swept).is_none() {
+        assert!(Instant::now() < deadline, "no sweep ran");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = second
+        .get_with(
+            &format!("{DATA_DELETION}/{code}"),
+            &[("Accept", "application/json")],
+        )
+        .await;
+    assert_eq!(
+        status.status, 404,
+        "an edited record is not believed: {}",
+        status.text
+    );
+    second.terminate().await;
+    victim_found.assert_async().await;
+}

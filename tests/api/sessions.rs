@@ -17,6 +17,64 @@ const CODE: &str = "AQB-sessions";
 const TOKEN: &str = "IGAA-sessions";
 const LINKS: &str = "/parse/classes/InstagramAccount";
 
+/// A link row as igauth writes it: its MAC (HMAC-SHA256 keyed with the master key) covers the
+/// Instagram id and the user.
+fn link_row(object_id: &str, user: &str) -> serde_json::Value {
+    use base64::Engine;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, MASTER_KEY.as_bytes());
+    let message = format!("igauth-link\n{FLAT_USER_ID}\n{user}");
+    let mac = ring::hmac::sign(&key, message.as_bytes());
+    json!({
+        "objectId": object_id,
+        "user": {"__type": "Pointer", "className": "_User", "objectId": user},
+        "instagramId": FLAT_USER_ID,
+        "mac": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.as_ref()),
+    })
+}
+
+/// The link class: `before` until igauth makes a link, `after` from then on.
+async fn links(
+    parse: &mut mockito::ServerGuard,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    user: &str,
+    made_id: &'static str,
+) -> Vec<mockito::Mock> {
+    let links_made = Arc::new(AtomicUsize::new(0));
+    let made = links_made.clone();
+    let (ours, theirs) = (link_row(made_id, user), link_row(made_id, user));
+    vec![
+        parse
+            .mock("GET", LINKS)
+            .match_header("x-parse-master-key", MASTER_KEY)
+            .match_query(Matcher::Any)
+            .with_body_from_request(move |_| {
+                let rows = match made.load(Ordering::SeqCst) {
+                    0 => &before,
+                    _ => &after,
+                };
+                json!({ "results": rows }).to_string().into()
+            })
+            .create_async()
+            .await,
+        parse
+            .mock("POST", LINKS)
+            .match_header("x-parse-master-key", MASTER_KEY)
+            .match_body(Matcher::PartialJson(json!({
+                "user": ours["user"],
+                "instagramId": FLAT_USER_ID,
+                "mac": theirs["mac"],
+            })))
+            .with_status(201)
+            .with_body_from_request(move |_| {
+                links_made.fetch_add(1, Ordering::SeqCst);
+                json!({ "objectId": made_id }).to_string().into()
+            })
+            .create_async()
+            .await,
+    ]
+}
+
 /// An app that signs people in, its Instagram ready for one exchange of [`CODE`].
 async fn app_signing_in(parse: &mockito::ServerGuard) -> (TestApp, Vec<mockito::Mock>) {
     let mut app = app_with_parse(parse, &[("IGAUTH_PARSE__SESSIONS", "true")]).await;
@@ -28,23 +86,8 @@ async fn app_signing_in(parse: &mockito::ServerGuard) -> (TestApp, Vec<mockito::
 /// Parse for a person it has never seen: no link, no adapter user; the user made is `u1`.
 /// The link class answers nothing until a link is made, then the link `l1` to `u1`.
 async fn parse_for_a_newcomer(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
-    let links_made = Arc::new(AtomicUsize::new(0));
-    let made = links_made.clone();
-    vec![
+    let mut mocks = vec![
         parse_mock(parse, "POST", "/parse/schemas/InstagramAccount", json!({})).await,
-        parse
-            .mock("GET", LINKS)
-            .match_header("x-parse-master-key", MASTER_KEY)
-            .match_query(Matcher::Any)
-            .with_body_from_request(move |_| {
-                let rows = match made.load(Ordering::SeqCst) {
-                    0 => json!([]),
-                    _ => json!([{"objectId": "l1", "user": {"objectId": "u1"}}]),
-                };
-                json!({ "results": rows }).to_string().into()
-            })
-            .create_async()
-            .await,
         parse_mock(parse, "GET", "/parse/classes/_User", json!({"results": []})).await,
         parse
             .mock("POST", "/parse/classes/_User")
@@ -57,21 +100,9 @@ async fn parse_for_a_newcomer(parse: &mut mockito::ServerGuard) -> Vec<mockito::
             .expect(1)
             .create_async()
             .await,
-        parse
-            .mock("POST", LINKS)
-            .match_header("x-parse-master-key", MASTER_KEY)
-            .match_body(Matcher::PartialJson(json!({
-                "user": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
-                "instagramId": FLAT_USER_ID,
-            })))
-            .with_status(201)
-            .with_body_from_request(move |_| {
-                links_made.fetch_add(1, Ordering::SeqCst);
-                br#"{"objectId":"l1"}"#.to_vec()
-            })
-            .create_async()
-            .await,
-    ]
+    ];
+    mocks.extend(links(parse, json!([]), json!([link_row("l1", "u1")]), "u1", "l1").await);
+    mocks
 }
 
 /// Whatever else igauth asks Parse at start (the Meta deletions' sweep) is answered empty.
@@ -201,4 +232,103 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
     let answer = app.post_with("/v1/exchange", &headers, body).await;
     assert_envelope(&answer, 401, "invalid_session_token");
     me.assert_async().await;
+}
+
+#[actix_web::test]
+async fn a_link_row_igauth_did_not_write_is_ignored() {
+    let mut parse = mockito::Server::new_async().await;
+    // Planted while the class was open to clients: the attacker's Instagram id, the victim's
+    // user, no MAC (and one with a MAC made with another key). Created first, so it answers.
+    let mut forged = link_row("p2", "victim");
+    forged["mac"] = json!("AAAA");
+    let planted = parse
+        .mock("GET", LINKS)
+        .match_query(Matcher::Any)
+        .with_body(
+            json!({"results": [
+                {"objectId": "p1", "user": {"objectId": "victim"}, "instagramId": FLAT_USER_ID},
+                forged,
+            ]})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    let _newcomer = parse_for_a_newcomer(&mut parse).await;
+    let _background = parse_background(&mut parse).await;
+    let session = parse
+        .mock("POST", "/parse/classes/_Session")
+        .match_body(Matcher::PartialJson(
+            json!({"user": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}),
+        ))
+        .with_status(201)
+        .with_body(r#"{"objectId":"s1"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let (app, _instagram) = app_signing_in(&parse).await;
+
+    let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["objectId"], "u1", "{}", answer.text);
+    assert_eq!(answer.json()["isNew"], true);
+    planted.assert_async().await;
+    session.assert_async().await;
+}
+
+#[actix_web::test]
+async fn linking_that_loses_a_race_to_another_user_is_409_and_makes_no_session() {
+    let mut parse = mockito::Server::new_async().await;
+    let _background = parse_background(&mut parse).await;
+    let mut mocks = vec![
+        parse_mock(
+            &mut parse,
+            "POST",
+            "/parse/schemas/InstagramAccount",
+            json!({}),
+        )
+        .await,
+        parse_mock(
+            &mut parse,
+            "GET",
+            "/parse/classes/_User",
+            json!({"results": []}),
+        )
+        .await,
+        parse
+            .mock("GET", "/parse/users/me")
+            .match_header("x-parse-session-token", "r:alice")
+            .with_body(r#"{"objectId":"uA"}"#)
+            .create_async()
+            .await,
+    ];
+    // Alice links the account; reading back, an older link (to Bob) was made meanwhile.
+    let raced = json!([link_row("l0", "uB"), link_row("l1", "uA")]);
+    mocks.extend(links(&mut parse, json!([]), raced, "uA", "l1").await);
+    let ours_removed = parse
+        .mock("DELETE", "/parse/classes/InstagramAccount/l1")
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let no_session = parse
+        .mock("POST", "/parse/classes/_Session")
+        .expect(0)
+        .create_async()
+        .await;
+    let (app, _instagram) = app_signing_in(&parse).await;
+
+    let answer = app
+        .post_with(
+            "/v1/exchange",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Parse-Session-Token", "r:alice"),
+            ],
+            r#"{"code":"AQB-sessions"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.error_code(), "already_linked");
+    ours_removed.assert_async().await;
+    no_session.assert_async().await;
 }

@@ -60,6 +60,15 @@ impl FakeStatusClass {
             .collect()
     }
 
+    /// Rewrites every kept record's text with `edit`, leaving the row's MAC as igauth wrote it:
+    /// a row changed by something else than igauth.
+    pub fn tamper(&self, edit: impl Fn(&str) -> String) {
+        for row in self.rows.lock().unwrap().iter_mut() {
+            let edited = edit(row["record"].as_str().unwrap());
+            row["record"] = json!(edited);
+        }
+    }
+
     /// How many times a record was looked up by its code.
     pub fn lookups(&self) -> usize {
         *self.lookups.lock().unwrap()
