@@ -46,6 +46,8 @@ const SWEEP_BATCH: usize = 20;
 pub(crate) struct Row {
     id: Option<String>,
     lease: i64,
+    /// The row's `next_at`: a claim moves it with the lease, before the record is rewritten.
+    next_at: u64,
 }
 
 /// A record could not be read or written (only Parse can fail: Redis falls back to memory).
@@ -206,8 +208,10 @@ impl DeletionStatuses {
                     .await
                     .map_err(StoreError)?;
                 for (text, row) in rows.iter().filter_map(|r| self.parse_row(r)) {
-                    let Some(at) =
-                        decode_any(&text).and_then(|r| Some((r.pending.as_ref()?.next_at_ms, r)))
+                    // The later of the record's due time and the row's: a run another replica
+                    // claimed is not due again until its lease ends.
+                    let Some(at) = decode_any(&text)
+                        .and_then(|r| Some((r.pending.as_ref()?.next_at_ms.max(row.next_at), r)))
                     else {
                         continue;
                     };
@@ -306,7 +310,11 @@ impl DeletionStatuses {
             }
             Backend::Redis(shared) => {
                 let lease = Duration::from_millis(until.saturating_sub(now_ms()).max(1));
-                Ok(shared.claim_lease(KIND, code, lease).await || self.claim_here(code, until))
+                // Redis decides while it answers; this process's own record only without it.
+                Ok(match shared.claim_lease(KIND, code, lease).await {
+                    Some(claimed) => claimed,
+                    None => self.claim_here(code, until),
+                })
             }
             Backend::Memory => Ok(self.claim_here(code, until)),
         }
@@ -406,11 +414,13 @@ impl DeletionStatuses {
         let message = format!("igauth-deletion\n{record}");
         hmac::verify(&self.row_key, message.as_bytes(), &mac).ok()?;
         let lease = row.get("lease").and_then(Value::as_i64).unwrap_or(0);
+        let next_at = row.get("next_at").and_then(Value::as_u64).unwrap_or(0);
         Some((
             record.to_string(),
             Row {
                 id: Some(id.to_string()),
                 lease,
+                next_at,
             },
         ))
     }

@@ -61,19 +61,15 @@ const LEASE_PREFIX: &str = "igauth:lease:";
 
 impl SharedCache {
     /// Claims the work on `kind`/`id` for `ttl`, fleet-wide (`SET NX`): whether this replica
-    /// got it. Without Redis nobody gets it (the next sweep tries again).
-    pub(crate) async fn claim_lease(&self, kind: &str, id: &str, ttl: Duration) -> bool {
-        let Some(mut conn) = self.usable_connection(OP_RECORD) else {
-            return false;
-        };
+    /// got it, or `None` when Redis did not answer (the caller decides without it).
+    pub(crate) async fn claim_lease(&self, kind: &str, id: &str, ttl: Duration) -> Option<bool> {
+        let mut conn = self.usable_connection(OP_RECORD)?;
         let name = format!("{LEASE_PREFIX}{kind}:{id}");
         let cmd = self.inner.sealed_set(&name, "lease", ttl, true);
-        matches!(
-            self.inner
-                .within_budget(OP_RECORD, cmd.query_async::<Option<String>>(&mut conn))
-                .await,
-            Some(Some(_))
-        )
+        self.inner
+            .within_budget(OP_RECORD, cmd.query_async::<Option<String>>(&mut conn))
+            .await
+            .map(|set| set.is_some())
     }
 
     /// Files `id` under `kind`'s waiting records, due at `due_ms`; or takes it out (`None`).
