@@ -36,7 +36,12 @@ pub(crate) const UNDECODABLE_FORM: &str = "The form body could not be decoded.";
 /// `async fn`, so an extractor can name it without boxing it.
 pub(crate) struct ReadBody {
     payload: Payload,
+    /// The first chunk, kept as it came: a body that arrives in one piece (nearly every one) is
+    /// answered without a buffer or a copy.
+    first: Option<Bytes>,
+    /// The body so far once a second chunk came, sized by Content-Length when it was given.
     body: BytesMut,
+    declared: Option<usize>,
     limit: usize,
     deadline: Duration,
     polled_once: bool,
@@ -55,7 +60,9 @@ impl ReadBody {
             header_text(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
         ReadBody {
             payload,
-            body: BytesMut::with_capacity(declared.unwrap_or(512).min(limit)),
+            first: None,
+            body: BytesMut::new(),
+            declared,
             limit,
             deadline,
             polled_once: false,
@@ -70,7 +77,9 @@ impl ReadBody {
     pub(crate) fn refused(payload: Payload, error: ApiError) -> Self {
         ReadBody {
             payload,
+            first: None,
             body: BytesMut::new(),
+            declared: None,
             limit: 0,
             deadline: Duration::ZERO,
             polled_once: true,
@@ -91,8 +100,18 @@ impl Future for ReadBody {
         loop {
             match Pin::new(&mut this.payload).poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    if this.body.len() + chunk.len() > this.limit {
+                    let held = this.first.as_ref().map_or(0, Bytes::len) + this.body.len();
+                    if held + chunk.len() > this.limit {
                         return Poll::Ready(Err(ApiError::PayloadTooLarge(this.limit)));
+                    }
+                    if held == 0 {
+                        this.first = Some(chunk);
+                        continue;
+                    }
+                    if let Some(first) = this.first.take() {
+                        let expected = this.declared.unwrap_or(held + chunk.len());
+                        this.body.reserve(expected.min(this.limit));
+                        this.body.extend_from_slice(&first);
                     }
                     this.body.extend_from_slice(&chunk);
                 }
@@ -102,7 +121,10 @@ impl Future for ReadBody {
                     )))
                 }
                 Poll::Ready(None) => {
-                    return Poll::Ready(Ok(std::mem::take(&mut this.body).freeze()))
+                    return Poll::Ready(Ok(match this.first.take() {
+                        Some(whole) => whole,
+                        None => std::mem::take(&mut this.body).freeze(),
+                    }))
                 }
                 Poll::Pending => break,
             }
@@ -131,19 +153,24 @@ pub(crate) enum BodyKind {
 /// The media type of the body, or 415 when it is not one of `accepted`.
 /// A missing Content-Type is read as JSON, which is what JSON callers mean by it.
 pub(crate) fn body_kind(req: &HttpRequest, accepted: &[BodyKind]) -> Result<BodyKind, ApiError> {
-    let mime = header_text(req, header::CONTENT_TYPE).map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    let kind = match mime.as_deref() {
-        None | Some("") => Some(BodyKind::Json),
-        Some("application/json") => Some(BodyKind::Json),
-        Some(m) if m.starts_with("application/") && m.ends_with("+json") => Some(BodyKind::Json),
-        Some("application/x-www-form-urlencoded") => Some(BodyKind::Form),
-        _ => None,
+    // Compared without case, and without a lowercased copy: this runs on every POST.
+    let mime = header_text(req, header::CONTENT_TYPE)
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .unwrap_or("");
+    let is = |name: &str| mime.eq_ignore_ascii_case(name);
+    let structured_json = mime.len() >= "application/+json".len()
+        && mime
+            .get(..12)
+            .is_some_and(|p| p.eq_ignore_ascii_case("application/"))
+        && mime
+            .get(mime.len() - 5..)
+            .is_some_and(|s| s.eq_ignore_ascii_case("+json"));
+    let kind = if mime.is_empty() || is("application/json") || structured_json {
+        Some(BodyKind::Json)
+    } else if is("application/x-www-form-urlencoded") {
+        Some(BodyKind::Form)
+    } else {
+        None
     };
     match kind {
         Some(kind) if accepted.contains(&kind) => Ok(kind),
