@@ -12,6 +12,7 @@
 //! reach the replica that ran the callback). Each result is in exactly one place, so single use
 //! holds either way.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub(crate) struct Handoffs {
     shared: Option<SharedCache>,
     /// [`HANDOFF_TTL`] unless the operator shortened it (`IGAUTH_SERVER__HANDOFF_TTL_SECS`).
     ttl: Duration,
+    /// When results kept here are next swept for expired ones (ms since the epoch): an unredeemed
+    /// result holds an access token, which should not outlive its code by much.
+    sweep_at: AtomicU64,
 }
 
 impl Handoffs {
@@ -51,6 +55,21 @@ impl Handoffs {
             waiting: Cache::new(MAX_WAITING),
             shared,
             ttl: ttl.min(HANDOFF_TTL),
+            sweep_at: AtomicU64::new(0),
+        }
+    }
+
+    /// Drops the expired results kept here, at most once per lifetime of a code.
+    fn sweep(&self, now: u64) {
+        let due = self.sweep_at.load(Ordering::Relaxed);
+        let next = now.saturating_add(millis(self.ttl).max(1_000));
+        if now >= due
+            && self
+                .sweep_at
+                .compare_exchange(due, next, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.waiting.retain(|_, kept| kept.expires_at_ms > now);
         }
     }
 
@@ -77,6 +96,7 @@ impl Handoffs {
                 return Some(code);
             }
         }
+        self.sweep(now_ms());
         self.waiting.insert(code.store_id(), Arc::new(handoff));
         Some(code)
     }
@@ -85,6 +105,7 @@ impl Handoffs {
     /// The code is spent whatever the outcome.
     pub(crate) async fn redeem(&self, code: &str, verifier: &str) -> Result<Handoff, InvalidGrant> {
         let code = HandoffCode::parse(code).ok_or(InvalidGrant)?;
+        self.sweep(now_ms());
         let handoff = match self.waiting.remove(&code.store_id()) {
             Some((_, kept)) => Arc::unwrap_or_clone(kept),
             None => {
@@ -146,6 +167,21 @@ mod tests {
             handoffs.redeem("nonsense", VERIFIER).await,
             Err(InvalidGrant)
         );
+    }
+
+    #[actix_web::test]
+    async fn expired_results_do_not_stay_in_memory() {
+        let handoffs = Handoffs::new(Duration::ZERO, None);
+        for _ in 0..3 {
+            handoffs
+                .issue(result(), CodeChallenge::of_verifier(VERIFIER))
+                .await
+                .unwrap();
+        }
+        assert_eq!(handoffs.waiting.len(), 3);
+        // The next sweep (due a second after the first) drops every expired result.
+        handoffs.sweep(now_ms() + 2_000);
+        assert_eq!(handoffs.waiting.len(), 0);
     }
 
     #[actix_web::test]
