@@ -25,7 +25,9 @@ use crate::meta_callbacks::{Callback, Deauthorized, MetaCallbacks, MetaError};
 use crate::metrics::Metrics;
 use crate::parse_api::{ParseClient, ParseUpstream};
 use crate::rate_limit::ClientLimiter;
-use crate::sessions::{ParseSessions, SessionError, SessionRequest, SignInError, SignedIn};
+use crate::sessions::{
+    Checked, ParseSessions, SessionError, SessionRequest, SignInError, SignedIn,
+};
 use crate::settings::Settings;
 use crate::shared_cache::SharedCache;
 use crate::validator::Validator;
@@ -179,8 +181,9 @@ impl Worker {
         request: ExchangeRequest,
         session: &SessionRequest,
     ) -> Result<(Exchanged, Option<SignedIn>), SignInError> {
+        let checked = self.check_session(session).await?;
         let exchanged = self.exchange(request).await?;
-        let signed_in = self.sign_in(&exchanged.owner, session).await?;
+        let signed_in = self.sign_in(&exchanged.owner, checked).await?;
         Ok((exchanged, signed_in))
     }
 
@@ -192,21 +195,35 @@ impl Worker {
         verifier: &str,
         session: &SessionRequest,
     ) -> Result<(Handoff, Option<SignedIn>), SignInError> {
+        // Checked first: a refusal here leaves the code unspent.
+        let checked = self.check_session(session).await?;
         let handoff = (self.0.app.handoffs.redeem(code, verifier).await)
             .map_err(|_| SignInError::InvalidGrant)?;
-        let signed_in = self.sign_in(&handoff.owner, session).await?;
+        let signed_in = self.sign_in(&handoff.owner, checked).await?;
         Ok((handoff, signed_in))
+    }
+
+    /// What the app sent for its session, checked with Parse; `None` without sessions.
+    async fn check_session<'r>(
+        &self,
+        session: &'r SessionRequest,
+    ) -> Result<Option<Checked<'r>>, SessionError> {
+        let w = &*self.0;
+        match (&w.app.sessions, &w.parse) {
+            (Some(sessions), Some(parse)) => sessions.check(parse, session).await.map(Some),
+            _ => Ok(None),
+        }
     }
 
     async fn sign_in(
         &self,
         owner: &TokenOwner,
-        session: &SessionRequest,
+        checked: Option<Checked<'_>>,
     ) -> Result<Option<SignedIn>, SessionError> {
         let w = &*self.0;
-        match (&w.app.sessions, &w.parse) {
-            (Some(sessions), Some(parse)) => {
-                sessions.sign_in(parse, owner, session).await.map(Some)
+        match (checked, &w.app.sessions, &w.parse) {
+            (Some(checked), Some(sessions), Some(parse)) => {
+                sessions.sign_in(parse, owner, &checked).await.map(Some)
             }
             _ => Ok(None),
         }

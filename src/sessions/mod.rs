@@ -60,6 +60,12 @@ pub(crate) struct SessionRequest {
     pub(crate) installation_id: Option<String>,
 }
 
+/// A [`SessionRequest`] whose link target Parse confirmed: the logged-in user's objectId.
+pub(crate) struct Checked<'r> {
+    asking: Option<String>,
+    installation_id: Option<&'r str>,
+}
+
 impl std::fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignedIn")
@@ -125,20 +131,14 @@ impl ParseSessions {
         })
     }
 
-    /// Finds (or creates, or links) the Parse user of `owner`'s account and opens a session.
-    /// `link_to` is the session token of a logged-in user to link the account to.
-    pub(crate) async fn sign_in(
+    /// Checks what the app sent for its session before the login's code is spent: a stale
+    /// `X-Parse-Session-Token` is answered 401 while the app can still retry with the same code.
+    pub(crate) async fn check<'r>(
         &self,
         parse: &ParseClient,
-        owner: &TokenOwner,
-        request: &SessionRequest,
-    ) -> Result<SignedIn, SessionError> {
-        let (link_to, installation_id) = (
-            request.link_to.as_deref(),
-            request.installation_id.as_deref(),
-        );
-        let id = IgId::parse(owner.id()).map_err(|_| ParseError::Unusable)?;
-        let asking = match link_to {
+        request: &'r SessionRequest,
+    ) -> Result<Checked<'r>, SessionError> {
+        let asking = match request.link_to.as_deref() {
             Some(token) => Some(
                 parse
                     .user_of_session(token)
@@ -147,14 +147,29 @@ impl ParseSessions {
             ),
             None => None,
         };
+        Ok(Checked {
+            asking,
+            installation_id: request.installation_id.as_deref(),
+        })
+    }
+
+    /// Finds (or creates, or links) the Parse user of `owner`'s account and opens a session.
+    pub(crate) async fn sign_in(
+        &self,
+        parse: &ParseClient,
+        owner: &TokenOwner,
+        checked: &Checked<'_>,
+    ) -> Result<SignedIn, SessionError> {
+        let id = IgId::parse(owner.id()).map_err(|_| ParseError::Unusable)?;
+        let asking = checked.asking.as_deref();
         let guard = self.locks.lock(id.as_str()).await;
-        let found = self.user_of(parse, owner, &id, asking.as_deref()).await;
+        let found = self.user_of(parse, owner, &id, asking).await;
         guard.release().await;
         let (user, is_new) = found?;
         let session_token = format!("r:{}", random_hex(32)?);
         let expires_at = iso8601(now_ms().saturating_add(millis(self.length)));
         parse
-            .create_session(&user, &session_token, &expires_at, installation_id)
+            .create_session(&user, &session_token, &expires_at, checked.installation_id)
             .await?;
         Ok(SignedIn {
             session_token,

@@ -223,7 +223,7 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
         .expect(1)
         .create_async()
         .await;
-    let (app, _instagram) = app_signing_in(&parse).await;
+    let (app, instagram) = app_signing_in(&parse).await;
     let headers = [
         ("Content-Type", "application/json"),
         ("X-Parse-Session-Token", "r:not-a-live-session"),
@@ -232,6 +232,16 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
     let answer = app.post_with("/v1/exchange", &headers, body).await;
     assert_envelope(&answer, 401, "invalid_session_token");
     me.assert_async().await;
+    // Checked before the code was spent: the app may retry it (without the stale token).
+    assert!(
+        !instagram[0].matched_async().await,
+        "the code was not exchanged"
+    );
+    // The retry spends it (Instagram is asked once), then goes on to Parse, which here has
+    // nothing set up beyond the session check: 502.
+    let again = app.post_json("/v1/exchange", body).await;
+    assert_eq!(again.status, 502, "{}", again.text);
+    instagram[0].assert_async().await;
 }
 
 #[actix_web::test]
