@@ -11,16 +11,18 @@
 //       A long-lived login, one at a time over one keep-alive connection, two ways:
 //       (1) N x POST /v1/exchange {"code":"CODE-17841405793187219-PREFIX-x<i>","long_lived":true},
 //           a success being 200 with expires_in in the answer;
-//       (2) N x the browser flow: GET /v1/authorize?return_to=RETURN_TO (not timed; the state from
-//           Location, the binding cookie from Set-Cookie), then GET /v1/callback?code=
-//           CODE-17841405793187219-PREFIX-c<i>&state=.. with that cookie, timed; a success being a
-//           302 to RETURN_TO with access_token and expires_in in its fragment.
+//       (2) N x the browser flow: GET /v1/authorize?return_to=RETURN_TO with a PKCE challenge
+//           (not timed; the state from Location, the binding cookie from Set-Cookie), then GET
+//           /v1/callback?code=CODE-17841405793187219-PREFIX-c<i>&state=.. with that cookie, timed;
+//           a success being a 302 to RETURN_TO#code=.. whose code then (untimed) redeems at
+//           /v1/token, with the verifier, for a long-lived token (expires_in in the answer).
 //       Two untimed logins of each kind go first (connections, first-use costs). RETURN_TO must be
 //       in igauth's IGAUTH_INSTAGRAM__RETURN_URLS (default URL/bench/done). Prints JSON: per kind,
 //       sent, ok, and the median, p90 and max latency in ms of the successful ones; warmup, the
 //       untimed logins of each kind.
 
 import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ID = '17841405793187219';
 const [mode, url, ...rest] = process.argv.slice(2);
@@ -150,9 +152,13 @@ async function exchangeOnce(agent, code) {
 }
 
 // /v1/authorize (untimed), then the callback with the state and cookie it handed out: the
-// callback's latency in ms if it ended at returnTo with a long-lived token, else null.
+// callback's latency in ms if it ended at returnTo with a code that /v1/token (untimed) trades,
+// with the PKCE verifier, for a long-lived token; else null.
 async function callbackOnce(agent, code, returnTo) {
-  const auth = await send(agent, 'GET', `/v1/authorize?return_to=${encodeURIComponent(returnTo)}`);
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const pkce = `code_challenge=${challenge}&code_challenge_method=S256`;
+  const auth = await send(agent, 'GET', `/v1/authorize?return_to=${encodeURIComponent(returnTo)}&${pkce}`);
   if (auth.status !== 302 || !auth.headers.location) return null;
   const state = new URL(auth.headers.location).searchParams.get('state');
   const cookie = (auth.headers['set-cookie'] || [])
@@ -165,9 +171,14 @@ async function callbackOnce(agent, code, returnTo) {
   const cb = await send(agent, 'GET', path, undefined, { cookie });
   const ms = performance.now() - started;
   const location = cb.headers.location || '';
-  if (cb.status !== 302 || !location.startsWith(`${returnTo}#`)) return null;
-  const fragment = new URLSearchParams(location.slice(returnTo.length + 1));
-  return fragment.get('access_token') && fragment.get('expires_in') ? ms : null;
+  if (cb.status !== 302 || !location.startsWith(`${returnTo}#code=`)) return null;
+  const handoff = new URLSearchParams(location.slice(returnTo.length + 1)).get('code');
+  const token = await send(agent, 'POST', '/v1/token', JSON.stringify({ code: handoff, code_verifier: verifier }));
+  let expires = false;
+  try {
+    expires = typeof JSON.parse(token.text).expires_in === 'number';
+  } catch {}
+  return token.status === 200 && expires ? ms : null;
 }
 
 const LOGIN_WARMUP = 2;
