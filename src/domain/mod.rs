@@ -11,6 +11,7 @@ pub(crate) mod login_state;
 pub(crate) mod pkce;
 mod proxy_range;
 mod return_to;
+mod row_mac;
 mod secrets;
 mod signed_request;
 mod verdict;
@@ -24,6 +25,7 @@ pub(crate) use deletion::{iso8601, DeletionRecord, DeletionStatus, Pending, Requ
 pub(crate) use handoff::{Handoff, HandoffCode, HANDOFF_TTL};
 pub(crate) use ig_id::IgId;
 pub(crate) use proxy_range::ProxyRange;
+pub(crate) use row_mac::RowMac;
 pub(crate) use secrets::{AccessToken, AuthCode, TokenKey};
 pub(crate) use signed_request::{
     ConfirmationCode, SignedRequest, SignedRequestError, MAX_SKEW_SECS,

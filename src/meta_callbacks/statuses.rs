@@ -18,13 +18,10 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use ring::hmac;
 use serde_json::{json, Value};
 
 use crate::clock::unix_ms as now_ms;
-use crate::domain::{ConfirmationCode, DeletionRecord};
+use crate::domain::{ConfirmationCode, DeletionRecord, RowMac};
 use crate::parse_api::{checked_id, ParseClient, ParseError};
 use crate::shared_cache::SharedCache;
 
@@ -72,7 +69,7 @@ pub(crate) struct DeletionStatuses {
     class_ready: AtomicBool,
     /// Signs the records kept in Parse: a row is believed only with its MAC, so a row planted
     /// or edited by anything but igauth never makes igauth act (Redis' are sealed already).
-    row_key: hmac::Key,
+    row_mac: RowMac,
 }
 
 impl DeletionStatuses {
@@ -88,7 +85,7 @@ impl DeletionStatuses {
             memory: Cache::new(MEMORY_ENTRIES),
             waiting: Mutex::new(HashMap::new()),
             class_ready: AtomicBool::new(false),
-            row_key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            row_mac: RowMac::new(secret, "igauth-deletion"),
         }
     }
 
@@ -155,7 +152,7 @@ impl DeletionStatuses {
                 let parse = self.prepared(parse).await?;
                 let mut body = json!({
                     "confirmation_code": code,
-                    "mac": self.row_mac(&text),
+                    "mac": self.row_mac.tag(&text),
                     "record": text,
                     "pending": due.is_some(),
                     "next_at": due.unwrap_or(0),
@@ -400,19 +397,14 @@ impl DeletionStatuses {
         Ok(parse)
     }
 
-    fn row_mac(&self, text: &str) -> String {
-        let tag = hmac::sign(&self.row_key, format!("igauth-deletion\n{text}").as_bytes());
-        URL_SAFE_NO_PAD.encode(tag.as_ref())
-    }
-
     /// A Parse row's record text and where it lives, if igauth wrote it (its MAC checks out).
     fn parse_row(&self, row: &Value) -> Option<(String, Row)> {
         let id = row.get("objectId")?.as_str()?;
         let record = row.get("record")?.as_str()?;
         checked_id(id).ok()?;
-        let mac = URL_SAFE_NO_PAD.decode(row.get("mac")?.as_str()?).ok()?;
-        let message = format!("igauth-deletion\n{record}");
-        hmac::verify(&self.row_key, message.as_bytes(), &mac).ok()?;
+        if !self.row_mac.verifies(record, row.get("mac")?.as_str()?) {
+            return None;
+        }
         let lease = row.get("lease").and_then(Value::as_i64).unwrap_or(0);
         let next_at = row.get("next_at").and_then(Value::as_u64).unwrap_or(0);
         Some((

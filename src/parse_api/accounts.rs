@@ -10,9 +10,6 @@
 //! ignored.
 
 use actix_web::http::Method;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use ring::hmac;
 use serde_json::{json, Value};
 
 use super::{
@@ -72,13 +69,18 @@ impl ParseClient {
                 "createdAt,objectId",
             )
             .await?;
-        let key = self.link_key();
         let believed = |row: &Value| {
             let object_id = checked_id(row.get("objectId")?.as_str()?).ok()?;
             let user = checked_id(row.get("user")?.get("objectId")?.as_str()?).ok()?;
             let instagram_id = row.get("instagramId")?.as_str()?;
-            let mac = URL_SAFE_NO_PAD.decode(row.get("mac")?.as_str()?).ok()?;
-            hmac::verify(&key, link_message(instagram_id, user).as_bytes(), &mac).ok()?;
+            let mac = row.get("mac")?.as_str()?;
+            if !self
+                .up
+                .link_mac
+                .verifies(&link_text(instagram_id, user), mac)
+            {
+                return None;
+            }
             Some(Link {
                 object_id: object_id.to_string(),
                 user: user.to_string(),
@@ -103,13 +105,12 @@ impl ParseClient {
         owner: &TokenOwner,
     ) -> Result<String, ParseError> {
         let user = checked_id(user)?;
-        let mac = hmac::sign(&self.link_key(), link_message(owner.id(), user).as_bytes());
         let body = json!({
             "user": pointer(user),
             "instagramId": owner.id(),
             "instagramUserId": owner.user_id(),
             "username": owner.username(),
-            "mac": URL_SAFE_NO_PAD.encode(mac.as_ref()),
+            "mac": self.up.link_mac.tag(&link_text(owner.id(), user)),
         });
         let path = format!("/classes/{LINK_CLASS}");
         let made = self
@@ -201,16 +202,9 @@ impl ParseClient {
     }
 }
 
-impl ParseClient {
-    /// The key of link rows' MACs: the master key, which only Parse and igauth hold.
-    fn link_key(&self) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, self.up.master_key.expose().as_bytes())
-    }
-}
-
 /// What a link row's MAC covers: the Instagram id and the user it is linked to.
-fn link_message(instagram_id: &str, user: &str) -> String {
-    format!("igauth-link\n{instagram_id}\n{user}")
+fn link_text(instagram_id: &str, user: &str) -> String {
+    format!("{instagram_id}\n{user}")
 }
 
 fn pointer(user: &str) -> Value {

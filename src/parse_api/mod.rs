@@ -27,7 +27,7 @@ use actix_web::web::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::Secret;
+use crate::domain::{RowMac, Secret};
 use crate::logging::LogThrottle;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -96,6 +96,9 @@ pub(crate) struct ParseUpstream {
     metrics: Arc<Metrics>,
     /// Refusals that name a wrong setting (404 mount path, 403 master key): one line a minute.
     setup_refusals: LogThrottle,
+    /// The MAC of the link rows igauth writes ([`accounts`]), keyed with the master key, which
+    /// only Parse and igauth hold.
+    link_mac: RowMac,
 }
 
 impl ParseUpstream {
@@ -109,6 +112,7 @@ impl ParseUpstream {
             timeout: Duration::from_millis(parse.timeout_ms),
             metrics,
             setup_refusals: LogThrottle::new(),
+            link_mac: RowMac::new(parse.master_key.expose().as_bytes(), "igauth-link"),
         })
     }
 }
