@@ -27,6 +27,22 @@ async fn parse_users(
     ]
 }
 
+/// A data deletion Meta was answered 200 for while Parse failed to delete u1, by an igauth that
+/// then stopped: the request's code and that process's log. Parse's failing mocks are gone.
+async fn acknowledged_then_stopped(
+    parse: &mut mockito::ServerGuard,
+    env: &[(&str, &str)],
+) -> (String, String) {
+    let failing = parse_users(parse, &["u1"], 500).await;
+    let first = ChildApp::spawn(env).await;
+    let answer = post_to(&first, DATA_DELETION, &signed(IG_ID)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let code = confirmation_code(&answer);
+    let exited = first.terminate().await;
+    drop(failing);
+    (code, format!("{}{}", exited.stdout, exited.stderr))
+}
+
 /// Polls `get` until the status JSON says `want` (panics after `within`).
 async fn wait_for_status<F, Fut>(get: F, want: &str, within: Duration) -> serde_json::Value
 where
@@ -95,20 +111,13 @@ async fn a_deletion_acknowledged_while_parse_failed_completes_once_parse_recover
 async fn a_pending_deletion_survives_a_restart_and_the_next_process_finishes_it() {
     let mut parse = mockito::Server::new_async().await;
     let _store = FakeStatusClass::install(&mut parse).await;
-    let failing = parse_users(&mut parse, &["u1"], 500).await;
     let server_url = server_url(&parse);
     let env = parse_env(&server_url);
-    let first = ChildApp::spawn(&env).await;
-    let answer = post_to(&first, DATA_DELETION, &signed(IG_ID)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let code = confirmation_code(&answer);
-    let exited = first.terminate().await;
-    let log = format!("{}{}", exited.stdout, exited.stderr);
+    let (code, log) = acknowledged_then_stopped(&mut parse, &env).await;
     assert!(
         log.contains(&format!("data deletion {code}: run 1 did not finish")),
         "{log}"
     );
-    drop(failing);
     let _ok = parse_users(&mut parse, &[], 200).await;
     let second = ChildApp::spawn(&env).await;
     let path = format!("{DATA_DELETION}/{code}");
@@ -126,15 +135,9 @@ async fn a_pending_deletion_survives_a_restart_and_the_next_process_finishes_it(
 async fn a_waiting_deletion_edited_in_parse_is_never_acted_on() {
     let mut parse = mockito::Server::new_async().await;
     let store = FakeStatusClass::install(&mut parse).await;
-    let failing = parse_users(&mut parse, &["u1"], 500).await;
     let server_url = server_url(&parse);
     let env = parse_env(&server_url);
-    let first = ChildApp::spawn(&env).await;
-    let answer = post_to(&first, DATA_DELETION, &signed(IG_ID)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let code = confirmation_code(&answer);
-    first.terminate().await;
-    drop(failing);
+    let (code, _) = acknowledged_then_stopped(&mut parse, &env).await;
 
     // Someone who can write the class points the waiting deletion at another person.
     const VICTIM: &str = "17841400000000666";

@@ -86,9 +86,8 @@ async fn app_signing_in(parse: &mockito::ServerGuard) -> (TestApp, Vec<mockito::
 /// Parse for a person it has never seen: no link, no adapter user; the user made is `u1`.
 /// The link class answers nothing until a link is made, then the link `l1` to `u1`.
 async fn parse_for_a_newcomer(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
-    let mut mocks = vec![
-        parse_mock(parse, "POST", "/parse/schemas/InstagramAccount", json!({})).await,
-        parse_mock(parse, "GET", "/parse/classes/_User", json!({"results": []})).await,
+    let mut mocks = no_adapter_user(parse).await;
+    mocks.push(
         parse
             .mock("POST", "/parse/classes/_User")
             .match_header("x-parse-master-key", MASTER_KEY)
@@ -100,9 +99,47 @@ async fn parse_for_a_newcomer(parse: &mut mockito::ServerGuard) -> Vec<mockito::
             .expect(1)
             .create_async()
             .await,
-    ];
+    );
     mocks.extend(links(parse, json!([]), json!([link_row("l1", "u1")]), "u1", "l1").await);
     mocks
+}
+
+/// The link class can be made master-key only, and nobody signed up through Parse's adapter.
+async fn no_adapter_user(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock> {
+    vec![
+        parse_mock(parse, "POST", "/parse/schemas/InstagramAccount", json!({})).await,
+        parse_mock(parse, "GET", "/parse/classes/_User", json!({"results": []})).await,
+    ]
+}
+
+/// Parse must not see a session created: each test names what went wrong before one was.
+async fn no_session(parse: &mut mockito::ServerGuard) -> mockito::Mock {
+    parse
+        .mock("POST", "/parse/classes/_Session")
+        .expect(0)
+        .create_async()
+        .await
+}
+
+/// `DELETE path` with the master key, exactly once.
+async fn deleted_once(parse: &mut mockito::ServerGuard, path: &str) -> mockito::Mock {
+    parse
+        .mock("DELETE", path)
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await
+}
+
+/// `/v1/exchange` of [`CODE`] by a logged-in user (`session_token`) who links the account.
+async fn exchange_linking(app: &TestApp, session_token: &str) -> Answer {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Parse-Session-Token", session_token),
+    ];
+    app.post_with("/v1/exchange", &headers, r#"{"code":"AQB-sessions"}"#)
+        .await
 }
 
 /// Whatever else igauth asks Parse at start (the Meta deletions' sweep) is answered empty.
@@ -175,18 +212,8 @@ async fn a_link_that_cannot_be_made_leaves_no_user_behind_and_no_session() {
         .await;
     let _newcomer = parse_for_a_newcomer(&mut parse).await;
     let _background = parse_background(&mut parse).await;
-    let undo = parse
-        .mock("DELETE", "/parse/users/u1")
-        .match_header("x-parse-master-key", MASTER_KEY)
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let no_session = parse
-        .mock("POST", "/parse/classes/_Session")
-        .expect(0)
-        .create_async()
-        .await;
+    let undo = deleted_once(&mut parse, "/parse/users/u1").await;
+    let no_session = no_session(&mut parse).await;
     let (app, _instagram) = app_signing_in(&parse).await;
 
     let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
@@ -224,12 +251,7 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
         .create_async()
         .await;
     let (app, instagram) = app_signing_in(&parse).await;
-    let headers = [
-        ("Content-Type", "application/json"),
-        ("X-Parse-Session-Token", "r:not-a-live-session"),
-    ];
-    let body = r#"{"code":"AQB-sessions"}"#;
-    let answer = app.post_with("/v1/exchange", &headers, body).await;
+    let answer = exchange_linking(&app, "r:not-a-live-session").await;
     assert_envelope(&answer, 401, "invalid_session_token");
     me.assert_async().await;
     // Checked before the code was spent: the app may retry it (without the stale token).
@@ -239,7 +261,9 @@ async fn parse_out_of_reach_is_504_parse_timeout_and_a_dead_session_token_401() 
     );
     // The retry spends it (Instagram is asked once), then goes on to Parse, which here has
     // nothing set up beyond the session check: 502.
-    let again = app.post_json("/v1/exchange", body).await;
+    let again = app
+        .post_json("/v1/exchange", r#"{"code":"AQB-sessions"}"#)
+        .await;
     assert_eq!(again.status, 502, "{}", again.text);
     instagram[0].assert_async().await;
 }
@@ -289,54 +313,23 @@ async fn a_link_row_igauth_did_not_write_is_ignored() {
 async fn linking_that_loses_a_race_to_another_user_is_409_and_makes_no_session() {
     let mut parse = mockito::Server::new_async().await;
     let _background = parse_background(&mut parse).await;
-    let mut mocks = vec![
-        parse_mock(
-            &mut parse,
-            "POST",
-            "/parse/schemas/InstagramAccount",
-            json!({}),
-        )
-        .await,
-        parse_mock(
-            &mut parse,
-            "GET",
-            "/parse/classes/_User",
-            json!({"results": []}),
-        )
-        .await,
+    let mut mocks = no_adapter_user(&mut parse).await;
+    mocks.push(
         parse
             .mock("GET", "/parse/users/me")
             .match_header("x-parse-session-token", "r:alice")
             .with_body(r#"{"objectId":"uA"}"#)
             .create_async()
             .await,
-    ];
+    );
     // Alice links the account; reading back, an older link (to Bob) was made meanwhile.
     let raced = json!([link_row("l0", "uB"), link_row("l1", "uA")]);
     mocks.extend(links(&mut parse, json!([]), raced, "uA", "l1").await);
-    let ours_removed = parse
-        .mock("DELETE", "/parse/classes/InstagramAccount/l1")
-        .with_body("{}")
-        .expect(1)
-        .create_async()
-        .await;
-    let no_session = parse
-        .mock("POST", "/parse/classes/_Session")
-        .expect(0)
-        .create_async()
-        .await;
+    let ours_removed = deleted_once(&mut parse, "/parse/classes/InstagramAccount/l1").await;
+    let no_session = no_session(&mut parse).await;
     let (app, _instagram) = app_signing_in(&parse).await;
 
-    let answer = app
-        .post_with(
-            "/v1/exchange",
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Parse-Session-Token", "r:alice"),
-            ],
-            r#"{"code":"AQB-sessions"}"#,
-        )
-        .await;
+    let answer = exchange_linking(&app, "r:alice").await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.error_code(), "already_linked");
     ours_removed.assert_async().await;
