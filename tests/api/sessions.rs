@@ -112,6 +112,22 @@ async fn no_adapter_user(parse: &mut mockito::ServerGuard) -> Vec<mockito::Mock>
     ]
 }
 
+/// One session created with the master key, its body holding `fields`.
+async fn session_made(
+    parse: &mut mockito::ServerGuard,
+    fields: serde_json::Value,
+) -> mockito::Mock {
+    parse
+        .mock("POST", "/parse/classes/_Session")
+        .match_header("x-parse-master-key", MASTER_KEY)
+        .match_body(Matcher::PartialJson(fields))
+        .with_status(201)
+        .with_body(r#"{"objectId":"s1"}"#)
+        .expect(1)
+        .create_async()
+        .await
+}
+
 /// Parse must not see a session created: each test names what went wrong before one was.
 async fn no_session(parse: &mut mockito::ServerGuard) -> mockito::Mock {
     parse
@@ -167,20 +183,16 @@ async fn a_first_login_creates_one_linked_user_and_a_master_key_session() {
     let mut parse = mockito::Server::new_async().await;
     let _newcomer = parse_for_a_newcomer(&mut parse).await;
     let _background = parse_background(&mut parse).await;
-    let session = parse
-        .mock("POST", "/parse/classes/_Session")
-        .match_header("x-parse-master-key", MASTER_KEY)
-        .match_body(Matcher::PartialJson(json!({
+    let session = session_made(
+        &mut parse,
+        json!({
             "user": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
             "createdWith": {"action": "login", "authProvider": "instagram"},
             "restricted": false,
             "installationId": "3f9c2a6e-0d1b-4c55-9a7e-2b8d1e4f6a70",
-        })))
-        .with_status(201)
-        .with_body(r#"{"objectId":"s1"}"#)
-        .expect(1)
-        .create_async()
-        .await;
+        }),
+    )
+    .await;
     let (app, _instagram) = app_signing_in(&parse).await;
 
     let answer = exchange_json(
@@ -289,16 +301,11 @@ async fn a_link_row_igauth_did_not_write_is_ignored() {
         .await;
     let _newcomer = parse_for_a_newcomer(&mut parse).await;
     let _background = parse_background(&mut parse).await;
-    let session = parse
-        .mock("POST", "/parse/classes/_Session")
-        .match_body(Matcher::PartialJson(
-            json!({"user": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}),
-        ))
-        .with_status(201)
-        .with_body(r#"{"objectId":"s1"}"#)
-        .expect(1)
-        .create_async()
-        .await;
+    let session = session_made(
+        &mut parse,
+        json!({"user": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}),
+    )
+    .await;
     let (app, _instagram) = app_signing_in(&parse).await;
 
     let answer = exchange_json(&app, r#"{"code":"AQB-sessions"}"#).await;
