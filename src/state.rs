@@ -7,7 +7,6 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use crate::domain::login_state::{IssuedState, OpenedState, StateError};

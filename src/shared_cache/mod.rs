@@ -168,10 +168,16 @@ impl SharedCache {
         let Some((_, name)) = self.inner.sealer.verdict_keys(key).into_iter().next() else {
             return;
         };
+        self.put_in_background(&name, &lookup.encode(), ttl);
+    }
+
+    /// `SET name` to `value` sealed, for `ttl`, as its own task under the `set` budget: the
+    /// caller never waits for Redis.
+    fn put_in_background(&self, name: &str, value: &str, ttl: Duration) {
         let Some(mut conn) = self.usable_connection(OP_SET) else {
             return;
         };
-        let cmd = self.inner.sealed_set(&name, &lookup.encode(), ttl, false);
+        let cmd = self.inner.sealed_set(name, value, ttl, false);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };

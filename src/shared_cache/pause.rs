@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::{Inner, SharedCache, OP_SET};
+use super::{Inner, SharedCache};
 use crate::clock::unix_ms as now_ms;
 use crate::domain::Lookup;
 
@@ -32,22 +32,9 @@ impl SharedCache {
     /// waiting for Redis (the write runs as its own task under the usual budget).
     pub(crate) fn put_pause(&self, until_ms: u64) {
         let left = until_ms.saturating_sub(now_ms());
-        if left == 0 {
-            return;
+        if left > 0 {
+            self.put_in_background(PAUSE_KEY, THROTTLED, Duration::from_millis(left));
         }
-        let Some(mut conn) = self.usable_connection(OP_SET) else {
-            return;
-        };
-        let cmd = self
-            .inner
-            .sealed_set(PAUSE_KEY, THROTTLED, Duration::from_millis(left), false);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let inner = self.inner.clone();
-        runtime.spawn(async move {
-            inner.within_budget(OP_SET, cmd.exec_async(&mut conn)).await;
-        });
     }
 }
 
